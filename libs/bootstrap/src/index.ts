@@ -1,0 +1,4 @@
+export * from './startup.error';
+export * from './connections';
+export * from './main.runner';
+export * from './statusview.app';

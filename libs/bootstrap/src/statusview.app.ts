@@ -1,0 +1,95 @@
+import { DynamicModule, Logger, Module, ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
+import { GraphqlApiModule } from '@app/graphql-api';
+import { IngestModule } from '@app/ingest';
+import { ProjectionModule } from '@app/projection';
+import { Connections, openConnections } from './connections';
+import { HealthModule } from './health/health.module';
+import { unreachable } from './startup.error';
+
+export interface AppParts {
+  /** Serve GraphQL. */
+  api: boolean;
+  /** Consume change events. */
+  ingest: boolean;
+}
+
+@Module({})
+class StatusviewModule {
+  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts): DynamicModule {
+    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), HealthModule];
+    if (parts.api) imports.push(GraphqlApiModule);
+    if (parts.ingest) imports.push(IngestModule);
+    return { module: StatusviewModule, imports };
+  }
+}
+
+export interface RunningApp {
+  app: NestFastifyApplication;
+  connections: Connections;
+  url: string;
+  /** Stops consuming, finishes the batch in flight, closes the server and connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts one process: the API, the consumer, or both. Every dependency is checked
+ * first, so that a missing service is one clear line rather than a stack trace.
+ */
+export async function startApp(
+  parts: AppParts,
+  overrides: { env?: EnvConfig; domain?: DomainConfig; logger?: false } = {},
+): Promise<RunningApp> {
+  const env = overrides.env ?? loadEnvConfig();
+  const domain = overrides.domain ?? loadDomainConfig(env.configDir);
+  const connections = await openConnections(env, { checkBroker: parts.ingest });
+  let app: NestFastifyApplication;
+  try {
+    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts), new FastifyAdapter(), {
+      logger: overrides.logger ?? ['error', 'warn', 'log'],
+      abortOnError: false,
+    });
+    await app.listen(env.http.port, env.http.host);
+  } catch (e) {
+    await connections.close();
+    const code = (e as { code?: string }).code;
+    if (code === 'ECONNREFUSED' && parts.ingest) throw unreachable('RabbitMQ', env.amqp.url, e);
+    throw e;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : env.http.port;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    connections,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await connections.close();
+      })()),
+  };
+}
+
+/** SIGTERM/SIGINT: finish the batch in flight, close everything, exit 0 (or 1 if that takes too long). */
+export function exitOnSignals(running: RunningApp, boundMs = 15_000): void {
+  const logger = new Logger('shutdown');
+  const stop = (signal: string) => {
+    logger.log(`${signal} received: stopping`);
+    setTimeout(() => {
+      logger.error(`did not stop within ${boundMs} ms; exiting`);
+      process.exit(1);
+    }, boundMs).unref();
+    running.close().then(
+      () => process.exit(0),
+      (e: Error) => {
+        logger.error(`error while stopping: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

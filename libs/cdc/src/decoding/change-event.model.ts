@@ -1,0 +1,50 @@
+export type ChangeOp = 'c' | 'u' | 'd' | 'r' | 't';
+
+/**
+ * Where an event sits in its source's log. `key` sorts lexicographically within one `kind`:
+ * PostgreSQL by lsn, MySQL by binlog file + pos + row, anything else by source ts_ms.
+ */
+export interface SourcePosition {
+  kind: 'lsn' | 'binlog' | 'ts';
+  key: string;
+  /** Human-readable, e.g. `lsn:24023928` or `mysql-bin.000003:15482:0`. */
+  text: string;
+  /** Source commit time (epoch ms) if the event carries it. */
+  tsMs: number | null;
+}
+
+export interface ChangeEvent {
+  kind: 'change';
+  system: string;
+  op: Exclude<ChangeOp, 't'>;
+  recordKey: string;
+  deleted: boolean;
+  /** Normalized customer id, or null for a delete whose `before` holds only the primary key. */
+  customerId: string | null;
+  /** The raw fields as they arrived (after, or before for a delete). */
+  raw: Record<string, unknown>;
+  /** The same fields with values brought to their configured types (timestamps as epoch ms). */
+  row: Record<string, unknown>;
+  position: SourcePosition;
+}
+
+export interface TruncateEvent {
+  kind: 'truncate';
+  system: string;
+  position: SourcePosition;
+}
+
+export type SkipReason = 'tombstone' | 'heartbeat' | 'schema-change' | 'transaction';
+
+export interface SkippedMessage {
+  kind: 'skip';
+  reason: SkipReason;
+}
+
+export type DecodedMessage = ChangeEvent | TruncateEvent | SkippedMessage;
+
+/** One message as a transport hands it over. */
+export interface RawMessage {
+  topic: string;
+  value: Buffer | string | null;
+}

@@ -1,0 +1,224 @@
+import * as amqp from 'amqplib';
+import { ChangeBatchHandler, InboundMessage, MessageVerdict, retryUntilDone } from '../change-batch.handler';
+import { TransportLogger } from '../transport.logger';
+
+export interface AmqpConsumerOptions {
+  url: string;
+  exchange: string;
+  queue: string;
+  /** Binding keys on the topic exchange; the routing key is the Debezium topic name. */
+  bindings: string[];
+  prefetch: number;
+  batchSize: number;
+  lingerMs: number;
+  retryMaxMs: number;
+}
+
+interface Delivery {
+  msg: amqp.ConsumeMessage;
+  generation: number;
+}
+
+export interface ConsumerStats {
+  consumed: number;
+  deadLettered: number;
+  batches: number;
+  retries: number;
+}
+
+/**
+ * Consumes Debezium events from a durable queue bound to a topic exchange (Debezium Server's
+ * RabbitMQ sink with routingKey.source=topic). Messages are processed in delivery order, in
+ * batches; a batch is acknowledged only after the projection committed it, and undecodable or
+ * unmappable messages go to `<queue>.dlq` with their reason before their ack. When the
+ * connection drops, unacknowledged messages are redelivered by RabbitMQ and the consumer
+ * reconnects by itself.
+ */
+export class AmqpCdcConsumer {
+  readonly dlq: string;
+  readonly stats: ConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
+  private connection: amqp.ChannelModel | null = null;
+  private channel: amqp.ConfirmChannel | null = null;
+  private consumerTag: string | null = null;
+  private generation = 0;
+  private buffer: Delivery[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private draining: Promise<void> | null = null;
+  private stopping = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly options: AmqpConsumerOptions,
+    private readonly handler: ChangeBatchHandler,
+    private readonly logger: TransportLogger,
+  ) {
+    this.dlq = `${options.queue}.dlq`;
+  }
+
+  /** True while connected and consuming. */
+  get running(): boolean {
+    return this.channel !== null && this.consumerTag !== null;
+  }
+
+  /** Connects and starts consuming; the first connection failure is thrown to the caller. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.connect();
+  }
+
+  /** Stops taking messages, finishes the batch in flight (bounded), and closes the connection. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.timer) clearTimeout(this.timer);
+    if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    this.consumerTag = null;
+    if (this.draining) {
+      await Promise.race([this.draining, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    }
+    // Buffered messages that were not started stay unacknowledged: closing requeues them.
+    this.buffer = [];
+    const conn = this.connection;
+    this.connection = null;
+    this.channel = null;
+    this.generation++;
+    await conn?.close().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const { url, exchange, queue, bindings, prefetch } = this.options;
+    const conn = await amqp.connect(url);
+    try {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertExchange(exchange, 'topic', { durable: true });
+      await ch.assertQueue(queue, { durable: true });
+      await ch.assertQueue(this.dlq, { durable: true });
+      for (const key of bindings) await ch.bindQueue(queue, exchange, key);
+      await ch.prefetch(prefetch);
+      const generation = ++this.generation;
+      conn.on('error', (e: Error) => this.logger.warn(`RabbitMQ connection error: ${e.message}`));
+      conn.on('close', () => this.onClosed(generation));
+      ch.on('error', (e: Error) => this.logger.warn(`RabbitMQ channel error: ${e.message}`));
+      ch.on('close', () => this.onClosed(generation));
+      this.connection = conn;
+      this.channel = ch;
+      const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(msg, generation), { noAck: false });
+      this.consumerTag = consumerTag;
+      this.logger.log(`consuming ${queue} (exchange ${exchange}, bindings ${bindings.join(', ')}, prefetch ${prefetch})`);
+    } catch (e) {
+      await conn.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private onClosed(generation: number): void {
+    if (generation !== this.generation || this.stopping) return;
+    this.generation++;
+    this.channel = null;
+    this.consumerTag = null;
+    const conn = this.connection;
+    this.connection = null;
+    conn?.close().catch(() => undefined);
+    this.logger.warn('RabbitMQ connection lost; unacknowledged messages will be redelivered; reconnecting');
+    this.scheduleReconnect(250);
+  }
+
+  private scheduleReconnect(delayMs: number): void {
+    if (this.stopping) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().then(
+        () => this.logger.log('RabbitMQ reconnected'),
+        (e: Error) => {
+          this.logger.warn(`RabbitMQ reconnect failed (${e.message}); retrying in ${delayMs} ms`);
+          this.scheduleReconnect(Math.min(delayMs * 2, this.options.retryMaxMs));
+        },
+      );
+    }, delayMs);
+  }
+
+  private onMessage(msg: amqp.ConsumeMessage | null, generation: number): void {
+    if (msg === null) {
+      // The broker cancelled the consumer (queue deleted): treat like a lost connection.
+      this.onClosed(generation);
+      return;
+    }
+    this.buffer.push({ msg, generation });
+    if (this.buffer.length >= this.options.batchSize) this.kick();
+    else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.buffer.length > 0 && !this.stopping) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0 && !this.stopping) {
+      const batch = this.buffer.splice(0, this.options.batchSize).filter((d) => d.generation === this.generation);
+      if (batch.length > 0) await this.process(batch);
+    }
+  }
+
+  private async process(batch: Delivery[]): Promise<void> {
+    const generation = batch[0].generation;
+    const inbound: InboundMessage[] = batch.map(({ msg }) => ({
+      topic: msg.fields.routingKey,
+      value: msg.content,
+      ref: `delivery tag ${msg.fields.deliveryTag}`,
+    }));
+    let verdicts: MessageVerdict[];
+    try {
+      verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
+        maxDelayMs: this.options.retryMaxMs,
+        // Once the channel is gone these messages will be redelivered: stop retrying them here.
+        keepGoing: () => generation === this.generation,
+        onRetry: (e, attempt, delay) => {
+          this.stats.retries++;
+          if (attempt === 1 || attempt % 10 === 0) {
+            this.logger.warn(`batch of ${batch.length} not committed (${(e as Error).message}); consumption paused, retry ${attempt} in ${delay} ms`);
+          }
+        },
+      });
+    } catch (e) {
+      this.logger.warn(`batch of ${batch.length} dropped from this connection, RabbitMQ will redeliver it: ${(e as Error).message}`);
+      return;
+    }
+    const ch = this.channel;
+    if (!ch || generation !== this.generation) return;
+    try {
+      let deadLettered = 0;
+      verdicts.forEach((v, i) => {
+        if (v.kind !== 'dead-letter') return;
+        const { msg } = batch[i];
+        deadLettered++;
+        this.logger.warn(`dead-lettered message from topic ${msg.fields.routingKey}, delivery tag ${msg.fields.deliveryTag}: ${v.reason}`);
+        ch.sendToQueue(this.dlq, msg.content, {
+          persistent: true,
+          contentType: msg.properties.contentType,
+          headers: {
+            ...msg.properties.headers,
+            'x-error-code': v.code,
+            'x-error-reason': v.reason,
+            'x-original-exchange': msg.fields.exchange,
+            'x-original-routing-key': msg.fields.routingKey,
+          },
+        });
+      });
+      if (deadLettered > 0) await ch.waitForConfirms();
+      // Delivery order is processing order, so one ack covers the whole batch.
+      ch.ack(batch[batch.length - 1].msg, true);
+      this.stats.consumed += batch.length;
+      this.stats.deadLettered += deadLettered;
+      this.stats.batches++;
+    } catch (e) {
+      this.logger.warn(`could not acknowledge a committed batch (${(e as Error).message}); it will be redelivered and skipped as duplicates`);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/** How a field's value arrives in a Debezium event, so it can be normalized before the rules see it. */
+export type FieldType =
+  | 'string'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  /** ISO-8601 string (Debezium's ZonedTimestamp) or epoch milliseconds */
+  | 'timestamp'
+  | 'timestamp-millis'
+  | 'timestamp-micros'
+  | 'json';
+
+export type CustomerKeyStep = 'trim' | 'upper' | 'lower';
+
+export interface SourceConnection {
+  dialect: 'postgres' | 'mysql';
+  /** Name of the environment variable holding a read-only connection URL. */
+  urlEnv: string;
+}
+
+export interface SourceSystem {
+  name: string;
+  topic: string;
+  table: string;
+  recordKey: string[];
+  customerKey: string;
+  connection?: SourceConnection;
+  fields: Record<string, FieldType>;
+}
+
+export interface SourcesConfig {
+  customerKey: { normalize: CustomerKeyStep[] };
+  systems: SourceSystem[];
+}

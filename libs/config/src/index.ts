@@ -1,0 +1,6 @@
+export * from './config.errors';
+export * from './env/env.config';
+export * from './domain/sources.model';
+export * from './domain/domain-config.loader';
+export * from './config.module';
+export * from './project-root';

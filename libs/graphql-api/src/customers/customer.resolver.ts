@@ -1,0 +1,97 @@
+import { Args, Context, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { GraphQLError } from 'graphql';
+import { ProjectionQueries } from '@app/projection';
+import { Customer, CustomerConnection, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
+import { CustomerIdNormalizer } from './customer-id.normalizer';
+import { GraphqlContext } from './customer.loaders';
+import { decodeCursor, encodeCursor, toCustomer, toStatusChange } from './customer.mapper';
+
+const MAX_PAGE = 500;
+const MAX_IDS = 1000;
+
+@Resolver('Query')
+export class CustomerQueryResolver {
+  constructor(
+    private readonly queries: ProjectionQueries,
+    private readonly ids: CustomerIdNormalizer,
+  ) {}
+
+  @Query('customer')
+  async customer(@Args('id') id: string, @Context() ctx: GraphqlContext): Promise<Customer | null> {
+    const key = this.ids.normalize(id);
+    if (key === null) return null;
+    const view = await ctx.loaders.customer.load(key);
+    return view ? toCustomer(view) : null;
+  }
+
+  @Query('customers')
+  async customers(@Args('ids') ids: string[], @Context() ctx: GraphqlContext): Promise<Array<Customer | null>> {
+    if (ids.length > MAX_IDS) throw badInput(`customers(ids) takes at most ${MAX_IDS} ids, got ${ids.length}`);
+    const keys = ids.map((id) => this.ids.normalize(id));
+    const views = await ctx.loaders.customer.loadMany(keys.filter((k): k is string => k !== null));
+    const byKey = new Map<string, Customer | null>();
+    for (const v of views) {
+      if (v instanceof Error) throw v;
+      if (v) byKey.set(v.id, toCustomer(v));
+    }
+    return keys.map((k) => (k === null ? null : (byKey.get(k) ?? null)));
+  }
+
+  @Query('customersByStatus')
+  async customersByStatus(
+    @Args('status') status: string,
+    @Args('first', { type: () => Int, nullable: true }) first: number | null,
+    @Args('after', { nullable: true }) after: string | null,
+    @Context() ctx: GraphqlContext,
+  ): Promise<CustomerConnection> {
+    const size = first ?? 50;
+    if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}, got ${size}`);
+    const afterId = after ? decodeCursor(after) : null;
+    const [page, totalCount] = await Promise.all([this.queries.customerIdsByStatus(status, size, afterId), this.queries.countByStatus(status)]);
+    const views = await ctx.loaders.customer.loadMany(page.ids);
+    const edges = views.flatMap((v) => {
+      if (v instanceof Error) throw v;
+      // A customer that changed status between the two reads is left out rather than shown wrongly.
+      return v && v.status === status ? [{ cursor: encodeCursor(v.id), node: toCustomer(v) }] : [];
+    });
+    return {
+      edges,
+      totalCount,
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: afterId !== null,
+        startCursor: page.ids.length ? encodeCursor(page.ids[0]) : null,
+        endCursor: page.ids.length ? encodeCursor(page.ids[page.ids.length - 1]) : null,
+      },
+    };
+  }
+
+  @Query('statusCounts')
+  statusCounts(): Promise<StatusCount[]> {
+    return this.queries.statusCounts();
+  }
+
+  @Query('unmappedValues')
+  unmappedValues(): Promise<UnmappedValue[]> {
+    return this.queries.unmappedValues();
+  }
+}
+
+@Resolver('Customer')
+export class CustomerFieldsResolver {
+  @ResolveField('history')
+  async history(
+    @Parent() customer: Customer,
+    @Args('first', { type: () => Int, nullable: true }) first: number | null,
+    @Context() ctx: GraphqlContext,
+  ): Promise<StatusChange[]> {
+    const n = first ?? 20;
+    if (n < 0 || n > MAX_PAGE) throw badInput(`history(first) must be between 0 and ${MAX_PAGE}, got ${n}`);
+    const changes = await ctx.loaders.history(n).load(customer.id);
+    return changes.map(toStatusChange);
+  }
+}
+
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}

@@ -1,0 +1,2 @@
+export * from './graphql-api.module';
+export * from './generated/graphql';

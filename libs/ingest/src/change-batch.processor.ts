@@ -1,0 +1,78 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ChangeBatchHandler, ChangeEvent, DecodeError, InboundMessage, MessageVerdict, TruncateEvent, ChangeEventDecoder } from '@app/cdc';
+import { ApplyChangesUseCase, isTransient } from '@app/projection';
+
+export interface IngestCounters {
+  events: Map<string, number>;
+  skipped: Map<string, number>;
+  deadLettered: Map<string, number>;
+  stale: number;
+}
+
+/**
+ * Decodes a transport's batch and applies it through the projection path. Bad messages get a
+ * dead-letter verdict with their reason; the rest of the batch goes on. If the batch as a whole
+ * fails for a reason that is not an outage, each event is retried alone so one poisoned message
+ * cannot hold back or sink the others.
+ */
+@Injectable()
+export class ChangeBatchProcessor implements ChangeBatchHandler {
+  private readonly logger = new Logger('ingest');
+  readonly counters: IngestCounters = { events: new Map(), skipped: new Map(), deadLettered: new Map(), stale: 0 };
+
+  constructor(
+    private readonly decoder: ChangeEventDecoder,
+    private readonly applyChanges: ApplyChangesUseCase,
+  ) {}
+
+  async handle(batch: readonly InboundMessage[]): Promise<MessageVerdict[]> {
+    const verdicts: MessageVerdict[] = batch.map(() => ({ kind: 'done' }));
+    const events: Array<ChangeEvent | TruncateEvent> = [];
+    const origin: number[] = [];
+    batch.forEach((m, i) => {
+      try {
+        const decoded = this.decoder.decode({ topic: m.topic, value: m.value });
+        if (decoded.kind === 'skip') bump(this.counters.skipped, decoded.reason);
+        else {
+          events.push(decoded);
+          origin.push(i);
+        }
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        verdicts[i] = { kind: 'dead-letter', code: e.code, reason: e.message };
+      }
+    });
+    if (events.length > 0) await this.apply(events, origin, verdicts);
+    for (const v of verdicts) if (v.kind === 'dead-letter') bump(this.counters.deadLettered, v.code);
+    this.logger.debug(`batch of ${batch.length}: ${events.length} events, ${verdicts.filter((v) => v.kind === 'dead-letter').length} dead-lettered`);
+    return verdicts;
+  }
+
+  private async apply(events: Array<ChangeEvent | TruncateEvent>, origin: number[], verdicts: MessageVerdict[]): Promise<void> {
+    try {
+      const outcome = await this.applyChanges.execute(events);
+      this.count(events, outcome.stale);
+      for (const r of outcome.rejected) verdicts[origin[r.index]] = { kind: 'dead-letter', code: r.error.code, reason: r.error.message };
+      return;
+    } catch (e) {
+      if (isTransient(e) || events.length === 1) {
+        if (!isTransient(e) && events.length === 1) {
+          verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${(e as Error).message}` };
+          return;
+        }
+        throw e;
+      }
+      this.logger.warn(`batch of ${events.length} refused by the store (${(e as Error).message}); applying its events one by one`);
+    }
+    for (let i = 0; i < events.length; i++) await this.apply([events[i]], [origin[i]], verdicts);
+  }
+
+  private count(events: Array<ChangeEvent | TruncateEvent>, stale: number): void {
+    for (const e of events) bump(this.counters.events, `${e.system}:${e.kind === 'truncate' ? 't' : e.op}`);
+    this.counters.stale += stale;
+  }
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

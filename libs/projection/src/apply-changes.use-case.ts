@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { ChangeEvent, TruncateEvent } from '@app/cdc';
+import { RuleEvaluationError } from '@app/rules';
+import { CustomerCache } from './cache/customer.cache';
+import { StatusChangeView } from './customer-view.model';
+import { isTransient, ProjectionError } from './projection.errors';
+import { ActiveRuleSet } from './rules/active-rule-set';
+import { PreparedItem, ProjectionStore } from './store/projection.store';
+
+export interface Rejected {
+  /** Index of the event in the batch given to `execute`. */
+  index: number;
+  error: ProjectionError;
+}
+
+export interface ApplyOutcome {
+  applied: number;
+  stale: number;
+  rejected: Rejected[];
+  customersTouched: number;
+  statusChanges: StatusChangeView[];
+  ruleSetVersion: number;
+}
+
+/**
+ * The one projection path: maps each change with the active rule set, commits the batch to
+ * PostgreSQL, then refreshes Redis. The consumer, the backfill and the rules publisher all use it.
+ * Throws (nothing committed, or committed but not cached) on a store or cache outage: the caller
+ * retries the whole batch, which is safe because applying an event twice changes nothing.
+ */
+@Injectable()
+export class ApplyChangesUseCase {
+  constructor(
+    private readonly store: ProjectionStore,
+    private readonly cache: CustomerCache,
+    private readonly rules: ActiveRuleSet,
+  ) {}
+
+  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now()): Promise<ApplyOutcome> {
+    const active = this.rules.current();
+    const { compiled } = active;
+    const items: PreparedItem[] = [];
+    const rejected: Rejected[] = [];
+    const touched = new Set<string>();
+    events.forEach((event, index) => {
+      if (event.kind === 'truncate') {
+        items.push({ kind: 'truncate', truncate: { system: event.system, position: event.position } });
+        return;
+      }
+      if (event.customerId) touched.add(event.customerId);
+      if (event.deleted) {
+        items.push({ kind: 'change', change: { ...base(event), status: null, rule: null, unmapped: null } });
+        return;
+      }
+      try {
+        const mapped = compiled.map(event.system, event.row, now);
+        items.push({ kind: 'change', change: { ...base(event), status: mapped.status, rule: mapped.rule, unmapped: mapped.unmapped ?? null } });
+      } catch (e) {
+        if (!(e instanceof RuleEvaluationError)) throw e;
+        rejected.push({ index, error: new ProjectionError('UNMAPPABLE', `cannot be mapped: ${e.message}`, e) });
+      }
+    });
+
+    let result;
+    try {
+      result = await this.store.apply(items, active, [...touched]);
+    } catch (e) {
+      // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
+      if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);
+      throw e;
+    }
+    try {
+      await this.cache.write(result.views);
+    } catch (e) {
+      throw new ProjectionError('CACHE_UNAVAILABLE', `Redis: ${(e as Error).message}`, e);
+    }
+    return {
+      applied: result.applied,
+      stale: result.stale,
+      rejected,
+      customersTouched: result.views.length,
+      statusChanges: result.statusChanges,
+      ruleSetVersion: active.version,
+    };
+  }
+}
+
+function base(e: ChangeEvent) {
+  return { system: e.system, recordKey: e.recordKey, customerId: e.customerId, deleted: e.deleted, raw: e.raw, position: e.position };
+}

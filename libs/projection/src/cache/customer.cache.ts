@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { CustomerView } from '../customer-view.model';
+import { RedisKeys } from './redis-keys';
+
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+export const REDIS_KEYS = Symbol('REDIS_KEYS');
+
+/**
+ * Writes only if the entry is absent or older: a slow writer (a read refilling after a miss, a
+ * retried batch) can never put back an older view over a newer one. Values are `version|json`.
+ */
+const WRITE_IF_NEWER = `
+for i = 1, #KEYS do
+  local value = ARGV[i]
+  local v = tonumber(string.match(value, '^(%d+)|'))
+  local cur = redis.call('GET', KEYS[i])
+  local cv = cur and tonumber(string.match(cur, '^(%d+)|'))
+  if not cv or cv < v then redis.call('SET', KEYS[i], value) end
+end
+return #KEYS`;
+
+export type CachedEntry = { version: number; view: CustomerView | null };
+
+/** The GraphQL-ready view of each customer in Redis, written after the database commit. */
+@Injectable()
+export class CustomerCache {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+  ) {
+    this.redis.defineCommand('svWriteIfNewer', { lua: WRITE_IF_NEWER });
+  }
+
+  /** One round trip for the whole batch. `null` views mark customers that no longer exist. */
+  async write(entries: ReadonlyArray<{ id: string; version: number; view: CustomerView | null }>): Promise<void> {
+    if (entries.length === 0) return;
+    const keys = entries.map((e) => this.keys.customer(e.id));
+    const values = entries.map((e) => `${e.version}|${e.view ? JSON.stringify(e.view) : ''}`);
+    await (this.redis as Redis & { svWriteIfNewer(n: number, ...args: string[]): Promise<number> }).svWriteIfNewer(
+      keys.length,
+      ...keys,
+      ...values,
+    );
+  }
+
+  /** One MGET; `undefined` where Redis has nothing (evicted, flushed, never written). */
+  async read(ids: readonly string[]): Promise<Array<CachedEntry | undefined>> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.mget(...ids.map((id) => this.keys.customer(id)));
+    return raw.map((value) => {
+      if (value === null) return undefined;
+      const bar = value.indexOf('|');
+      const version = Number(value.slice(0, bar));
+      const json = value.slice(bar + 1);
+      return { version, view: json === '' ? null : (JSON.parse(json) as CustomerView) };
+    });
+  }
+}

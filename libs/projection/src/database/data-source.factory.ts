@@ -1,0 +1,52 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { migrations } from './migrations';
+
+export function createDataSource(url: string, poolSize = 10): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** Creates the database named in `url` if it does not exist yet (a fresh machine has none). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) return;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (e) {
+    // Two processes creating it at once: the loser sees duplicate_database, which is fine.
+    if ((e as { code?: string }).code !== '42P04') throw e;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Connects, creating the database if needed, and runs pending migrations. */
+export async function openDatabase(url: string, poolSize = 10): Promise<DataSource> {
+  await ensureDatabase(url);
+  const ds = createDataSource(url, poolSize);
+  await ds.initialize();
+  // Instances starting together must not run the same migration twice.
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock(7316001)');
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(7316001)').catch(() => undefined);
+    await runner.release();
+  }
+  return ds;
+}

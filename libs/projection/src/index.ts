@@ -1,0 +1,11 @@
+export * from './customer-view.model';
+export * from './projection.errors';
+export * from './projection.module';
+export * from './apply-changes.use-case';
+export * from './rules/active-rule-set';
+export * from './store/projection.store';
+export * from './cache/customer.cache';
+export * from './cache/redis-keys';
+export * from './read/customer.reader';
+export * from './read/projection.queries';
+export { createDataSource, ensureDatabase, openDatabase } from './database/data-source.factory';

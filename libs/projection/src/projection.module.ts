@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { ApplyChangesUseCase } from './apply-changes.use-case';
+import { CustomerCache, REDIS_CLIENT, REDIS_KEYS } from './cache/customer.cache';
+import { RedisKeys } from './cache/redis-keys';
+import { CustomerReader } from './read/customer.reader';
+import { ProjectionQueries } from './read/projection.queries';
+import { ActiveRuleSet } from './rules/active-rule-set';
+import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
+
+export interface ProjectionConnections {
+  dataSource: DataSource;
+  redis: Redis;
+  redisPrefix: string;
+}
+
+/** Resolution, store and cache. Connections are opened (and checked) before Nest boots. */
+@Module({})
+export class ProjectionModule {
+  static forRoot(connections: ProjectionConnections): DynamicModule {
+    return {
+      module: ProjectionModule,
+      global: true,
+      providers: [
+        { provide: PROJECTION_DATA_SOURCE, useValue: connections.dataSource },
+        { provide: REDIS_CLIENT, useValue: connections.redis },
+        { provide: REDIS_KEYS, useValue: new RedisKeys(connections.redisPrefix) },
+        ActiveRuleSet,
+        ProjectionStore,
+        CustomerCache,
+        CustomerReader,
+        ProjectionQueries,
+        ApplyChangesUseCase,
+      ],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase],
+    };
+  }
+}

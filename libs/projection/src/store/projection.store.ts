@@ -1,0 +1,303 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { isNewer, SourcePosition } from '@app/cdc';
+import { CustomerView, StatusChangeView } from '../customer-view.model';
+import { ActiveRules } from '../rules/active-rule-set';
+import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
+
+export const PROJECTION_DATA_SOURCE = Symbol('PROJECTION_DATA_SOURCE');
+
+/** A change event with its mapping already evaluated, ready to be stored. */
+export interface PreparedChange {
+  system: string;
+  recordKey: string;
+  customerId: string | null;
+  deleted: boolean;
+  raw: Record<string, unknown>;
+  status: string | null;
+  rule: string | null;
+  unmapped: { field: string; value: string } | null;
+  position: SourcePosition;
+}
+
+export interface PreparedTruncate {
+  system: string;
+  position: SourcePosition;
+}
+
+export type PreparedItem = { kind: 'change'; change: PreparedChange } | { kind: 'truncate'; truncate: PreparedTruncate };
+
+export interface CacheEntry {
+  id: string;
+  version: number;
+  view: CustomerView | null;
+}
+
+export interface StoreResult {
+  /** Changes that were newer than what was stored. */
+  applied: number;
+  /** Changes older than or equal to the stored state (duplicates, late events): nothing changed. */
+  stale: number;
+  /** The current view of every customer the batch touched (view null = no longer exists). */
+  views: CacheEntry[];
+  statusChanges: StatusChangeView[];
+}
+
+interface RecordOutcome {
+  old_customer: string | null;
+  new_customer: string | null;
+  applied: boolean;
+}
+
+// Newer wins: same kind of position compares by key, different kinds by source time.
+const NEWER = `CASE WHEN s.position_kind = excluded.position_kind THEN excluded.position_key > s.position_key
+                    ELSE coalesce(excluded.source_ts, '-infinity') > coalesce(s.source_ts, '-infinity') END`;
+
+const KEEP_ON_DELETE = ['customer_id', 'raw', 'status', 'rule', 'unmapped_field', 'unmapped_value']
+  .map((c) => `${c} = CASE WHEN excluded.deleted THEN s.${c} ELSE excluded.${c} END`)
+  .join(',\n    ');
+
+const APPLY_RECORDS_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::boolean[])
+    AS t(system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+         position_kind, position_key, position, source_ts, deleted)
+),
+old AS (
+  SELECT s.system, s.record_key, s.customer_id FROM source_record s
+  JOIN input i ON i.system = s.system AND i.record_key = s.record_key
+  FOR UPDATE OF s
+),
+up AS (
+  INSERT INTO source_record AS s (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+                                  position_kind, position_key, position, source_ts, deleted, updated_at)
+  SELECT system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+         position_kind, position_key, position, source_ts, deleted, now() FROM input
+  ON CONFLICT (system, record_key) DO UPDATE SET
+    ${KEEP_ON_DELETE},
+    position_kind = excluded.position_kind, position_key = excluded.position_key, position = excluded.position,
+    source_ts = excluded.source_ts, deleted = excluded.deleted, updated_at = now()
+  WHERE ${NEWER}
+  RETURNING s.system, s.record_key, s.customer_id
+)
+SELECT old.customer_id AS old_customer, up.customer_id AS new_customer, (up.record_key IS NOT NULL) AS applied
+FROM input i
+LEFT JOIN old ON old.system = i.system AND old.record_key = i.record_key
+LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key`;
+
+const TRUNCATE_SQL = `
+UPDATE source_record s SET deleted = true, position_kind = $2, position_key = $3, position = $4, source_ts = $5, updated_at = now()
+WHERE s.system = $1 AND NOT s.deleted
+  AND CASE WHEN s.position_kind = $2 THEN $3 > s.position_key
+           ELSE coalesce($5::timestamptz, '-infinity') > coalesce(s.source_ts, '-infinity') END
+RETURNING s.customer_id`;
+
+// Sorted so that concurrent writers (live events, backfill, reprojection) take them in one order.
+const LOCK_CUSTOMERS_SQL = `
+SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id, 7316) AS h FROM unnest($1::text[]) id ORDER BY 1) s`;
+
+const WRITE_CUSTOMERS_SQL = `
+WITH c AS (
+  INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[], $7::boolean[], $8::int[])
+  ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason, status_since = excluded.status_since,
+    updated_at = excluded.updated_at, version = excluded.version, live = excluded.live, rule_set_version = excluded.rule_set_version
+  RETURNING 1
+), h AS (
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
+  SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[])
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history`;
+
+/** PostgreSQL side of the projection: source records, canonical customers, history. */
+@Injectable()
+export class ProjectionStore {
+  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+
+  /**
+   * Applies a batch in one transaction with a fixed number of round trips, whatever its size.
+   * `touched` customers are re-read even when nothing of theirs changed, so that the cache can be
+   * refreshed after a crash between a commit and the cache write.
+   */
+  async apply(items: readonly PreparedItem[], rules: ActiveRules, touched: readonly string[] = []): Promise<StoreResult> {
+    const now = new Date();
+    return this.db.transaction(async (em) => {
+      let applied = 0;
+      let stale = 0;
+      const changed = new Set<string>();
+      const affected = new Set<string>(touched);
+      for (const segment of segments(items)) {
+        if (segment.kind === 'truncate') {
+          const t = segment.truncate;
+          const rows: { customer_id: string | null }[] = await em.query(TRUNCATE_SQL, [
+            t.system,
+            t.position.kind,
+            t.position.key,
+            t.position.text,
+            t.position.tsMs === null ? null : new Date(t.position.tsMs),
+          ]);
+          applied += 1;
+          for (const r of rows) if (r.customer_id) changed.add(r.customer_id);
+          continue;
+        }
+        const changes = newestPerRecord(segment.changes);
+        stale += segment.changes.length - changes.length;
+        const outcomes = await this.applyRecords(em, changes);
+        outcomes.forEach((o, i) => {
+          if (o.applied) {
+            applied += 1;
+            if (o.old_customer) changed.add(o.old_customer);
+            if (o.new_customer) changed.add(o.new_customer);
+          } else {
+            stale += 1;
+            const id = o.old_customer ?? changes[i].customerId;
+            if (id) affected.add(id);
+          }
+        });
+      }
+      for (const id of changed) affected.add(id);
+      const result = await this.resolveCustomers(em, [...affected], changed, rules, now);
+      return { applied, stale, ...result };
+    });
+  }
+
+  /** Re-resolves customers under `rules`; only those whose view changed get a new version. */
+  async resolveCustomers(
+    em: EntityManager,
+    ids: string[],
+    changed: ReadonlySet<string>,
+    rules: ActiveRules,
+    now: Date,
+  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChangeView[] }> {
+    const views: CacheEntry[] = [];
+    const statusChanges: StatusChangeView[] = [];
+    if (ids.length === 0) return { views, statusChanges };
+    ids.sort();
+    await em.query(LOCK_CUSTOMERS_SQL, [ids]);
+    const records = groupByCustomer((await em.query(LIVE_RECORDS_SQL, [ids])) as LiveRecordRow[]);
+    const existing = new Map(((await em.query(CUSTOMERS_SQL, [ids])) as CustomerRow[]).map((c) => [c.id, c]));
+
+    const { compiled } = rules;
+    const masks = new Int32Array(compiled.systems.length);
+    const writes: CustomerRow[] = [];
+    for (const id of ids) {
+      const recs = records.get(id) ?? [];
+      const before = existing.get(id);
+      if (recs.length === 0) {
+        // No live record in any system: the customer does not exist (any more).
+        if (before) {
+          const gone = before.live ? { ...before, live: false, updated_at: now, version: Number(before.version) + 1 } : before;
+          if (before.live) writes.push(gone);
+          views.push({ id, version: Number(gone.version), view: null });
+        }
+        continue;
+      }
+      masks.fill(0);
+      for (const r of recs) {
+        const s = compiled.systemIndex(r.system);
+        if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
+      }
+      const decided = compiled.resolve(masks);
+      const wasLive = before?.live === true;
+      const statusChanged = !wasLive || before.status !== decided.status;
+      const reasonChanged = !wasLive || before.reason !== decided.reason;
+      let row: CustomerRow;
+      if (before && !statusChanged && !reasonChanged && !changed.has(id)) {
+        row = before;
+      } else {
+        row = {
+          id,
+          status: decided.status,
+          reason: decided.reason,
+          status_since: statusChanged || !before ? now : before.status_since,
+          updated_at: now,
+          version: Number(before?.version ?? 0) + 1,
+          live: true,
+          rule_set_version: rules.version,
+        };
+        writes.push(row);
+        if (statusChanged) {
+          statusChanges.push({
+            customerId: id,
+            from: wasLive ? before.status : null,
+            to: decided.status,
+            reason: decided.reason,
+            ruleSetVersion: rules.version,
+            at: now.toISOString(),
+          });
+        }
+      }
+      views.push({ id, version: Number(row.version), view: buildView(row, recs) });
+    }
+    if (writes.length > 0 || statusChanges.length > 0) {
+      await em.query(WRITE_CUSTOMERS_SQL, [
+        writes.map((w) => w.id),
+        writes.map((w) => w.status),
+        writes.map((w) => w.reason),
+        writes.map((w) => w.status_since),
+        writes.map((w) => w.updated_at),
+        writes.map((w) => String(w.version)),
+        writes.map((w) => w.live),
+        writes.map((w) => w.rule_set_version),
+        statusChanges.map((c) => c.customerId),
+        statusChanges.map((c) => c.from),
+        statusChanges.map((c) => c.to),
+        statusChanges.map((c) => c.reason),
+        statusChanges.map((c) => c.ruleSetVersion),
+        statusChanges.map((c) => c.at),
+      ]);
+    }
+    return { views, statusChanges };
+  }
+
+  private async applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {
+    if (changes.length === 0) return [];
+    const col = <T>(f: (c: PreparedChange) => T): T[] => changes.map(f);
+    return em.query(APPLY_RECORDS_SQL, [
+      col((c) => c.system),
+      col((c) => c.recordKey),
+      col((c) => c.customerId),
+      col((c) => JSON.stringify(c.raw)),
+      col((c) => c.status),
+      col((c) => c.rule),
+      col((c) => c.unmapped?.field ?? null),
+      col((c) => c.unmapped?.value ?? null),
+      col((c) => c.position.kind),
+      col((c) => c.position.key),
+      col((c) => c.position.text),
+      col((c) => (c.position.tsMs === null ? null : new Date(c.position.tsMs))),
+      col((c) => c.deleted),
+    ]);
+  }
+}
+
+type Segment = { kind: 'changes'; changes: PreparedChange[] } | { kind: 'truncate'; truncate: PreparedTruncate };
+
+/** Splits a batch at truncates, which must apply in order with the changes around them. */
+function segments(items: readonly PreparedItem[]): Segment[] {
+  const out: Segment[] = [];
+  let current: PreparedChange[] = [];
+  for (const item of items) {
+    if (item.kind === 'change') current.push(item.change);
+    else {
+      if (current.length) out.push({ kind: 'changes', changes: current });
+      current = [];
+      out.push({ kind: 'truncate', truncate: item.truncate });
+    }
+  }
+  if (current.length) out.push({ kind: 'changes', changes: current });
+  return out;
+}
+
+/** One row per record: PostgreSQL cannot update a row twice in one statement, and only the newest counts. */
+function newestPerRecord(changes: PreparedChange[]): PreparedChange[] {
+  const byKey = new Map<string, PreparedChange>();
+  for (const c of changes) {
+    const key = `${c.system}\u0000${c.recordKey}`;
+    const prev = byKey.get(key);
+    if (!prev || isNewer(c.position, prev.position)) byKey.set(key, c);
+  }
+  return [...byKey.values()];
+}
