@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module, ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Logger, LogLevel, Module, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
@@ -40,7 +40,7 @@ export interface RunningApp {
  */
 export async function startApp(
   parts: AppParts,
-  overrides: { env?: EnvConfig; domain?: DomainConfig; logger?: false } = {},
+  overrides: { env?: EnvConfig; domain?: DomainConfig; logger?: false | LogLevel[] } = {},
 ): Promise<RunningApp> {
   const env = overrides.env ?? loadEnvConfig();
   const domain = overrides.domain ?? loadDomainConfig(env.configDir);

@@ -6,3 +6,4 @@ export * from './transports/change-batch.handler';
 export * from './transports/transport.logger';
 export * from './transports/amqp/amqp-cdc.consumer';
 export * from './transports/kafka/kafka-cdc.consumer';
+export * from './decoding/debezium-envelope.builder';

@@ -1,3 +1,3 @@
 export * from './test-env';
-export * from './debezium.builder';
+
 export * from './test-app';

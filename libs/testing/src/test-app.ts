@@ -1,7 +1,7 @@
 import * as amqp from 'amqplib';
 import { EnvConfig } from '@app/config';
 import { RunningApp, startApp } from '@app/bootstrap';
-import { DebeziumLog, Row, TableRef } from './debezium.builder';
+import { DebeziumLog, Row, TableRef } from '@app/cdc';
 import { testEnv } from './test-env';
 
 /** The reference domain's tables, as Debezium names them. */

@@ -1,3 +1,5 @@
+import { SourceSystem } from '@app/config';
+
 /**
  * Builds Debezium change events the way the connectors send them, for tests, the demo and the
  * benchmarks. Positions increase with every event built, like a real log.
@@ -47,4 +49,14 @@ export class DebeziumLog {
     else Object.assign(out, { __source_file: source.file, __source_pos: source.pos, __source_row: source.row });
     return out;
   }
+}
+
+/** Where a configured system's events come from, as its Debezium connector names it. */
+export function tableRefOf(system: SourceSystem): TableRef {
+  const parts = system.table.split('.');
+  const table = parts[parts.length - 1];
+  const schema = parts.length > 1 ? parts[0] : undefined;
+  const topicParts = system.topic.split('.');
+  const db = topicParts.length >= 3 ? topicParts[topicParts.length - 2] : system.name;
+  return { topic: system.topic, connector: system.connection?.dialect === 'mysql' ? 'mysql' : 'postgresql', db, schema, table };
 }
