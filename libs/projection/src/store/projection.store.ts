@@ -86,12 +86,16 @@ FROM input i
 LEFT JOIN old ON old.system = i.system AND old.record_key = i.record_key
 LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key`;
 
+// A statement ending in SELECT: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
 const TRUNCATE_SQL = `
-UPDATE source_record s SET deleted = true, position_kind = $2, position_key = $3, position = $4, source_ts = $5, updated_at = now()
-WHERE s.system = $1 AND NOT s.deleted
-  AND CASE WHEN s.position_kind = $2 THEN $3 > s.position_key
-           ELSE coalesce($5::timestamptz, '-infinity') > coalesce(s.source_ts, '-infinity') END
-RETURNING s.customer_id`;
+WITH t AS (
+  UPDATE source_record s SET deleted = true, position_kind = $2, position_key = $3, position = $4, source_ts = $5, updated_at = now()
+  WHERE s.system = $1 AND NOT s.deleted
+    AND CASE WHEN s.position_kind = $2 THEN $3 > s.position_key
+             ELSE coalesce($5::timestamptz, '-infinity') > coalesce(s.source_ts, '-infinity') END
+  RETURNING s.customer_id
+)
+SELECT DISTINCT customer_id FROM t`;
 
 // Sorted so that concurrent writers (live events, backfill, reprojection) take them in one order.
 const LOCK_CUSTOMERS_SQL = `
