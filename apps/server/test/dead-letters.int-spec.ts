@@ -1,0 +1,54 @@
+import { AmqpCdcConsumer } from '@app/cdc';
+import { CdcConsumerService } from '@app/ingest';
+import { CRM, gql, TestApp, waitFor } from '@app/testing';
+
+/** Bad messages go to the dead-letter queue with their reason; the consumer goes on and loses nothing. */
+describe('dead-lettering', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start();
+  });
+  afterAll(() => app.stop());
+
+  const status = async (id: string) =>
+    (await gql<{ customer: { status: string } | null }>(app.url, `query($id: ID!) { customer(id: $id) { status } }`, { id })).data?.customer?.status;
+
+  it('dead-letters what cannot be decoded or mapped, with the reason, and applies the valid messages around them', async () => {
+    const row = (id: number, no: string) => ({ id, customer_no: no, email: null, status: 'ACTIVE', updated_at: 1 });
+    await app.event(CRM, 'c', null, row(1, 'D-BEFORE'));
+    await app.publish(CRM.topic, 'this is not JSON');
+    await app.publish(CRM.topic, '[1, 2, 3]');
+    await app.publish(CRM.topic, { before: null, after: null, op: 'u', source: { lsn: 1 } });
+    await app.publish(CRM.topic, app.log.envelope(CRM, 'c', null, { id: 2, customer_no: '   ', status: 'ACTIVE' }));
+    await app.publish(CRM.topic, app.log.envelope(CRM, 'c', null, { customer_no: 'D-NOKEY', status: 'ACTIVE' }));
+    await app.publish('legacy.erp.orders', app.log.envelope(CRM, 'c', null, row(3, 'D-ERP')));
+    await app.event(CRM, 'c', null, row(4, 'D-AFTER'));
+
+    await waitFor(async () => (await status('D-AFTER')) === 'PENDING', 'the message after the bad ones');
+    expect(await status('D-BEFORE')).toBe('PENDING');
+    expect(await status('D-ERP')).toBeUndefined();
+
+    const dead = await waitFor(async () => {
+      const d = await app.drainDeadLetters();
+      return d.length ? d : undefined;
+    }, 'dead letters');
+    expect(dead.map((d) => [d.headers['x-error-code'], d.headers['x-original-routing-key']])).toEqual([
+      ['NOT_JSON', CRM.topic],
+      ['NOT_DEBEZIUM', CRM.topic],
+      ['NO_USABLE_ROW', CRM.topic],
+      ['NO_USABLE_ROW', CRM.topic],
+      ['NO_USABLE_ROW', CRM.topic],
+      ['UNKNOWN_TOPIC', 'legacy.erp.orders'],
+    ]);
+    expect(dead[0].body).toBe('this is not JSON');
+    expect(dead[3].headers['x-error-reason']).toMatch(/customer key "customer_no" is missing or empty/);
+    expect(dead[4].headers['x-error-reason']).toMatch(/record key column "id" missing/);
+    expect(dead[5].headers['x-error-reason']).toMatch(/no source is configured for topic "legacy.erp.orders"/);
+
+    const consumer = app.running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer;
+    expect(consumer.running).toBe(true);
+    expect(consumer.stats.deadLettered).toBe(6);
+    const res = await fetch(`${app.url}/health`);
+    expect(res.status).toBe(200);
+  });
+});
