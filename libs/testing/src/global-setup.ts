@@ -19,13 +19,14 @@ export default async function globalSetup(): Promise<void> {
   } catch (e) {
     throw new Error(`integration tests need PostgreSQL at ${base}: ${(e as Error).message}`);
   }
-  // Databases of earlier runs that died before their teardown.
-  const { rows } = await admin.query(
-    `SELECT datname FROM pg_database WHERE datname LIKE 'statusview_test_%' AND datname <> $1`,
-    [name],
-  );
+  // Databases of earlier runs that died before their teardown: only those older than a day, so
+  // that runs going on at the same time (other sessions, CI) keep theirs.
+  const { rows } = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'statusview_test_%' AND datname <> $1`, [name]);
   for (const r of rows as { datname: string }[]) {
-    await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    const born = parseInt(r.datname.split('_')[2] ?? '', 36);
+    if (Number.isFinite(born) && Date.now() - born > 86_400_000) {
+      await admin.query(`DROP DATABASE IF EXISTS "${r.datname}"`).catch(() => undefined);
+    }
   }
   await admin.end();
   const ds = await openDatabase(url.toString());

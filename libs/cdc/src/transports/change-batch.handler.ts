@@ -22,7 +22,13 @@ export const CHANGE_BATCH_HANDLER = Symbol('CHANGE_BATCH_HANDLER');
 /** Retries `fn` with capped exponential backoff until it succeeds or `keepGoing` turns false. */
 export async function retryUntilDone<T>(
   fn: () => Promise<T>,
-  opts: { maxDelayMs: number; keepGoing: () => boolean; onRetry: (error: unknown, attempt: number, delayMs: number) => void },
+  opts: {
+    maxDelayMs: number;
+    keepGoing: () => boolean;
+    onRetry: (error: unknown, attempt: number, delayMs: number) => void;
+    /** Runs while waiting (e.g. a Kafka heartbeat, so the group keeps the consumer during an outage). */
+    whileWaiting?: () => Promise<void>;
+  },
 ): Promise<T> {
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
@@ -32,6 +38,7 @@ export async function retryUntilDone<T>(
       if (!opts.keepGoing()) throw e;
       opts.onRetry(e, attempt, delay);
       await new Promise((r) => setTimeout(r, delay));
+      await opts.whileWaiting?.();
       delay = Math.min(delay * 2, opts.maxDelayMs);
     }
   }

@@ -34,28 +34,45 @@ export class KafkaBatchHandler {
   async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
+    const stopped = () => !isRunning() || isStale();
     for (let start = 0; start < batch.messages.length; start += this.options.batchSize) {
-      if (!isRunning() || isStale()) return;
+      if (stopped()) return;
       const chunk = batch.messages.slice(start, start + this.options.batchSize);
       const inbound: InboundMessage[] = chunk.map((m) => ({ topic, value: m.value, ref: `${topic}[${partition}]@${m.offset}` }));
-      const verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
-        maxDelayMs: this.options.retryMaxMs,
-        keepGoing: () => isRunning() && !isStale(),
-        onRetry: (e, attempt, delay) => {
-          if (attempt === 1 || attempt % 10 === 0) {
-            this.logger.warn(`${topic}[${partition}] batch not committed (${(e as Error).message}); paused, retry ${attempt} in ${delay} ms`);
-          }
-        },
-      });
+      let verdicts;
+      try {
+        verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
+          maxDelayMs: this.options.retryMaxMs,
+          keepGoing: () => !stopped(),
+          whileWaiting: heartbeat,
+          onRetry: (e, attempt, delay) => {
+            if (attempt === 1 || attempt % 10 === 0) {
+              this.logger.warn(`${topic}[${partition}] batch not committed (${(e as Error).message}); paused, retry ${attempt} in ${delay} ms`);
+            }
+          },
+        });
+      } catch (e) {
+        // Stopping during an outage: nothing was committed, the next owner of the partition redelivers.
+        if (stopped()) return;
+        throw e;
+      }
       const dead = verdicts.flatMap((v, i) => (v.kind === 'dead-letter' ? [{ v, m: chunk[i] }] : []));
       if (dead.length > 0) {
         for (const { v, m } of dead) this.logger.warn(`dead-lettered message from topic ${topic}, partition ${partition}, offset ${m.offset}: ${v.reason}`);
         await this.sinks.deadLetter(dead.map(({ v, m }) => ({ key: m.key, value: m.value, headers: this.headers(topic, partition, m, v.code, v.reason) })));
       }
-      const last = chunk[chunk.length - 1].offset;
+      // After the last chunk, commit past the batch's last offset: on transactional topics a
+      // control record can follow the last message, and lag would never reach zero otherwise.
+      const isLast = start + this.options.batchSize >= batch.messages.length;
+      const last = isLast ? batch.lastOffset() : chunk[chunk.length - 1].offset;
       resolveOffset(last);
       await this.sinks.commit([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
       await heartbeat();
+    }
+    if (batch.messages.length === 0 && !stopped() && BigInt(batch.lastOffset()) >= 0n) {
+      // A batch of control records only.
+      resolveOffset(batch.lastOffset());
+      await this.sinks.commit([{ topic, partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
     }
   }
 
