@@ -2,6 +2,7 @@ export * from './cdc.errors';
 export * from './decoding/change-event.model';
 export * from './decoding/change-event.decoder';
 export { positionOf, isNewer } from './decoding/source-position';
+export { normalizeRow } from './decoding/field-normalizer';
 export * from './transports/change-batch.handler';
 export * from './transports/transport.logger';
 export * from './transports/amqp/amqp-cdc.consumer';

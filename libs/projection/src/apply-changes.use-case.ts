@@ -63,7 +63,7 @@ export class ApplyChangesUseCase {
 
     let result;
     try {
-      result = await this.store.apply(items, active, [...touched]);
+      result = await this.store.apply(items, [...touched]);
     } catch (e) {
       // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);
@@ -80,7 +80,7 @@ export class ApplyChangesUseCase {
       rejected,
       customersTouched: result.views.length,
       statusChanges: result.statusChanges,
-      ruleSetVersion: active.version,
+      ruleSetVersion: result.ruleSetVersion,
     };
   }
 }

@@ -9,3 +9,5 @@ export * from './cache/redis-keys';
 export * from './read/customer.reader';
 export * from './read/projection.queries';
 export { createDataSource, ensureDatabase, openDatabase } from './database/data-source.factory';
+export * from './rules/rule-set.repository';
+export * from './rules/rule-set-sync.service';

@@ -7,6 +7,8 @@ import { RedisKeys } from './cache/redis-keys';
 import { CustomerReader } from './read/customer.reader';
 import { ProjectionQueries } from './read/projection.queries';
 import { ActiveRuleSet } from './rules/active-rule-set';
+import { RuleSetRepository } from './rules/rule-set.repository';
+import { RuleSetSyncService } from './rules/rule-set-sync.service';
 import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
 
 export interface ProjectionConnections {
@@ -27,13 +29,15 @@ export class ProjectionModule {
         { provide: REDIS_CLIENT, useValue: connections.redis },
         { provide: REDIS_KEYS, useValue: new RedisKeys(connections.redisPrefix) },
         ActiveRuleSet,
+        RuleSetRepository,
+        RuleSetSyncService,
         ProjectionStore,
         CustomerCache,
         CustomerReader,
         ProjectionQueries,
         ApplyChangesUseCase,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase],
     };
   }
 }

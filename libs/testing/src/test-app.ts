@@ -1,8 +1,11 @@
 import * as amqp from 'amqplib';
+import { Client } from 'pg';
 import { EnvConfig } from '@app/config';
 import { RunningApp, startApp } from '@app/bootstrap';
 import { DebeziumLog, Row, TableRef } from '@app/cdc';
 import { testEnv } from './test-env';
+
+const TABLES = ['source_record', 'customer', 'status_history', 'reprojection', 'rule_set_audit', 'api_token', 'active_rule_set', 'rule_set_version'];
 
 /** The reference domain's tables, as Debezium names them. */
 export const CRM: TableRef = { topic: 'legacy.crm.customers', connector: 'postgresql', db: 'crm', schema: 'crm', table: 'customers' };
@@ -22,9 +25,13 @@ export class TestApp {
 
   static async start(overrides: Record<string, string> = {}): Promise<TestApp> {
     const env = testEnv(overrides);
+    // Test files run one after another on the run's database: each starts from empty tables
+    // (the rule set is seeded again from the configuration files at start).
+    const client = new Client({ connectionString: env.database.url });
+    await client.connect();
+    await client.query(`TRUNCATE ${TABLES.join(', ')}`);
+    await client.end();
     const running = await startApp({ api: true, ingest: true }, { env, logger: false });
-    // Test files run one after another on the run's database: each starts from empty tables.
-    await running.connections.dataSource.query('TRUNCATE source_record, customer, status_history');
     const app = new TestApp(env, running);
     app.publisher = await amqp.connect(env.amqp.url);
     app.channel = await app.publisher.createConfirmChannel();

@@ -1,7 +1,7 @@
 import { CustomerKeyStep, SourcesConfig, SourceSystem } from '@app/config';
 import { DecodeError } from '../cdc.errors';
 import { ChangeEvent, ChangeOp, DecodedMessage, RawMessage, SkippedMessage } from './change-event.model';
-import { normalizeField } from './field-normalizer';
+import { normalizeRow } from './field-normalizer';
 import { positionOf } from './source-position';
 
 type Json = Record<string, unknown>;
@@ -108,8 +108,7 @@ export class ChangeEventDecoder {
     if (customerId === null && !deleted) {
       throw new DecodeError('NO_USABLE_ROW', `no usable row: customer key "${system.customerKey}" is missing or empty`);
     }
-    const row: Json = {};
-    for (const [k, v] of Object.entries(raw)) row[k] = normalizeField(v, system.fields[k]);
+    const row = normalizeRow(system.fields, raw);
     return { kind: 'change', system: system.name, op, recordKey, deleted, customerId, raw, row, position };
   }
 

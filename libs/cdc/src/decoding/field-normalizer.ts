@@ -35,3 +35,10 @@ function timestamp(value: unknown): unknown {
   }
   return value;
 }
+
+/** Brings a system's raw row to the types the rules expect, the same way for events and stored records. */
+export function normalizeRow(fields: Readonly<Record<string, FieldType>>, raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) row[k] = normalizeField(v, fields[k]);
+  return row;
+}

@@ -5,4 +5,14 @@ export class RedisKeys {
   customer(id: string): string {
     return `${this.prefix}customer:${id}`;
   }
+
+  /** Pub/sub: a rule set version was activated (published or rolled back). */
+  get ruleSetChannel(): string {
+    return `${this.prefix}rules:activated`;
+  }
+
+  /** Pub/sub: canonical status changes, for GraphQL subscriptions on every API instance. */
+  get statusChannel(): string {
+    return `${this.prefix}status:changed`;
+  }
 }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { CustomerCache } from '../cache/customer.cache';
 import { CustomerView } from '../customer-view.model';
 import { buildView, CUSTOMER_VIEWS_SQL, CustomerWithRecordsRow, recordsOf } from '../store/customer-view.builder';
-import { PROJECTION_DATA_SOURCE } from '../store/projection.store';
+import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 /**
  * Reads customer views: Redis first, PostgreSQL for what Redis does not have, then refills Redis.

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { StatusChangeView } from '../customer-view.model';
-import { PROJECTION_DATA_SOURCE } from '../store/projection.store';
+import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 export interface StatusCount {
   status: string;

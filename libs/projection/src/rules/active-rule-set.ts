@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DOMAIN_CONFIG, DomainConfig, loadRuleSet } from '@app/config';
 import { CompiledRuleSet } from '@app/rules';
+import { RuleSetRepository } from './rule-set.repository';
 
 export interface ActiveRules {
   version: number;
@@ -10,21 +11,55 @@ export interface ActiveRules {
 
 /**
  * The rule set every evaluation uses right now. Readers take one snapshot per batch or request,
- * so a batch is never evaluated by a mix of two versions.
+ * so a batch is never evaluated by a mix of two versions. Compiled versions are kept, so older
+ * ones (for explanations) compile once.
  */
 @Injectable()
-export class ActiveRuleSet {
+export class ActiveRuleSet implements OnModuleInit {
+  private readonly logger = new Logger('rules');
   private active: ActiveRules;
+  private readonly compiledVersions = new Map<number, Promise<ActiveRules>>();
 
-  constructor(@Inject(DOMAIN_CONFIG) domain: DomainConfig) {
+  constructor(
+    @Inject(DOMAIN_CONFIG) private readonly domain: DomainConfig,
+    private readonly repository: RuleSetRepository,
+  ) {
+    // Until the database answers, the configuration files' rule set (it seeds version 1).
     this.active = { version: 1, checksum: domain.rules.checksum, compiled: domain.rules.compiled };
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.repository.seedIfEmpty(this.domain.rules.document, this.domain.rules.checksum);
+    await this.ensure(await this.repository.activeVersion());
   }
 
   current(): ActiveRules {
     return this.active;
   }
 
-  activate(rules: ActiveRules): void {
-    this.active = rules;
+  /** Makes `version` the local active rule set if it is not already. */
+  async ensure(version: number): Promise<ActiveRules> {
+    if (this.active.version === version) return this.active;
+    const rules = await this.version(version);
+    if (this.active.version !== rules.version) {
+      this.logger.log(`rule set version ${rules.version} (${rules.checksum.slice(0, 12)}) is now active`);
+      this.active = rules;
+    }
+    return this.active;
+  }
+
+  /** A stored version, compiled against the current sources configuration. */
+  version(version: number): Promise<ActiveRules> {
+    let compiled = this.compiledVersions.get(version);
+    if (!compiled) {
+      compiled = this.repository.get(version).then((row) => {
+        if (!row) throw new Error(`rule set version ${version} does not exist`);
+        const loaded = loadRuleSet(row.document, this.domain.sources, `rule set version ${version}`);
+        return { version, checksum: row.checksum, compiled: loaded.compiled };
+      });
+      compiled.catch(() => this.compiledVersions.delete(version));
+      this.compiledVersions.set(version, compiled);
+    }
+    return compiled;
   }
 }

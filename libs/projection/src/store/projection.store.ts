@@ -1,11 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { isNewer, SourcePosition } from '@app/cdc';
+import { isNewer, normalizeRow, SourcePosition } from '@app/cdc';
+import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
+import { CompiledRuleSet, MappingResult } from '@app/rules';
+import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChangeView } from '../customer-view.model';
-import { ActiveRules } from '../rules/active-rule-set';
+import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
-export const PROJECTION_DATA_SOURCE = Symbol('PROJECTION_DATA_SOURCE');
+export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 /** A change event with its mapping already evaluated, ready to be stored. */
 export interface PreparedChange {
@@ -101,6 +105,11 @@ SELECT DISTINCT customer_id FROM t`;
 const LOCK_CUSTOMERS_SQL = `
 SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id, 7316) AS h FROM unnest($1::text[]) id ORDER BY 1) s`;
 
+const REMAP_SQL = `
+UPDATE source_record s SET status = u.status, rule = u.rule, unmapped_field = u.unmapped_field, unmapped_value = u.unmapped_value
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(system, record_key, status, rule, unmapped_field, unmapped_value)
+WHERE s.system = u.system AND s.record_key = u.record_key`;
+
 const WRITE_CUSTOMERS_SQL = `
 WITH c AS (
   INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
@@ -118,16 +127,36 @@ SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS histor
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
 export class ProjectionStore {
-  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+  private readonly logger = new Logger('projection');
+  private readonly fields: Map<string, Record<string, FieldType>>;
+
+  constructor(
+    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    @Inject(DOMAIN_CONFIG) domain: DomainConfig,
+    private readonly activeRules: ActiveRuleSet,
+    private readonly ruleSets: RuleSetRepository,
+  ) {
+    this.fields = new Map(domain.sources.systems.map((s) => [s.name, s.fields]));
+  }
+
+  /**
+   * The rule set to evaluate with inside a writing transaction: the active row is read FOR SHARE,
+   * so a publish waits for this transaction, and a transaction after the publish sees the new
+   * version even if this instance has not heard of it yet.
+   */
+  async rulesFor(em: EntityManager): Promise<ActiveRules> {
+    return this.activeRules.ensure(await this.ruleSets.activeVersion(em, true));
+  }
 
   /**
    * Applies a batch in one transaction with a fixed number of round trips, whatever its size.
    * `touched` customers are re-read even when nothing of theirs changed, so that the cache can be
    * refreshed after a crash between a commit and the cache write.
    */
-  async apply(items: readonly PreparedItem[], rules: ActiveRules, touched: readonly string[] = []): Promise<StoreResult> {
+  async apply(items: readonly PreparedItem[], touched: readonly string[] = []): Promise<StoreResult & { ruleSetVersion: number }> {
     const now = new Date();
     return this.db.transaction(async (em) => {
+      const rules = await this.rulesFor(em);
       let applied = 0;
       let stale = 0;
       const changed = new Set<string>();
@@ -163,7 +192,7 @@ export class ProjectionStore {
       }
       for (const id of changed) affected.add(id);
       const result = await this.resolveCustomers(em, [...affected], changed, rules, now);
-      return { applied, stale, ...result };
+      return { applied, stale, ...result, ruleSetVersion: rules.version };
     });
   }
 
@@ -186,9 +215,23 @@ export class ProjectionStore {
     const { compiled } = rules;
     const masks = new Int32Array(compiled.systems.length);
     const writes: CustomerRow[] = [];
+    const remapped: LiveRecordRow[] = [];
+    const remappedUnmapped: Array<{ field: string; value: string } | null> = [];
     for (const id of ids) {
-      const recs = records.get(id) ?? [];
       const before = existing.get(id);
+      // Every record is mapped again with this one rule set, so a customer is never evaluated by
+      // a mix of two versions (a record stored under an older version, a new one under this).
+      const recs = (records.get(id) ?? []).map((r) => {
+        const again = this.remap(r, compiled, now.getTime());
+        if (again && (again.status !== r.status || again.rule !== r.rule)) {
+          const updated = { ...r, status: again.status, rule: again.rule };
+          remapped.push(updated);
+          remappedUnmapped.push(again.unmapped ?? null);
+          return updated;
+        }
+        return r;
+      });
+      const mappingChanged = recs.some((r, i) => r !== (records.get(id) ?? [])[i]);
       if (recs.length === 0) {
         // No live record in any system: the customer does not exist (any more).
         if (before) {
@@ -208,7 +251,7 @@ export class ProjectionStore {
       const statusChanged = !wasLive || before.status !== decided.status;
       const reasonChanged = !wasLive || before.reason !== decided.reason;
       let row: CustomerRow;
-      if (before && !statusChanged && !reasonChanged && !changed.has(id)) {
+      if (before && !statusChanged && !reasonChanged && !changed.has(id) && !mappingChanged) {
         row = before;
       } else {
         row = {
@@ -235,6 +278,16 @@ export class ProjectionStore {
       }
       views.push({ id, version: Number(row.version), view: buildView(row, recs) });
     }
+    if (remapped.length > 0) {
+      await em.query(REMAP_SQL, [
+        remapped.map((r) => r.system),
+        remapped.map((r) => r.record_key),
+        remapped.map((r) => r.status),
+        remapped.map((r) => r.rule),
+        remappedUnmapped.map((u) => u?.field ?? null),
+        remappedUnmapped.map((u) => u?.value ?? null),
+      ]);
+    }
     if (writes.length > 0 || statusChanges.length > 0) {
       await em.query(WRITE_CUSTOMERS_SQL, [
         writes.map((w) => w.id),
@@ -254,6 +307,17 @@ export class ProjectionStore {
       ]);
     }
     return { views, statusChanges };
+  }
+
+  private remap(r: LiveRecordRow, compiled: CompiledRuleSet, now: number): MappingResult | undefined {
+    if (!compiled.hasSystem(r.system)) return undefined;
+    try {
+      return compiled.map(r.system, normalizeRow(this.fields.get(r.system) ?? {}, JSON.parse(r.raw) as Record<string, unknown>), now);
+    } catch (e) {
+      // A stored record the rule set cannot map keeps its last mapping rather than failing the batch.
+      this.logger.warn(`cannot map stored record ${r.system}/${r.record_key}: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   private async applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {

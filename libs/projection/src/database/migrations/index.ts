@@ -1,4 +1,5 @@
 import { InitialProjection1732400000000 } from './1732400000000-initial-projection';
+import { RuleSetVersions1732500000000 } from './1732500000000-rule-set-versions';
 
 /** Every migration, in order. Never `synchronize`. */
-export const migrations = [InitialProjection1732400000000];
+export const migrations = [InitialProjection1732400000000, RuleSetVersions1732500000000];
