@@ -8,24 +8,42 @@ import { CustomerLoaders, GraphqlContext } from './customers/customer.loaders';
 import { CustomerFieldsResolver, CustomerQueryResolver } from './customers/customer.resolver';
 import { SCHEMA_GLOB } from './generate-types';
 import { queryCostLimit } from './limits/query-cost.rule';
+import { FastifyRequest } from 'fastify';
+import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
+import { authenticate } from './auth/request-auth';
+import { RolesGuard } from './auth/roles.guard';
+import { RuleSetResolver } from './rules/rule-set.resolver';
+import { StatusChangeFanout } from './subscriptions/status-change.fanout';
+import { StatusChangeResolver } from './subscriptions/status-change.resolver';
 
 /** GraphQL at /graphql: schema-first from `schema/`, Mercurius with its JIT, depth and cost limits. */
 @Module({
   imports: [
+    RulesAdminModule,
     GraphQLModule.forRootAsync<MercuriusDriverConfig>({
       driver: MercuriusDriver,
-      inject: [ENV_CONFIG, CustomerReader, ProjectionQueries],
-      useFactory: (env: EnvConfig, reader: CustomerReader, queries: ProjectionQueries) => ({
+      imports: [RulesAdminModule],
+      inject: [ENV_CONFIG, CustomerReader, ProjectionQueries, ApiTokenService],
+      useFactory: (env: EnvConfig, reader: CustomerReader, queries: ProjectionQueries, tokens: ApiTokenService) => ({
         typePaths: [SCHEMA_GLOB],
         path: '/graphql',
         graphiql: true,
         jit: 1,
         queryDepth: env.graphql.maxDepth,
         hooks: { preExecution: queryCostLimit(env.graphql.maxCost) },
-        context: (): GraphqlContext => ({ loaders: new CustomerLoaders(reader, queries) }),
+        subscription: {
+          // graphql-ws (graphql-transport-ws) and the legacy subscriptions-transport-ws protocol.
+          onConnect: async ({ payload }: { payload?: { authorization?: string } }) => ({
+            auth: await authenticate(payload?.authorization, tokens),
+          }),
+        },
+        context: async (request: FastifyRequest): Promise<GraphqlContext> => ({
+          loaders: new CustomerLoaders(reader, queries),
+          auth: await authenticate(request.headers.authorization, tokens),
+        }),
       }),
     }),
   ],
-  providers: [CustomerIdNormalizer, CustomerQueryResolver, CustomerFieldsResolver],
+  providers: [CustomerIdNormalizer, CustomerQueryResolver, CustomerFieldsResolver, RuleSetResolver, RolesGuard, StatusChangeResolver, StatusChangeFanout],
 })
 export class GraphqlApiModule {}

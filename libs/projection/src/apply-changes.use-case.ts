@@ -5,6 +5,7 @@ import { CustomerCache } from './cache/customer.cache';
 import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
+import { StatusOutboxRelay } from './outbox/status-outbox.relay';
 import { PreparedItem, ProjectionStore } from './store/projection.store';
 
 export interface Rejected {
@@ -34,6 +35,7 @@ export class ApplyChangesUseCase {
     private readonly store: ProjectionStore,
     private readonly cache: CustomerCache,
     private readonly rules: ActiveRuleSet,
+    private readonly outbox: StatusOutboxRelay,
   ) {}
 
   async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now()): Promise<ApplyOutcome> {
@@ -69,6 +71,7 @@ export class ApplyChangesUseCase {
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);
       throw e;
     }
+    if (result.statusChanges.length > 0) this.outbox.kick();
     try {
       await this.cache.write(result.views);
     } catch (e) {

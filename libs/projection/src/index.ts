@@ -11,3 +11,5 @@ export * from './read/projection.queries';
 export { createDataSource, ensureDatabase, openDatabase } from './database/data-source.factory';
 export * from './rules/rule-set.repository';
 export * from './rules/rule-set-sync.service';
+export * from './reprojection/reprojection.service';
+export * from './outbox/status-outbox.relay';

@@ -7,6 +7,8 @@ import { RedisKeys } from './cache/redis-keys';
 import { CustomerReader } from './read/customer.reader';
 import { ProjectionQueries } from './read/projection.queries';
 import { ActiveRuleSet } from './rules/active-rule-set';
+import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { ReprojectionService } from './reprojection/reprojection.service';
 import { RuleSetRepository } from './rules/rule-set.repository';
 import { RuleSetSyncService } from './rules/rule-set-sync.service';
 import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
@@ -36,8 +38,10 @@ export class ProjectionModule {
         CustomerReader,
         ProjectionQueries,
         ApplyChangesUseCase,
+        ReprojectionService,
+        StatusOutboxRelay,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay],
     };
   }
 }

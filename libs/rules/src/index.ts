@@ -6,3 +6,4 @@ export { CompiledRuleSet } from './compiler/compiled-rule-set';
 export type { MappingResult, Mapper, Resolution } from './compiler/compiled-rule-set';
 export { compileRuleSet, runExamples, ruleSetChecksum } from './compiler/rule-set.compiler';
 export * from './rules.errors';
+export { analyzeRuleSet } from './analysis/rule-set.analyzer';

@@ -12,6 +12,7 @@ export function testEnv(overrides: Record<string, string> = {}): EnvConfig {
     REDIS_PREFIX: `${id}:`,
     AMQP_EXCHANGE: `${id}.cdc`,
     AMQP_QUEUE: `${id}.queue`,
+    STATUS_EXCHANGE: `${id}.status`,
     PORT: '0',
     HOST: '127.0.0.1',
     CDC_BATCH_LINGER_MS: '5',

@@ -10,6 +10,7 @@ export interface EnvConfig {
   cdc: { transport: CdcTransport; batchSize: number; lingerMs: number; retryMaxMs: number };
   http: { host: string; port: number };
   graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
+  outbox: { enabled: boolean; exchange: string };
   configDir: string;
   logLevel: string;
 }
@@ -84,6 +85,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       maxCost: int('GRAPHQL_MAX_COST', 5000, 1),
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
+    outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };

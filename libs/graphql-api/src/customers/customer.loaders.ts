@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { CustomerReader, CustomerView, ProjectionQueries, StatusChangeView } from '@app/projection';
+import { RequestAuth } from '../auth/request-auth';
 
 /** Per-request loaders: every customer lookup of one request is one cache round trip. */
 export class CustomerLoaders {
@@ -28,4 +29,5 @@ export class CustomerLoaders {
 
 export interface GraphqlContext {
   loaders: CustomerLoaders;
+  auth: RequestAuth;
 }

@@ -1,15 +1,21 @@
 import { Args, Context, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { GraphQLError } from 'graphql';
 import { ProjectionQueries } from '@app/projection';
-import { Customer, CustomerConnection, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
+import { UseGuards } from '@nestjs/common';
+import { ActiveRuleSet } from '@app/projection';
+import { CustomerConnection, Explanation, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
+import { RequiresRole, RolesGuard } from '../auth/roles.guard';
+import { explain } from './customer-explanation';
 import { CustomerIdNormalizer } from './customer-id.normalizer';
 import { GraphqlContext } from './customer.loaders';
-import { decodeCursor, encodeCursor, toCustomer, toStatusChange } from './customer.mapper';
+import { CustomerModel, decodeCursor, encodeCursor, toCustomer, toStatusChange } from './customer.mapper';
 
 const MAX_PAGE = 500;
 const MAX_IDS = 1000;
 
 @Resolver('Query')
+@UseGuards(RolesGuard)
+@RequiresRole('viewer')
 export class CustomerQueryResolver {
   constructor(
     private readonly queries: ProjectionQueries,
@@ -17,7 +23,7 @@ export class CustomerQueryResolver {
   ) {}
 
   @Query('customer')
-  async customer(@Args('id') id: string, @Context() ctx: GraphqlContext): Promise<Customer | null> {
+  async customer(@Args('id') id: string, @Context() ctx: GraphqlContext): Promise<CustomerModel | null> {
     const key = this.ids.normalize(id);
     if (key === null) return null;
     const view = await ctx.loaders.customer.load(key);
@@ -25,11 +31,11 @@ export class CustomerQueryResolver {
   }
 
   @Query('customers')
-  async customers(@Args('ids') ids: string[], @Context() ctx: GraphqlContext): Promise<Array<Customer | null>> {
+  async customers(@Args('ids') ids: string[], @Context() ctx: GraphqlContext): Promise<Array<CustomerModel | null>> {
     if (ids.length > MAX_IDS) throw badInput(`customers(ids) takes at most ${MAX_IDS} ids, got ${ids.length}`);
     const keys = ids.map((id) => this.ids.normalize(id));
     const views = await ctx.loaders.customer.loadMany(keys.filter((k): k is string => k !== null));
-    const byKey = new Map<string, Customer | null>();
+    const byKey = new Map<string, CustomerModel | null>();
     for (const v of views) {
       if (v instanceof Error) throw v;
       if (v) byKey.set(v.id, toCustomer(v));
@@ -43,7 +49,7 @@ export class CustomerQueryResolver {
     @Args('first', { type: () => Int, nullable: true }) first: number | null,
     @Args('after', { nullable: true }) after: string | null,
     @Context() ctx: GraphqlContext,
-  ): Promise<CustomerConnection> {
+  ): Promise<Omit<CustomerConnection, 'edges'> & { edges: Array<{ cursor: string; node: CustomerModel }> }> {
     const size = first ?? 50;
     if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}, got ${size}`);
     const afterId = after ? decodeCursor(after) : null;
@@ -79,9 +85,17 @@ export class CustomerQueryResolver {
 
 @Resolver('Customer')
 export class CustomerFieldsResolver {
+  constructor(private readonly rules: ActiveRuleSet) {}
+
+  @ResolveField('explanation')
+  async explanation(@Parent() customer: CustomerModel): Promise<Explanation> {
+    const rules = await this.rules.version(customer.ruleSetVersion);
+    return explain(customer, rules.compiled, rules.version);
+  }
+
   @ResolveField('history')
   async history(
-    @Parent() customer: Customer,
+    @Parent() customer: CustomerModel,
     @Args('first', { type: () => Int, nullable: true }) first: number | null,
     @Context() ctx: GraphqlContext,
   ): Promise<StatusChange[]> {

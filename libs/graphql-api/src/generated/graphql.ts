@@ -10,7 +10,40 @@
 
 /* Generated from schema/*.graphql by `npm run graphql:types`; do not edit. */
 
+export enum RuleSetState {
+    DRAFT = "DRAFT",
+    ACTIVE = "ACTIVE",
+    RETIRED = "RETIRED"
+}
+
+export enum Severity {
+    ERROR = "ERROR",
+    WARNING = "WARNING"
+}
+
+export enum ReprojectionState {
+    RUNNING = "RUNNING",
+    DONE = "DONE",
+    FAILED = "FAILED",
+    SUPERSEDED = "SUPERSEDED"
+}
+
+export enum Role {
+    VIEWER = "VIEWER",
+    ANALYST = "ANALYST",
+    ADMIN = "ADMIN"
+}
+
 export interface IQuery {
+    ruleSetVersions(): RuleSetVersion[] | Promise<RuleSetVersion[]>;
+    ruleSetVersion(version: number): Nullable<RuleSetVersion> | Promise<Nullable<RuleSetVersion>>;
+    activeRuleSet(): RuleSetVersion | Promise<RuleSetVersion>;
+    validateRuleSet(document: string): RuleProblem[] | Promise<RuleProblem[]>;
+    ruleSetProblems(version: number): RuleProblem[] | Promise<RuleProblem[]>;
+    ruleSetPreview(version: number, sampleSize?: Nullable<number>): ImpactPreview | Promise<ImpactPreview>;
+    reprojection(id?: Nullable<string>): Nullable<Reprojection> | Promise<Nullable<Reprojection>>;
+    ruleSetAudit(first?: Nullable<number>): RuleSetAuditEntry[] | Promise<RuleSetAuditEntry[]>;
+    apiTokens(): ApiToken[] | Promise<ApiToken[]>;
     customer(id: string): Nullable<Customer> | Promise<Nullable<Customer>>;
     customers(ids: string[]): Nullable<Customer>[] | Promise<Nullable<Customer>[]>;
     customersByStatus(status: string, first?: Nullable<number>, after?: Nullable<string>): CustomerConnection | Promise<CustomerConnection>;
@@ -18,7 +51,19 @@ export interface IQuery {
     unmappedValues(): UnmappedValue[] | Promise<UnmappedValue[]>;
 }
 
+export interface IMutation {
+    createRuleSetDraft(document: string, comment?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
+    updateRuleSetDraft(version: number, document: string, comment?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
+    validateRuleSetDraft(version: number): RuleProblem[] | Promise<RuleProblem[]>;
+    previewRuleSetDraft(version: number, sampleSize?: Nullable<number>): ImpactPreview | Promise<ImpactPreview>;
+    publishRuleSet(version: number, comment: string): PublishResult | Promise<PublishResult>;
+    rollbackRuleSet(version: number, comment: string): PublishResult | Promise<PublishResult>;
+    createApiToken(name: string, role: Role): CreatedApiToken | Promise<CreatedApiToken>;
+    revokeApiToken(id: string): boolean | Promise<boolean>;
+}
+
 export interface Customer {
+    explanation: Explanation;
     id: string;
     status: string;
     reason: string;
@@ -26,6 +71,120 @@ export interface Customer {
     updatedAt: string;
     sources: SourceStatus[];
     history?: StatusChange[];
+}
+
+export interface StatusChange {
+    ruleSetVersion?: Nullable<number>;
+    customerId: string;
+    from?: Nullable<string>;
+    to: string;
+    reason: string;
+    at: string;
+}
+
+export interface Explanation {
+    ruleSetVersion: number;
+    sources: SourceExplanation[];
+    resolution: ResolutionExplanation;
+}
+
+export interface SourceExplanation {
+    system: string;
+    recordKey: string;
+    status: string;
+    rule: string;
+    description: string;
+    inputs: InputValue[];
+}
+
+export interface InputValue {
+    field: string;
+    value: string;
+}
+
+export interface ResolutionExplanation {
+    rule: string;
+    description: string;
+    status: string;
+}
+
+export interface RuleSetVersion {
+    version: number;
+    state: RuleSetState;
+    checksum: string;
+    comment: string;
+    createdBy: string;
+    createdAt: string;
+    updatedAt: string;
+    publishedAt?: Nullable<string>;
+    publishedBy?: Nullable<string>;
+    document: string;
+}
+
+export interface RuleProblem {
+    path: string;
+    message: string;
+    severity: Severity;
+}
+
+export interface ImpactPreview {
+    version: number;
+    activeVersion: number;
+    customers: number;
+    moving: number;
+    cells: ImpactCell[];
+}
+
+export interface ImpactCell {
+    from: string;
+    to: string;
+    count: number;
+    sample: string[];
+}
+
+export interface PublishResult {
+    fromVersion: number;
+    toVersion: number;
+    reprojection: Reprojection;
+}
+
+export interface Reprojection {
+    id: string;
+    version: number;
+    state: ReprojectionState;
+    processed: number;
+    total: number;
+    changed: number;
+    startedAt: string;
+    finishedAt?: Nullable<string>;
+    error?: Nullable<string>;
+}
+
+export interface RuleSetAuditEntry {
+    action: string;
+    fromVersion?: Nullable<number>;
+    toVersion: number;
+    actor: string;
+    comment: string;
+    at: string;
+}
+
+export interface ApiToken {
+    id: string;
+    name: string;
+    role: Role;
+    createdBy: string;
+    createdAt: string;
+    revokedAt?: Nullable<string>;
+}
+
+export interface CreatedApiToken {
+    token: string;
+    apiToken: ApiToken;
+}
+
+export interface ISubscription {
+    customerStatusChanged(ids?: Nullable<string[]>, statuses?: Nullable<string[]>): Nullable<StatusChange> | Promise<Nullable<StatusChange>>;
 }
 
 export interface SourceStatus {
@@ -36,13 +195,6 @@ export interface SourceStatus {
     raw: string;
     sourceTimestamp?: Nullable<string>;
     position?: Nullable<string>;
-}
-
-export interface StatusChange {
-    from?: Nullable<string>;
-    to: string;
-    reason: string;
-    at: string;
 }
 
 export interface StatusCount {

@@ -117,12 +117,16 @@ WITH c AS (
   ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason, status_since = excluded.status_since,
     updated_at = excluded.updated_at, version = excluded.version, live = excluded.live, rule_set_version = excluded.rule_set_version
   RETURNING 1
-), h AS (
-  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
+), changes AS (
   SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[])
-  RETURNING 1
+    AS t(customer_id, from_status, to_status, reason, rule_set_version, at)
+), h AS (
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at) SELECT * FROM changes RETURNING 1
+), o AS (
+  -- The transactional outbox: a change is published only if it committed, and none committed is lost.
+  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at) SELECT * FROM changes RETURNING 1
 )
-SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history`;
+SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
@@ -203,10 +207,10 @@ export class ProjectionStore {
     changed: ReadonlySet<string>,
     rules: ActiveRules,
     now: Date,
-  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChangeView[] }> {
+  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChangeView[]; written: number }> {
     const views: CacheEntry[] = [];
     const statusChanges: StatusChangeView[] = [];
-    if (ids.length === 0) return { views, statusChanges };
+    if (ids.length === 0) return { views, statusChanges, written: 0 };
     ids.sort();
     await em.query(LOCK_CUSTOMERS_SQL, [ids]);
     const records = groupByCustomer((await em.query(LIVE_RECORDS_SQL, [ids])) as LiveRecordRow[]);
@@ -306,7 +310,7 @@ export class ProjectionStore {
         statusChanges.map((c) => c.at),
       ]);
     }
-    return { views, statusChanges };
+    return { views, statusChanges, written: writes.length };
   }
 
   private remap(r: LiveRecordRow, compiled: CompiledRuleSet, now: number): MappingResult | undefined {

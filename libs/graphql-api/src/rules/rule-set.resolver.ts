@@ -1,0 +1,157 @@
+import { UseGuards } from '@nestjs/common';
+import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { parseRuleSetText, ApiTokenService, RuleSetAdminService } from '@app/rules-admin';
+import { RequestAuth } from '../auth/request-auth';
+import { RequiresRole, RolesGuard } from '../auth/roles.guard';
+import { GraphqlContext } from '../customers/customer.loaders';
+import {
+  ApiToken,
+  CreatedApiToken,
+  ImpactPreview,
+  PublishResult,
+  Reprojection,
+  Role,
+  RuleProblem,
+  RuleSetAuditEntry,
+  RuleSetVersion,
+} from '../generated/graphql';
+import { toApiToken, toAuditEntry, toGraphqlError, toProblem, toReprojection, toRuleSetVersion } from './rule-set.mapper';
+
+const actor = (auth: RequestAuth): string => (auth.kind === 'token' ? auth.principal.name : 'anonymous');
+
+async function edge<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toGraphqlError(e);
+  }
+}
+
+@Resolver()
+@UseGuards(RolesGuard)
+export class RuleSetResolver {
+  constructor(
+    private readonly admin: RuleSetAdminService,
+    private readonly tokens: ApiTokenService,
+  ) {}
+
+  @Query('ruleSetVersions')
+  @RequiresRole('analyst')
+  async ruleSetVersions(): Promise<RuleSetVersion[]> {
+    return (await this.admin.list()).map(toRuleSetVersion);
+  }
+
+  @Query('ruleSetVersion')
+  @RequiresRole('analyst')
+  async ruleSetVersion(@Args('version', { type: () => Int }) version: number): Promise<RuleSetVersion | null> {
+    return (await this.admin.list()).filter((v) => v.version === version).map(toRuleSetVersion)[0] ?? null;
+  }
+
+  @Query('activeRuleSet')
+  @RequiresRole('viewer')
+  async activeRuleSet(): Promise<RuleSetVersion> {
+    return toRuleSetVersion(await this.admin.activeVersion());
+  }
+
+  @Query('validateRuleSet')
+  @RequiresRole('analyst')
+  validateRuleSet(@Args('document') document: string): Promise<RuleProblem[]> {
+    return edge(async () => (await this.admin.validateDocument(parseRuleSetText(document))).problems.map(toProblem));
+  }
+
+  @Query('ruleSetProblems')
+  @RequiresRole('analyst')
+  ruleSetProblems(@Args('version', { type: () => Int }) version: number): Promise<RuleProblem[]> {
+    return edge(async () => (await this.admin.validateVersion(version)).map(toProblem));
+  }
+
+  @Query('ruleSetPreview')
+  @RequiresRole('analyst')
+  ruleSetPreview(
+    @Args('version', { type: () => Int }) version: number,
+    @Args('sampleSize', { type: () => Int, nullable: true }) sampleSize: number | null,
+  ): Promise<ImpactPreview> {
+    return edge(() => this.admin.preview(version, Math.min(sampleSize ?? 5, 100)));
+  }
+
+  @Query('reprojection')
+  @RequiresRole('analyst')
+  async reprojection(@Args('id', { type: () => ID, nullable: true }) id: string | null): Promise<Reprojection | null> {
+    const p = await this.admin.reprojectionProgress(id ?? undefined);
+    return p ? toReprojection(p) : null;
+  }
+
+  @Query('ruleSetAudit')
+  @RequiresRole('analyst')
+  async ruleSetAudit(@Args('first', { type: () => Int, nullable: true }) first: number | null): Promise<RuleSetAuditEntry[]> {
+    return (await this.admin.audit(Math.min(first ?? 50, 500))).map(toAuditEntry);
+  }
+
+  @Query('apiTokens')
+  @RequiresRole('admin')
+  async apiTokens(): Promise<ApiToken[]> {
+    return (await this.tokens.list()).map(toApiToken);
+  }
+
+  @Mutation('createRuleSetDraft')
+  @RequiresRole('analyst')
+  createRuleSetDraft(@Args('document') document: string, @Args('comment', { nullable: true }) comment: string | null, @Context() ctx: GraphqlContext): Promise<RuleSetVersion> {
+    return edge(async () => toRuleSetVersion(await this.admin.createDraft(parseRuleSetText(document), comment ?? '', actor(ctx.auth))));
+  }
+
+  @Mutation('updateRuleSetDraft')
+  @RequiresRole('analyst')
+  updateRuleSetDraft(
+    @Args('version', { type: () => Int }) version: number,
+    @Args('document') document: string,
+    @Args('comment', { nullable: true }) comment: string | null,
+  ): Promise<RuleSetVersion> {
+    return edge(async () => toRuleSetVersion(await this.admin.updateDraft(version, parseRuleSetText(document), comment)));
+  }
+
+  @Mutation('validateRuleSetDraft')
+  @RequiresRole('analyst')
+  validateRuleSetDraft(@Args('version', { type: () => Int }) version: number): Promise<RuleProblem[]> {
+    return this.ruleSetProblems(version);
+  }
+
+  @Mutation('previewRuleSetDraft')
+  @RequiresRole('analyst')
+  previewRuleSetDraft(
+    @Args('version', { type: () => Int }) version: number,
+    @Args('sampleSize', { type: () => Int, nullable: true }) sampleSize: number | null,
+  ): Promise<ImpactPreview> {
+    return this.ruleSetPreview(version, sampleSize);
+  }
+
+  @Mutation('publishRuleSet')
+  @RequiresRole('analyst')
+  publishRuleSet(@Args('version', { type: () => Int }) version: number, @Args('comment') comment: string, @Context() ctx: GraphqlContext): Promise<PublishResult> {
+    return edge(async () => {
+      const r = await this.admin.publish(version, comment, actor(ctx.auth));
+      return { fromVersion: r.from, toVersion: r.to, reprojection: toReprojection(r.reprojection) };
+    });
+  }
+
+  @Mutation('rollbackRuleSet')
+  @RequiresRole('analyst')
+  rollbackRuleSet(@Args('version', { type: () => Int }) version: number, @Args('comment') comment: string, @Context() ctx: GraphqlContext): Promise<PublishResult> {
+    return edge(async () => {
+      const r = await this.admin.rollback(version, comment, actor(ctx.auth));
+      return { fromVersion: r.from, toVersion: r.to, reprojection: toReprojection(r.reprojection) };
+    });
+  }
+
+  @Mutation('createApiToken')
+  @RequiresRole('admin')
+  async createApiToken(@Args('name') name: string, @Args('role') role: Role, @Context() ctx: GraphqlContext): Promise<CreatedApiToken> {
+    const { token, info } = await this.tokens.create(name, role.toLowerCase() as 'viewer' | 'analyst' | 'admin', actor(ctx.auth));
+    return { token, apiToken: toApiToken(info) };
+  }
+
+  @Mutation('revokeApiToken')
+  @RequiresRole('admin')
+  revokeApiToken(@Args('id', { type: () => ID }) id: string): Promise<boolean> {
+    return this.tokens.revoke(id);
+  }
+}

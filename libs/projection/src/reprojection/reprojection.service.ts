@@ -1,0 +1,130 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CustomerCache } from '../cache/customer.cache';
+import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+import { ProjectionStore } from '../store/projection.store';
+import { StatusOutboxRelay } from '../outbox/status-outbox.relay';
+
+export type ReprojectionState = 'running' | 'done' | 'failed' | 'superseded';
+
+export interface ReprojectionProgress {
+  id: string;
+  version: number;
+  state: ReprojectionState;
+  total: number;
+  processed: number;
+  changed: number;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+interface ReprojectionRow {
+  id: string;
+  version: number;
+  state: ReprojectionState;
+  total: string;
+  processed: string;
+  changed: string;
+  error: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+const BATCH = 1000;
+
+/**
+ * Re-evaluates every customer under the active rule set after a publish or rollback, in batches,
+ * through the same store code as change events. Each batch is one transaction under one version;
+ * customers whose result does not change are not written. Progress lives in PostgreSQL.
+ */
+@Injectable()
+export class ReprojectionService {
+  private readonly logger = new Logger('reprojection');
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    private readonly store: ProjectionStore,
+    private readonly cache: CustomerCache,
+    private readonly outbox: StatusOutboxRelay,
+  ) {}
+
+  /** Starts a job for `version` in the background and returns its progress row. */
+  async start(version: number): Promise<ReprojectionProgress> {
+    const [row]: ReprojectionRow[] = await this.db.query(
+      `WITH s AS (UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE state = 'running'),
+            n AS (INSERT INTO reprojection (version, state, total) SELECT $1, 'running', count(*) FROM customer RETURNING *)
+       SELECT * FROM n`,
+      [version],
+    );
+    const job = this.run(row.id, version).catch((e: Error) => {
+      this.logger.error(`reprojection ${row.id} to version ${version} failed: ${e.message}`);
+      return this.db.query(`UPDATE reprojection SET state = 'failed', error = $2, finished_at = now() WHERE id = $1`, [row.id, e.message]).then(() => undefined);
+    });
+    this.running.set(row.id, job);
+    void job.finally(() => this.running.delete(row.id));
+    return toProgress(row);
+  }
+
+  /** Resolves when the job (started by this instance) has ended; for tests and the CLI. */
+  async wait(id: string): Promise<void> {
+    await this.running.get(id);
+  }
+
+  async progress(id?: string): Promise<ReprojectionProgress | null> {
+    const rows: ReprojectionRow[] = id
+      ? await this.db.query('SELECT * FROM reprojection WHERE id = $1', [id])
+      : await this.db.query('SELECT * FROM reprojection ORDER BY id DESC LIMIT 1');
+    return rows[0] ? toProgress(rows[0]) : null;
+  }
+
+  private async run(id: string, version: number): Promise<void> {
+    let after = '';
+    let processed = 0;
+    let changed = 0;
+    for (;;) {
+      const ids: string[] = (await this.db.query('SELECT id FROM customer WHERE id > $1 ORDER BY id LIMIT $2', [after, BATCH])).map(
+        (r: { id: string }) => r.id,
+      );
+      if (ids.length === 0) break;
+      const outcome = await this.db.transaction(async (em) => {
+        const rules = await this.store.rulesFor(em);
+        if (rules.version !== version) return undefined;
+        const result = await this.store.resolveCustomers(em, [...ids], new Set(), rules, new Date());
+        return { views: result.views, changed: result.written, statusChanges: result.statusChanges.length };
+      });
+      if (!outcome) {
+        await this.db.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
+        return;
+      }
+      if (outcome.statusChanges > 0) this.outbox.kick();
+      await this.cache.write(outcome.views);
+      processed += ids.length;
+      changed += outcome.changed;
+      after = ids[ids.length - 1];
+      const [{ state }]: { state: ReprojectionState }[] = await this.db.query(
+        `WITH u AS (UPDATE reprojection SET processed = $2, changed = $3, last_customer = $4, heartbeat_at = now() WHERE id = $1 RETURNING state)
+         SELECT state FROM u`,
+        [id, processed, changed, after],
+      );
+      if (state !== 'running') return;
+    }
+    await this.db.query(`UPDATE reprojection SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
+    this.logger.log(`reprojection ${id} to version ${version} done: ${processed} customers, ${changed} changed`);
+  }
+}
+
+function toProgress(r: ReprojectionRow): ReprojectionProgress {
+  return {
+    id: String(r.id),
+    version: r.version,
+    state: r.state,
+    total: Number(r.total),
+    processed: Number(r.processed),
+    changed: Number(r.changed),
+    error: r.error,
+    startedAt: r.started_at.toISOString(),
+    finishedAt: r.finished_at ? r.finished_at.toISOString() : null,
+  };
+}

@@ -1,0 +1,7 @@
+export * from './rules-admin.errors';
+export * from './rules-admin.module';
+export * from './validation/rule-set-document';
+export * from './validation/rule-set.validator';
+export * from './preview/impact-preview.service';
+export * from './publishing/rule-set-admin.service';
+export * from './tokens/api-token.service';

@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ActiveRuleSet,
+  AuditRow,
+  ReprojectionProgress,
+  ReprojectionService,
+  RuleSetRepository,
+  RuleSetSyncService,
+  RuleSetVersionRow,
+} from '@app/projection';
+import { Problem, ruleSetChecksum } from '@app/rules';
+import { ImpactPreview, ImpactPreviewService } from '../preview/impact-preview.service';
+import { RulesAdminError } from '../rules-admin.errors';
+import { RuleSetValidator } from '../validation/rule-set.validator';
+
+export type RuleSetState = 'draft' | 'active' | 'retired';
+
+export interface RuleSetVersionInfo extends RuleSetVersionRow {
+  status: RuleSetState;
+}
+
+export interface PublishResult {
+  from: number;
+  to: number;
+  reprojection: ReprojectionProgress;
+}
+
+/**
+ * The analysts' use cases over versioned rule sets, shared by GraphQL and the CLI: drafts,
+ * validation, impact preview, publish and roll back.
+ */
+@Injectable()
+export class RuleSetAdminService {
+  constructor(
+    private readonly repository: RuleSetRepository,
+    private readonly validator: RuleSetValidator,
+    private readonly previewer: ImpactPreviewService,
+    private readonly reprojection: ReprojectionService,
+    private readonly active: ActiveRuleSet,
+    private readonly sync: RuleSetSyncService,
+  ) {}
+
+  async list(): Promise<RuleSetVersionInfo[]> {
+    const [rows, active] = await Promise.all([this.repository.list(), this.repository.activeVersion()]);
+    return rows.map((r) => withStatus(r, active));
+  }
+
+  async get(version: number): Promise<RuleSetVersionInfo> {
+    const [row, active] = await Promise.all([this.repository.get(version), this.repository.activeVersion()]);
+    if (!row) throw new RulesAdminError('NOT_FOUND', `rule set version ${version} does not exist`);
+    return withStatus(row, active);
+  }
+
+  async activeVersion(): Promise<RuleSetVersionInfo> {
+    return this.get(await this.repository.activeVersion());
+  }
+
+  async createDraft(document: unknown, comment: string, actor: string): Promise<RuleSetVersionInfo> {
+    const row = await this.repository.createDraft(document, ruleSetChecksum(document), comment, actor);
+    return withStatus(row, await this.repository.activeVersion());
+  }
+
+  async updateDraft(version: number, document: unknown, comment: string | null): Promise<RuleSetVersionInfo> {
+    const row = await this.repository.updateDraft(version, document, ruleSetChecksum(document), comment);
+    if (!row) {
+      await this.get(version);
+      throw new RulesAdminError('NOT_A_DRAFT', `rule set version ${version} is published and cannot change; create a new draft`);
+    }
+    return withStatus(row, await this.repository.activeVersion());
+  }
+
+  validateDocument(document: unknown): Promise<{ problems: Problem[] }> {
+    return this.validator.validate(document);
+  }
+
+  async validateVersion(version: number): Promise<Problem[]> {
+    return (await this.validator.validate((await this.get(version)).document)).problems;
+  }
+
+  async preview(version: number, sampleSize = 5): Promise<ImpactPreview & { version: number; activeVersion: number }> {
+    const row = await this.get(version);
+    const { compiled, problems } = await this.validator.validate(row.document);
+    if (!compiled) throw invalid(version, problems);
+    const activeVersion = await this.repository.activeVersion();
+    return { version, activeVersion, ...(await this.previewer.preview(compiled, sampleSize)) };
+  }
+
+  /** Validates (a failing example or any error blocks it), switches atomically, then reprojects in the background. */
+  async publish(version: number, comment: string, actor: string): Promise<PublishResult> {
+    return this.activate(version, comment, actor, 'publish');
+  }
+
+  /** Publishes an older version again, with the same guarantees. */
+  async rollback(version: number, comment: string, actor: string): Promise<PublishResult> {
+    const row = await this.get(version);
+    if (row.state === 'draft') throw new RulesAdminError('NOT_FOUND', `version ${version} was never published; publish it instead of rolling back to it`);
+    return this.activate(version, comment, actor, 'rollback');
+  }
+
+  audit(limit?: number): Promise<AuditRow[]> {
+    return this.repository.audit(limit);
+  }
+
+  reprojectionProgress(id?: string): Promise<ReprojectionProgress | null> {
+    return this.reprojection.progress(id);
+  }
+
+  private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback'): Promise<PublishResult> {
+    if (!comment.trim()) throw new RulesAdminError('BAD_DOCUMENT', 'a publish or rollback needs a comment');
+    const row = await this.get(version);
+    const { compiled, problems } = await this.validator.validate(row.document);
+    if (!compiled) throw invalid(version, problems);
+    const { from, to } = await this.repository.activate(version, actor, action, comment);
+    await this.active.ensure(to);
+    await this.sync.announce(to).catch(() => undefined); // the others poll too
+    const reprojection = await this.reprojection.start(to);
+    return { from, to, reprojection };
+  }
+}
+
+function withStatus(row: RuleSetVersionRow, active: number): RuleSetVersionInfo {
+  return { ...row, status: row.version === active ? 'active' : row.state === 'draft' ? 'draft' : 'retired' };
+}
+
+function invalid(version: number, problems: Problem[]): RulesAdminError {
+  const errors = problems.filter((p) => p.severity === 'error');
+  return new RulesAdminError(
+    'INVALID_RULE_SET',
+    `rule set version ${version} has ${errors.length} error(s) and cannot be published: ${errors
+      .slice(0, 3)
+      .map((p) => `${p.path}: ${p.message}`)
+      .join('; ')}`,
+    problems,
+  );
+}

@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PROJECTION_DATA_SOURCE } from '@app/projection';
+
+export type Role = 'viewer' | 'analyst' | 'admin';
+export const ROLE_RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
+
+export interface Principal {
+  tokenId: string;
+  name: string;
+  role: Role;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+const CACHE_MS = 10_000;
+
+/**
+ * API tokens with roles. Only a SHA-256 of each token is stored: tokens are 32 random bytes, so a
+ * slow password hash would add nothing. Lookups are cached for a few seconds per instance, so a
+ * revoked token stops working everywhere within CACHE_MS.
+ */
+@Injectable()
+export class ApiTokenService {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+
+  async create(name: string, role: Role, createdBy: string): Promise<{ token: string; info: ApiTokenInfo }> {
+    const token = `sv_${randomBytes(32).toString('base64url')}`;
+    const [row]: TokenRow[] = await this.db.query(
+      `INSERT INTO api_token (name, role, token_hash, created_by) VALUES ($1, $2, $3, $4) RETURNING *`,
+      [name, role, hash(token), createdBy],
+    );
+    return { token, info: toInfo(row) };
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const rows: { id: string }[] = await this.db.query(
+      `WITH u AS (UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`,
+      [id],
+    );
+    this.cache.clear();
+    return rows.length > 0;
+  }
+
+  async list(): Promise<ApiTokenInfo[]> {
+    const rows: TokenRow[] = await this.db.query('SELECT * FROM api_token ORDER BY id');
+    return rows.map(toInfo);
+  }
+
+  async verify(token: string): Promise<Principal | null> {
+    const key = hash(token);
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const rows: TokenRow[] = await this.db.query('SELECT * FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL', [key]);
+    const principal = rows[0] ? { tokenId: String(rows[0].id), name: rows[0].name, role: rows[0].role } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { principal, until: Date.now() + CACHE_MS });
+    return principal;
+  }
+}
+
+const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+function toInfo(r: TokenRow): ApiTokenInfo {
+  return {
+    id: String(r.id),
+    name: r.name,
+    role: r.role,
+    createdBy: r.created_by,
+    createdAt: r.created_at.toISOString(),
+    revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
+  };
+}

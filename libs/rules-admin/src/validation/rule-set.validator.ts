@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { normalizeRow } from '@app/cdc';
+import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
+import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { analyzeRuleSet, CompiledRuleSet, parseRuleSet, Problem, RuleSet, runExamples } from '@app/rules';
+
+export interface ValidationResult {
+  problems: Problem[];
+  /** Set when the rule set has no errors. */
+  compiled?: CompiledRuleSet;
+}
+
+/**
+ * Everything an analyst needs to know about a rule set before publishing it: shape and reference
+ * errors, unreachable rows, overlaps, gaps, failing examples, and raw values already stored that
+ * only a fallback would map.
+ */
+@Injectable()
+export class RuleSetValidator {
+  private readonly known: Record<string, string[]>;
+
+  constructor(
+    @Inject(DOMAIN_CONFIG) private readonly domain: DomainConfig,
+    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+  ) {
+    this.known = Object.fromEntries(domain.sources.systems.map((s) => [s.name, Object.keys(s.fields)]));
+  }
+
+  async validate(document: unknown, now = Date.now()): Promise<ValidationResult> {
+    const { ruleSet, problems } = parseRuleSet(document, this.known);
+    if (!ruleSet) return { problems };
+    const compiled = new CompiledRuleSet(ruleSet);
+    const all = [...problems, ...analyzeRuleSet(ruleSet, { now }), ...runExamples(compiled, ruleSet, now), ...(await this.storedValues(ruleSet, compiled, now))];
+    const hasErrors = all.some((p) => p.severity === 'error');
+    return { problems: sortProblems(all), compiled: hasErrors ? undefined : compiled };
+  }
+
+  /** Distinct input combinations of the stored live records that only a fallback row maps. */
+  private async storedValues(ruleSet: RuleSet, compiled: CompiledRuleSet, now: number): Promise<Problem[]> {
+    const problems: Problem[] = [];
+    for (const table of ruleSet.mappings) {
+      const fields = this.domain.sources.systems.find((s) => s.name === table.system)?.fields ?? {};
+      if (table.inputs.length === 0) continue;
+      const inputs = table.inputs.map((i) => i.name);
+      const rows: { inputs: Record<string, unknown>; n: string }[] = await this.db.query(
+        `SELECT jsonb_build_object(${inputs.map((_, i) => `$${i + 2}::text, raw -> $${i + 2}::text`).join(', ')}) AS inputs, count(*) AS n
+         FROM source_record WHERE system = $1 AND NOT deleted GROUP BY 1 ORDER BY count(*) DESC LIMIT 1000`,
+        [table.system, ...inputs],
+      );
+      const fallbacks = new Set(table.rules.filter((r) => r.fallback).map((r) => r.id));
+      for (const r of rows) {
+        let rule: string | undefined;
+        try {
+          rule = compiled.map(table.system, normalizeRow(fields, r.inputs), now).rule;
+        } catch {
+          rule = undefined;
+        }
+        if (rule !== undefined && !fallbacks.has(rule)) continue;
+        const shown = inputs.map((i) => `${i}=${JSON.stringify(r.inputs[i] ?? null)}`).join(', ');
+        problems.push({
+          path: `mappings.${table.system}`,
+          severity: 'warning',
+          message:
+            rule === undefined
+              ? `${r.n} stored ${table.system} record(s) with ${shown} would match no rule at all`
+              : `${r.n} stored ${table.system} record(s) with ${shown} are mapped only by the fallback ${rule}`,
+        });
+      }
+    }
+    return problems;
+  }
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+}
