@@ -1,0 +1,120 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { BackfillSummary } from '@app/backfill';
+import { CliPrinter } from '../output/cli.printer';
+import { ProgressReporter } from '../output/progress.reporter';
+import { backfillSummaryLines } from '../output/summary.formatter';
+import { WorkContextFactory } from '../work-context.factory';
+import { outputFormat, OutputFormat, positiveInteger, positiveNumber, targetSystems } from './command-options';
+import { describeFailure, ExitCode } from './exit-code';
+import { Interruption } from './interruption';
+
+interface BackfillCommandOptions {
+  system?: string;
+  all?: boolean;
+  resume?: boolean;
+  dryRun?: boolean;
+  rate?: number;
+  batchSize?: number;
+  format?: OutputFormat;
+  progressEvery?: number;
+}
+
+@Command({
+  name: 'backfill',
+  description:
+    'Load the projection from a legacy table through its read-only connection, in primary-key order, through the same projection path as change events',
+})
+export class BackfillCommand extends CommandRunner {
+  constructor(
+    private readonly contexts: WorkContextFactory,
+    private readonly printer: CliPrinter,
+  ) {
+    super();
+  }
+
+  async run(_params: string[], options: BackfillCommandOptions): Promise<void> {
+    const interruption = new Interruption(this.printer);
+    const summaries: BackfillSummary[] = [];
+    try {
+      const { domain } = this.contexts.loadConfig();
+      const systems = targetSystems(options, domain);
+      if (typeof systems === 'string') {
+        this.printer.error(systems);
+        process.exitCode = ExitCode.Failed;
+        return;
+      }
+      const ctx = await this.contexts.open();
+      try {
+        for (const system of systems) {
+          if (interruption.signal.aborted) break;
+          const progress = new ProgressReporter(this.printer, `backfill ${system}`, (options.progressEvery ?? 5) * 1000);
+          try {
+            const summary = await ctx.backfill.execute({
+              system,
+              resume: options.resume,
+              dryRun: options.dryRun,
+              rate: options.rate ?? null,
+              batchSize: options.batchSize,
+              signal: interruption.signal,
+              onProgress: (p) => progress.update(p),
+              onNotice: (m) => this.printer.notice(m),
+            });
+            summaries.push(summary);
+          } finally {
+            progress.stop();
+          }
+          if (options.format !== 'json') for (const line of backfillSummaryLines(summaries[summaries.length - 1])) this.printer.out(line);
+        }
+      } finally {
+        await ctx.close();
+      }
+      if (options.format === 'json') this.printer.json(options.all ? summaries : summaries[0]);
+      process.exitCode = summaries.some((s) => s.interrupted) || interruption.signal.aborted ? ExitCode.Interrupted : ExitCode.Ok;
+    } catch (e) {
+      this.printer.error(describeFailure(e));
+      process.exitCode = ExitCode.Failed;
+    } finally {
+      interruption.dispose();
+    }
+  }
+
+  @Option({ flags: '-s, --system <name>', description: 'the system to load (a name in sources.yaml)' })
+  parseSystem(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--all', description: 'every system that has a connection in sources.yaml, one after the other' })
+  parseAll(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--resume', description: 'go on after the last committed batch of an interrupted run' })
+  parseResume(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--dry-run', description: 'read, map and compare with the view; report what would change, write nothing' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--rate <rows-per-second>', description: 'read at most this many rows per second (protects the legacy database)' })
+  parseRate(value: string): number {
+    return positiveNumber('--rate')(value);
+  }
+
+  @Option({ flags: '--batch-size <rows>', description: 'rows per page and per projection transaction (default 5000)' })
+  parseBatchSize(value: string): number {
+    return positiveInteger('--batch-size')(value);
+  }
+
+  @Option({ flags: '--format <text|json>', description: 'summary format (default text)' })
+  parseFormat(value: string): OutputFormat {
+    return outputFormat(value);
+  }
+
+  @Option({ flags: '--progress-every <seconds>', description: 'without a terminal, a progress line this often (default 5)' })
+  parseProgressEvery(value: string): number {
+    return positiveNumber('--progress-every')(value);
+  }
+}

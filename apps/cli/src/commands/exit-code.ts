@@ -1,0 +1,18 @@
+import { StartupError } from '@app/bootstrap';
+import { BackfillError } from '@app/backfill';
+import { ConfigError } from '@app/config';
+
+/** 0 done (or agreed), 1 reconcile found differences, 2 cannot run, 130 stopped by a signal. */
+export enum ExitCode {
+  Ok = 0,
+  Differences = 1,
+  Failed = 2,
+  Interrupted = 130,
+}
+
+/** The one line to print for an error that stops a command; bugs keep their stack. */
+export function describeFailure(e: unknown): string {
+  if (e instanceof BackfillError || e instanceof StartupError) return e.message;
+  if (e instanceof ConfigError) return e.message.replace(/\n\s*/g, ' ');
+  return `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
+}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { Connections, openConnections } from '@app/bootstrap';
+import { BackfillUseCase, createBackfillContext, LegacySourceFactory, ReconcileMetrics, ReconcileUseCase } from '@app/backfill';
+import { DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
+
+export interface WorkContext {
+  backfill: BackfillUseCase;
+  reconcile: ReconcileUseCase;
+  metrics: ReconcileMetrics;
+  /** Every system with a legacy connection (what --all means). */
+  connectedSystems(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the statusview database (migrated) and Redis, then the projection and backfill modules.
+ * Done by the command that needs it, not at boot, so that `--help` works with every server down.
+ */
+@Injectable()
+export class WorkContextFactory {
+  loadConfig(): { env: EnvConfig; domain: DomainConfig } {
+    const env = loadEnvConfig();
+    return { env, domain: loadDomainConfig(env.configDir) };
+  }
+
+  async open(): Promise<WorkContext> {
+    const { env, domain } = this.loadConfig();
+    const connections: Connections = await openConnections(env);
+    try {
+      const ctx = await createBackfillContext({ env, domain, connections, legacyEnv: process.env });
+      const sources = ctx.get(LegacySourceFactory);
+      return {
+        backfill: ctx.get(BackfillUseCase),
+        reconcile: ctx.get(ReconcileUseCase),
+        metrics: ctx.get(ReconcileMetrics),
+        connectedSystems: () => sources.connectedSystems(),
+        close: async () => {
+          await ctx.close();
+          await connections.close();
+        },
+      };
+    } catch (e) {
+      await connections.close();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+import { Injectable } from '@nestjs/common';
+import { ChangeEvent, isNewer } from '@app/cdc';
+import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient } from '@app/projection';
+import { RuleEvaluationError } from '@app/rules';
+import { BackfillError, describeCause } from '../backfill.errors';
+import { LegacySourceFactory } from '../legacy/legacy-source.factory';
+import { BackfillCheckpointStore, BackfillCounters } from './backfill-checkpoint.store';
+import { LegacyEventBuilder } from './legacy-event.builder';
+import { RateLimiter, sleep } from './rate.limiter';
+import { sameRaw, StoredRecord, StoredRecordsReader } from './stored-records.reader';
+
+export interface BackfillOptions {
+  system: string;
+  /** Go on after the last committed batch of an earlier run, with that run's start position. */
+  resume?: boolean;
+  /** Read, map and compare with the view; write nothing. */
+  dryRun?: boolean;
+  batchSize?: number;
+  /** Rows per second at most; null or undefined: no cap. */
+  rate?: number | null;
+  /** How many unmappable rows and would-be changes to keep as samples. */
+  sampleSize?: number;
+  signal?: AbortSignal;
+  /** Called after each committed batch; a promise returned is awaited (the next batch waits). */
+  onProgress?: (progress: BackfillProgress) => void | Promise<void>;
+  onNotice?: (message: string) => void;
+}
+
+export interface BackfillProgress extends BackfillCounters {
+  system: string;
+  /** The position backfilled rows are stored with (`lsn:…`, `file:pos:row` or `ts_ms:…`). */
+  startPosition: string;
+  /** Estimated rows in the table (statistics); may be below rowsRead. */
+  total: number;
+  elapsedMs: number;
+  /** Rows read by this process (a resumed run's rate counts only its own). */
+  rowsThisRun: number;
+}
+
+export interface RowProblem {
+  recordKey: string;
+  reason: string;
+}
+
+export interface WouldChange {
+  recordKey: string;
+  customerId: string | null;
+  from: string | null;
+  to: string;
+}
+
+export interface DryRunCounts {
+  /** Not in the view, or deleted there. */
+  wouldInsert: number;
+  /** In the view with other values, and the backfilled row would be newer. */
+  wouldUpdate: number;
+  /** In the view with other values, but the view holds a newer change event: it would stay. */
+  keptNewer: number;
+  /** Records whose mapped status would change (inserted or updated). */
+  statusChanges: number;
+  samples: WouldChange[];
+}
+
+export interface BackfillSummary extends BackfillCounters {
+  system: string;
+  source: string;
+  startPosition: string;
+  resumedFrom: string[] | null;
+  /** Rows whose raw values the view already holds: not sent again. */
+  unchanged: number;
+  /** Rows sent to the projection that a newer change event had already overtaken. */
+  stale: number;
+  unmappableSamples: RowProblem[];
+  durationMs: number;
+  interrupted: boolean;
+  /** A resume of a run that had already finished: nothing read. */
+  alreadyFinished: boolean;
+  dryRun: DryRunCounts | null;
+}
+
+const RETRIES = 6;
+
+/**
+ * Loads a system's legacy table into the projection through the one projection path: each row
+ * becomes the change event a Debezium snapshot would send, stored with the source position read
+ * when the run started (see docs/backfill.md). Keyset pages in primary-key order, one projection
+ * transaction and one checkpoint per page: memory does not grow with the table.
+ */
+@Injectable()
+export class BackfillUseCase {
+  constructor(
+    private readonly sources: LegacySourceFactory,
+    private readonly events: LegacyEventBuilder,
+    private readonly stored: StoredRecordsReader,
+    private readonly checkpoints: BackfillCheckpointStore,
+    private readonly apply: ApplyChangesUseCase,
+    private readonly rules: ActiveRuleSet,
+  ) {}
+
+  async execute(options: BackfillOptions): Promise<BackfillSummary> {
+    const started = Date.now();
+    const system = this.sources.system(options.system);
+    const batchSize = options.batchSize ?? 5000;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new BackfillError('BAD_OPTION', `batch size must be a positive integer, got ${batchSize}`);
+    const sampleSize = options.sampleSize ?? 20;
+    const dry = options.dryRun ?? false;
+    const notice = options.onNotice ?? (() => undefined);
+    const source = await this.sources.open(system.name);
+    try {
+      const checkpoint = options.resume ? await this.checkpoints.get(system.name) : null;
+      const summary: BackfillSummary = {
+        system: system.name,
+        source: source.description,
+        startPosition: '',
+        resumedFrom: null,
+        rowsRead: 0,
+        recordsChanged: 0,
+        customersChanged: 0,
+        unmappable: 0,
+        unchanged: 0,
+        stale: 0,
+        unmappableSamples: [],
+        durationMs: 0,
+        interrupted: false,
+        alreadyFinished: false,
+        dryRun: dry ? { wouldInsert: 0, wouldUpdate: 0, keptNewer: 0, statusChanges: 0, samples: [] } : null,
+      };
+      if (options.resume && !checkpoint) notice(`${system.name}: no checkpoint to resume from; starting from the first row`);
+      if (checkpoint?.finishedAt) {
+        notice(`${system.name}: the backfill that started at ${checkpoint.startedAt.toISOString()} finished at ${checkpoint.finishedAt.toISOString()}; nothing to resume`);
+        return { ...summary, startPosition: checkpoint.startPosition, alreadyFinished: true, durationMs: Date.now() - started };
+      }
+      const block = checkpoint ? checkpoint.sourceBlock : await source.currentPosition(notice);
+      const position = this.events.position(system, block);
+      const sourceJson = this.events.sourceJson(system, block);
+      summary.startPosition = position.text;
+      let after: string[] | null = null;
+      if (checkpoint) {
+        after = checkpoint.lastKey;
+        summary.resumedFrom = after;
+        Object.assign(summary, {
+          rowsRead: checkpoint.rowsRead,
+          recordsChanged: checkpoint.recordsChanged,
+          customersChanged: checkpoint.customersChanged,
+          unmappable: checkpoint.unmappable,
+        });
+      } else if (!dry) {
+        await this.checkpoints.start(system.name, block, position.text);
+      }
+      const total = await source.estimateRows();
+      const limiter = new RateLimiter(options.rate ?? null);
+      const size = limiter.batchSize(batchSize);
+      let rowsThisRun = 0;
+
+      while (!options.signal?.aborted) {
+        const records = await source.readBatch(after, size, 'index');
+        if (records.length === 0) break;
+        const events: ChangeEvent[] = [];
+        for (const r of records) {
+          const built = this.events.read(system, r.row, sourceJson, block.ts_ms);
+          if (built.ok) events.push(built.event);
+          else this.unmappable(summary, r.key, built.reason, sampleSize);
+        }
+        const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
+        // A row the view already holds with the same values would only bump versions: not sent.
+        const changed = events.filter((e) => {
+          const s = current.get(e.recordKey);
+          const same = s !== undefined && !s.deleted && sameRaw(s.raw, e.raw);
+          if (same) summary.unchanged += 1;
+          return !same;
+        });
+        if (dry) this.compare(summary, changed, current, sampleSize);
+        else if (changed.length > 0) {
+          const outcome = await this.applyWithRetry(changed, options.signal);
+          summary.recordsChanged += outcome.applied;
+          summary.stale += outcome.stale;
+          summary.customersChanged += outcome.statusChanges.length;
+          for (const r of outcome.rejected) this.unmappable(summary, [changed[r.index].recordKey], r.error.message, sampleSize);
+        }
+        after = records[records.length - 1].key;
+        summary.rowsRead += records.length;
+        rowsThisRun += records.length;
+        if (!dry) await this.checkpoints.advance(system.name, after, summary);
+        await options.onProgress?.({
+          system: system.name,
+          startPosition: position.text,
+          total: Math.max(total, summary.rowsRead),
+          elapsedMs: Date.now() - started,
+          rowsThisRun,
+          rowsRead: summary.rowsRead,
+          recordsChanged: summary.recordsChanged,
+          customersChanged: summary.customersChanged,
+          unmappable: summary.unmappable,
+        });
+        if (records.length < size) break;
+        await limiter.took(records.length, options.signal);
+      }
+      summary.interrupted = options.signal?.aborted ?? false;
+      if (!summary.interrupted && !dry) await this.checkpoints.finish(system.name);
+      summary.durationMs = Date.now() - started;
+      return summary;
+    } finally {
+      await source.close();
+    }
+  }
+
+  private unmappable(summary: BackfillSummary, key: string[], reason: string, sampleSize: number): void {
+    summary.unmappable += 1;
+    if (summary.unmappableSamples.length < sampleSize) summary.unmappableSamples.push({ recordKey: key.length === 1 ? key[0] : JSON.stringify(key), reason });
+  }
+
+  /** What a real run would do with these rows, by the same position rule the store applies. */
+  private compare(summary: BackfillSummary, events: ChangeEvent[], current: Map<string, StoredRecord>, sampleSize: number): void {
+    const dry = summary.dryRun as DryRunCounts;
+    const { compiled } = this.rules.current();
+    const now = Date.now();
+    for (const e of events) {
+      const s = current.get(e.recordKey);
+      if (s && !s.deleted && !isNewer(e.position, s.position)) {
+        dry.keptNewer += 1;
+        continue;
+      }
+      if (!s || s.deleted) dry.wouldInsert += 1;
+      else dry.wouldUpdate += 1;
+      let to: string;
+      try {
+        to = compiled.map(e.system, e.row, now).status;
+      } catch (err) {
+        if (!(err instanceof RuleEvaluationError)) throw err;
+        this.unmappable(summary, [e.recordKey], `cannot be mapped: ${err.message}`, sampleSize);
+        continue;
+      }
+      const from = s && !s.deleted ? s.status : null;
+      if (from !== to) {
+        dry.statusChanges += 1;
+        if (dry.samples.length < sampleSize) dry.samples.push({ recordKey: e.recordKey, customerId: e.customerId, from, to });
+      }
+    }
+  }
+
+  /** PostgreSQL or Redis restarting is waited out; anything else stops the run (resume later). */
+  private async applyWithRetry(events: ChangeEvent[], signal?: AbortSignal): Promise<ApplyOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.apply.execute(events);
+      } catch (e) {
+        if (!isTransient(e) || attempt >= RETRIES || signal?.aborted) {
+          throw new BackfillError('PROJECTION_FAILED', `the projection refused a batch: ${describeCause(e)}; run again with --resume`, e);
+        }
+        await sleep(Math.min(200 * 2 ** attempt, 5000), signal);
+      }
+    }
+  }
+}
+

@@ -1,0 +1,15 @@
+export * from './backfill.errors';
+export * from './backfill.module';
+export * from './backfill.context';
+export * from './legacy/legacy-source';
+export * from './legacy/legacy-source.factory';
+export * from './backfill/backfill.use-case';
+export * from './backfill/backfill-checkpoint.store';
+export * from './reconcile/reconcile-report.model';
+export * from './reconcile/reconcile-report.store';
+export * from './reconcile/reconcile.metrics';
+export * from './reconcile/reconcile.use-case';
+export * from './reconcile/reconcile-report.mapper';
+export * from './reconcile/reconcile-graphql.module';
+export { compareIntegerText, keyComparator, storedKeyOrder } from './reconcile/key-order';
+export { BackfillAndReconcile1732700000000 } from './database';

@@ -1,0 +1,33 @@
+import { Args, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { SetMetadata } from '@nestjs/common';
+import { ReconcileReportStore } from './reconcile-report.store';
+import { ReconcileDifferenceGql, ReconcileReportGql, toReconcileReportGql } from './reconcile-report.mapper';
+
+const MAX_DIFFERENCES = 100;
+
+/**
+ * Mirrors `@RequiresRole('viewer')` of @app/graphql-api (same metadata key), which this library
+ * cannot import: graphql-api imports this library.
+ */
+const RequiresViewer = () => SetMetadata('statusview:role', 'viewer');
+
+@Resolver('Query')
+export class ReconcileQueryResolver {
+  constructor(private readonly reports: ReconcileReportStore) {}
+
+  @Query('lastReconcileReport')
+  @RequiresViewer()
+  async lastReconcileReport(@Args('system', { nullable: true }) system: string | null): Promise<ReconcileReportGql | null> {
+    const report = await this.reports.last(system ?? null);
+    return report ? toReconcileReportGql(report) : null;
+  }
+}
+
+@Resolver('ReconcileReport')
+export class ReconcileReportFieldsResolver {
+  @ResolveField('differences')
+  differences(@Parent() report: ReconcileReportGql, @Args('first', { type: () => Int, nullable: true }) first: number | null): ReconcileDifferenceGql[] {
+    const n = Math.max(0, Math.min(first ?? 20, MAX_DIFFERENCES));
+    return report.differences.slice(0, n);
+  }
+}
