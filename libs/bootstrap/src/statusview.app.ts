@@ -1,5 +1,7 @@
 import { DynamicModule, Logger, LogLevel, Module, ModuleMetadata } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
 import { GraphqlApiModule } from '@app/graphql-api';
@@ -18,8 +20,20 @@ export interface AppParts {
 
 @Module({})
 class StatusviewModule {
-  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts): DynamicModule {
+  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts, jsonLogs: boolean): DynamicModule {
     const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), HealthModule];
+    if (jsonLogs) {
+      imports.push(
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.logLevel,
+            // One line per problem and per batch, not per HTTP request; GraphQL has its own metrics.
+            autoLogging: false,
+            genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+          },
+        }),
+      );
+    }
     if (parts.api) imports.push(GraphqlApiModule);
     if (parts.ingest) imports.push(IngestModule);
     return { module: StatusviewModule, imports };
@@ -47,10 +61,13 @@ export async function startApp(
   const connections = await openConnections(env, { checkBroker: parts.ingest });
   let app: NestFastifyApplication;
   try {
-    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts), new FastifyAdapter(), {
+    const jsonLogs = overrides.logger === undefined;
+    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, jsonLogs), new FastifyAdapter(), {
       logger: overrides.logger ?? ['error', 'warn', 'log'],
+      bufferLogs: jsonLogs,
       abortOnError: false,
     });
+    if (jsonLogs) app.useLogger(app.get(PinoLogger));
     await app.listen(env.http.port, env.http.host);
   } catch (e) {
     await connections.close();

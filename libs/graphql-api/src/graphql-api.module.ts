@@ -8,6 +8,7 @@ import { CustomerLoaders, GraphqlContext } from './customers/customer.loaders';
 import { CustomerFieldsResolver, CustomerQueryResolver } from './customers/customer.resolver';
 import { SCHEMA_GLOB } from './generate-types';
 import { queryCostLimit } from './limits/query-cost.rule';
+import { requestTiming } from './limits/request-timing.hooks';
 import { FastifyRequest } from 'fastify';
 import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
@@ -30,7 +31,7 @@ import { StatusChangeResolver } from './subscriptions/status-change.resolver';
         graphiql: true,
         jit: 1,
         queryDepth: env.graphql.maxDepth,
-        hooks: { preExecution: queryCostLimit(env.graphql.maxCost) },
+        hooks: { preExecution: [queryCostLimit(env.graphql.maxCost), requestTiming.preExecution], onResolution: requestTiming.onResolution },
         subscription: {
           // graphql-ws (graphql-transport-ws) and the legacy subscriptions-transport-ws protocol.
           onConnect: async ({ payload }: { payload?: { authorization?: string } }) => ({

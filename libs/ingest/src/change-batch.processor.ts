@@ -1,13 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Injectable, Logger } from '@nestjs/common';
+import { batchCommitSeconds, batchSize, deadLettered, eventsConsumed, eventsStale, freshnessSeconds, messagesSkipped } from '@app/observability';
 import { ChangeBatchHandler, ChangeEvent, DecodeError, InboundMessage, MessageVerdict, TruncateEvent, ChangeEventDecoder } from '@app/cdc';
 import { ApplyChangesUseCase, isTransient } from '@app/projection';
-
-export interface IngestCounters {
-  events: Map<string, number>;
-  skipped: Map<string, number>;
-  deadLettered: Map<string, number>;
-  stale: number;
-}
 
 /**
  * Decodes a transport's batch and applies it through the projection path. Bad messages get a
@@ -18,7 +14,6 @@ export interface IngestCounters {
 @Injectable()
 export class ChangeBatchProcessor implements ChangeBatchHandler {
   private readonly logger = new Logger('ingest');
-  readonly counters: IngestCounters = { events: new Map(), skipped: new Map(), deadLettered: new Map(), stale: 0 };
 
   constructor(
     private readonly decoder: ChangeEventDecoder,
@@ -26,13 +21,15 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
   ) {}
 
   async handle(batch: readonly InboundMessage[]): Promise<MessageVerdict[]> {
+    const batchId = randomUUID().slice(0, 8);
+    const started = performance.now();
     const verdicts: MessageVerdict[] = batch.map(() => ({ kind: 'done' }));
     const events: Array<ChangeEvent | TruncateEvent> = [];
     const origin: number[] = [];
     batch.forEach((m, i) => {
       try {
         const decoded = this.decoder.decode({ topic: m.topic, value: m.value });
-        if (decoded.kind === 'skip') bump(this.counters.skipped, decoded.reason);
+        if (decoded.kind === 'skip') messagesSkipped.inc({ reason: decoded.reason });
         else {
           events.push(decoded);
           origin.push(i);
@@ -43,8 +40,16 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
       }
     });
     if (events.length > 0) await this.apply(events, origin, verdicts);
-    for (const v of verdicts) if (v.kind === 'dead-letter') bump(this.counters.deadLettered, v.code);
-    this.logger.debug(`batch of ${batch.length}: ${events.length} events, ${verdicts.filter((v) => v.kind === 'dead-letter').length} dead-lettered`);
+    let dead = 0;
+    for (const v of verdicts) {
+      if (v.kind !== 'dead-letter') continue;
+      dead++;
+      deadLettered.inc({ code: v.code });
+    }
+    const ms = performance.now() - started;
+    batchSize.observe(batch.length);
+    batchCommitSeconds.observe(ms / 1000);
+    this.logger.debug({ msg: 'batch committed', batchId, messages: batch.length, events: events.length, deadLettered: dead, ms: Math.round(ms) });
     return verdicts;
   }
 
@@ -68,11 +73,11 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
   }
 
   private count(events: Array<ChangeEvent | TruncateEvent>, stale: number): void {
-    for (const e of events) bump(this.counters.events, `${e.system}:${e.kind === 'truncate' ? 't' : e.op}`);
-    this.counters.stale += stale;
+    const now = Date.now();
+    for (const e of events) {
+      eventsConsumed.inc({ system: e.system, op: e.kind === 'truncate' ? 't' : e.op });
+      if (e.position.tsMs !== null) freshnessSeconds.observe(Math.max(0, now - e.position.tsMs) / 1000);
+    }
+    if (stale > 0) eventsStale.inc(stale);
   }
-}
-
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import * as amqp from 'amqplib';
+import { setScrapeSource } from '@app/observability';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
@@ -57,6 +58,7 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
+    setScrapeSource('outbox', () => this.backlog());
     if (!this.env.outbox.enabled) return;
     this.timer = setInterval(() => this.kick(), POLL_MS);
     this.timer.unref();

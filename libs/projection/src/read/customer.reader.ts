@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { cacheRequests } from '@app/observability';
 import { DataSource } from 'typeorm';
 import { CustomerCache } from '../cache/customer.cache';
 import { CustomerView } from '../customer-view.model';
@@ -35,6 +36,8 @@ export class CustomerReader {
     const missing = ids.filter((_, i) => cached[i] === undefined);
     this.hits += ids.length - missing.length;
     this.misses += missing.length;
+    cacheRequests.inc({ result: 'hit' }, ids.length - missing.length);
+    if (missing.length) cacheRequests.inc({ result: 'miss' }, missing.length);
     if (missing.length === 0) return cached.map((c) => c?.view ?? null);
     const loaded = await this.loadFromDatabase(missing);
     const refill = [...loaded.values()].filter((e) => e.version > 0);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { setScrapeSource } from '@app/observability';
 import { StatusChangeView } from '../customer-view.model';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
@@ -19,7 +20,15 @@ export interface UnmappedValue {
 /** Read-side queries answered by PostgreSQL directly. */
 @Injectable()
 export class ProjectionQueries {
-  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {
+    setScrapeSource('unmapped', async () => {
+      const rows: { system: string; field: string; n: number }[] = await this.db.query(
+        `SELECT system, unmapped_field AS field, count(*)::int AS n FROM source_record
+         WHERE unmapped_value IS NOT NULL AND NOT deleted GROUP BY 1, 2`,
+      );
+      return rows.map((r) => ({ labels: { system: r.system, field: r.field }, value: r.n }));
+    });
+  }
 
   async statusCounts(): Promise<StatusCount[]> {
     const rows: { status: string; count: string }[] = await this.db.query(

@@ -1,4 +1,5 @@
 import * as amqp from 'amqplib';
+import { consumerLag } from '@app/observability';
 import { ChangeBatchHandler, InboundMessage, MessageVerdict, retryUntilDone } from '../change-batch.handler';
 import { TransportLogger } from '../transport.logger';
 
@@ -46,6 +47,7 @@ export class AmqpCdcConsumer {
   private draining: Promise<void> | null = null;
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly options: AmqpConsumerOptions,
@@ -64,12 +66,21 @@ export class AmqpCdcConsumer {
   async start(): Promise<void> {
     this.stopping = false;
     await this.connect();
+    // Queue depth as the consumer lag metric; checkQueue on the consuming channel is cheap.
+    this.lagTimer = setInterval(() => {
+      this.channel
+        ?.checkQueue(this.options.queue)
+        .then((q) => consumerLag.set({ source: this.options.queue }, q.messageCount))
+        .catch(() => undefined);
+    }, 5000);
+    this.lagTimer.unref();
   }
 
   /** Stops taking messages, finishes the batch in flight (bounded), and closes the connection. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.lagTimer) clearInterval(this.lagTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
     this.consumerTag = null;

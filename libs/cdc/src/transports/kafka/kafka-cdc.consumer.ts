@@ -1,4 +1,5 @@
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
+import { consumerLag } from '@app/observability';
 import { ChangeBatchHandler, InboundMessage, retryUntilDone } from '../change-batch.handler';
 import { TransportLogger } from '../transport.logger';
 
@@ -35,6 +36,7 @@ export class KafkaBatchHandler {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     const stopped = () => !isRunning() || isStale();
+    consumerLag.set({ source: `${topic}[${partition}]` }, Number(batch.offsetLag()));
     for (let start = 0; start < batch.messages.length; start += this.options.batchSize) {
       if (stopped()) return;
       const chunk = batch.messages.slice(start, start + this.options.batchSize);

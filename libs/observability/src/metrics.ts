@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, register } from 'prom-client';
+
+/**
+ * Every Prometheus metric of the service, defined in this one place (default registry, served at
+ * /metrics). Values that live in PostgreSQL (outbox backlog, unmapped values) are read at scrape
+ * time through `setScrapeSource`.
+ */
+const existing = <T>(name: string): T | undefined => register.getSingleMetric(name) as T | undefined;
+
+function counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
+  return existing<Counter<string>>(name) ?? new Counter({ name, help, labelNames });
+}
+function histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram<string> {
+  return existing<Histogram<string>>(name) ?? new Histogram({ name, help, labelNames, buckets });
+}
+function gauge(name: string, help: string, labelNames: string[] = [], collect?: (this: Gauge<string>) => Promise<void>): Gauge<string> {
+  return existing<Gauge<string>>(name) ?? new Gauge({ name, help, labelNames, ...(collect ? { collect } : {}) });
+}
+
+export const eventsConsumed = counter('statusview_events_consumed_total', 'Change events decoded and applied, by system and op', ['system', 'op']);
+export const messagesSkipped = counter('statusview_messages_skipped_total', 'Messages skipped: tombstone, heartbeat, schema-change, transaction', ['reason']);
+export const eventsStale = counter('statusview_events_stale_total', 'Events older than or equal to the stored state (duplicates, late events): nothing changed');
+export const deadLettered = counter('statusview_messages_dead_lettered_total', 'Messages sent to the dead-letter queue/topic, by error code', ['code']);
+export const batchSize = histogram('statusview_batch_size', 'Messages per consumed batch', [], [1, 10, 50, 100, 250, 500, 1000, 2000]);
+export const batchCommitSeconds = histogram('statusview_batch_commit_seconds', 'Time to commit a batch to PostgreSQL and Redis', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+export const freshnessSeconds = histogram(
+  'statusview_freshness_seconds',
+  'End-to-end freshness: source commit time (ts_ms) to projection commit',
+  [],
+  [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+);
+export const consumerLag = gauge('statusview_consumer_lag_messages', 'Messages waiting: queue depth (RabbitMQ) or high watermark minus offset (Kafka)', ['source']);
+export const cacheRequests = counter('statusview_cache_requests_total', 'Customer view lookups in Redis, by result', ['result']);
+export const cacheHitRatio = gauge('statusview_cache_hit_ratio', 'Share of customer lookups answered by Redis since start', [], async function () {
+  const values = (await cacheRequests.get()).values;
+  const hit = values.find((v) => v.labels.result === 'hit')?.value ?? 0;
+  const miss = values.find((v) => v.labels.result === 'miss')?.value ?? 0;
+  this.set(hit + miss === 0 ? 1 : hit / (hit + miss));
+});
+export const graphqlDuration = histogram(
+  'statusview_graphql_request_duration_seconds',
+  'GraphQL request duration by operation',
+  ['operation'],
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+);
+
+type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string>; value: number }>>;
+const sources = new Map<string, ScrapeSource>();
+
+/** Lets a service provide a gauge's value at scrape time (e.g. a count in PostgreSQL). */
+export function setScrapeSource(metric: 'outbox' | 'unmapped', source: ScrapeSource): void {
+  sources.set(metric, source);
+}
+
+async function fromSource(g: Gauge<string>, key: string): Promise<void> {
+  const source = sources.get(key);
+  if (!source) return;
+  const value = await source().catch(() => undefined);
+  if (value === undefined) return;
+  g.reset();
+  if (typeof value === 'number') g.set(value);
+  else for (const v of value) g.set(v.labels, v.value);
+}
+
+export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes committed but not yet published', [], async function () {
+  await fromSource(this, 'outbox');
+});
+export const unmappedValues = gauge('statusview_unmapped_values', 'Live source records whose raw value no mapping rule covers, by system and field', ['system', 'field'], async function () {
+  await fromSource(this, 'unmapped');
+});
+
+export { register as metricsRegistry };
