@@ -11,5 +11,6 @@ export * from './reconcile/reconcile.metrics';
 export * from './reconcile/reconcile.use-case';
 export * from './reconcile/reconcile-report.mapper';
 export * from './reconcile/reconcile-graphql.module';
+export * from './reconcile/reconcile-report.resolver';
 export { compareIntegerText, keyComparator, storedKeyOrder } from './reconcile/key-order';
 export { BackfillAndReconcile1732700000000 } from './database';

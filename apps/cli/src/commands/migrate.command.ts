@@ -16,7 +16,7 @@ export class MigrateCommand extends CommandRunner {
       const env = loadEnvConfig();
       let db;
       try {
-        db = await openDatabase(env.database.url, 1);
+        db = await openDatabase(env.database.url);
       } catch (e) {
         throw unreachable('PostgreSQL', env.database.url, e);
       }
