@@ -5,3 +5,4 @@ export * from './validation/rule-set.validator';
 export * from './preview/impact-preview.service';
 export * from './publishing/rule-set-admin.service';
 export * from './tokens/api-token.service';
+export * from './rules-admin.context';

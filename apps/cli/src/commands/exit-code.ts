@@ -1,6 +1,7 @@
 import { StartupError } from '@app/bootstrap';
 import { BackfillError } from '@app/backfill';
 import { ConfigError } from '@app/config';
+import { RulesAdminError } from '@app/rules-admin';
 
 /** 0 done (or agreed), 1 reconcile found differences, 2 cannot run, 130 stopped by a signal. */
 export enum ExitCode {
@@ -12,7 +13,7 @@ export enum ExitCode {
 
 /** The one line to print for an error that stops a command; bugs keep their stack. */
 export function describeFailure(e: unknown): string {
-  if (e instanceof BackfillError || e instanceof StartupError) return e.message;
+  if (e instanceof BackfillError || e instanceof StartupError || e instanceof RulesAdminError) return e.message;
   if (e instanceof ConfigError) return e.message.replace(/\n\s*/g, ' ');
   return `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
 }

@@ -12,6 +12,14 @@ export function parseRuleSetText(text: string): unknown {
   }
 }
 
+const ORDER = ['statuses', 'mappings', 'resolution', 'examples'];
+
+/** YAML in the order analysts read a rule set (PostgreSQL's jsonb does not keep key order). */
 export function toYaml(document: unknown): string {
-  return stringify(document, { lineWidth: 120 });
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return stringify(document, { lineWidth: 120 });
+  const d = document as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const k of ORDER) if (k in d) ordered[k] = d[k];
+  for (const [k, v] of Object.entries(d)) if (!(k in ordered)) ordered[k] = v;
+  return stringify(ordered, { lineWidth: 120 });
 }

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { CRM, gql, TestApp, waitFor } from '@app/testing';
+
+/** `rules validate|diff|publish|export` and `tokens create` through the built CLI, on the real servers. */
+const CLI = join(__dirname, '../../../dist/apps/cli/src/main.js');
+const reference = readFileSync(join(__dirname, '../../../config/rules.yaml'), 'utf8');
+
+describe('rules CLI', () => {
+  let app: TestApp;
+  let env: Record<string, string>;
+  const dir = mkdtempSync(join(tmpdir(), 'statusview-rules-'));
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const file = (name: string, doc: unknown) => {
+    const f = join(dir, name);
+    writeFileSync(f, typeof doc === 'string' ? doc : stringify(doc));
+    return f;
+  };
+
+  beforeAll(async () => {
+    app = await TestApp.start();
+    env = { DATABASE_URL: app.env.database.url, REDIS_URL: app.env.redis.url, REDIS_PREFIX: app.env.redis.prefix, OUTBOX_RELAY: 'false' };
+    await app.event(CRM, 'c', null, { id: 1, customer_no: 'CLI-1', email: null, status: 'DORMANT', updated_at: 1 });
+    await waitFor(async () => (await gql<{ customer: { status: string } | null }>(app.url, '{ customer(id: "CLI-1") { status } }')).data?.customer?.status === 'INACTIVE', 'CLI-1');
+  });
+  afterAll(() => app.stop());
+
+  it('validates a file: problems with their paths, exit 1 on errors, 0 otherwise', async () => {
+    const ok = await cli('rules', 'validate', file('ok.yaml', reference));
+    expect(ok.code).toBe(0);
+    const bad = parse(reference) as Record<string, any>;
+    bad.mappings.crm.rules[2].then = 'ASLEEP';
+    const r = await cli('rules', 'validate', file('bad.yaml', bad));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/error\s+mappings\.crm\.rules\[2\]\.then: "ASLEEP" is not a canonical status/);
+    const json = await cli('rules', 'validate', file('bad.yaml', bad), '--format', 'json');
+    expect(JSON.parse(json.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'mappings.crm.rules[2].then', severity: 'error' })]));
+    const missing = await cli('rules', 'validate', join(dir, 'nope.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml: ENOENT/);
+  });
+
+  it('diffs a file against the active version, with the impact', async () => {
+    const next = parse(reference) as Record<string, any>;
+    next.mappings.crm.rules[2] = { id: 'crm-dormant-closed', description: 'Dormant now means closed', when: { status: 'DORMANT' }, then: 'CLOSED' };
+    next.examples.mappings[2] = { system: 'crm', raw: { status: 'DORMANT' }, expect: { status: 'CLOSED', rule: 'crm-dormant-closed' } };
+    // Nothing maps to INACTIVE any more: its resolution rule could never fire (validation would refuse it).
+    next.resolution.rules = next.resolution.rules.filter((r: { id: string }) => r.id !== 'inactive');
+    next.examples.resolution = next.examples.resolution.filter((e: { expect: { reason: string } }) => e.expect.reason !== 'inactive');
+    const r = await cli('rules', 'diff', file('next.yaml', next));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('+ mappings.crm: crm-dormant-closed');
+    expect(r.stdout).toContain('- mappings.crm: crm-dormant');
+    expect(r.stdout).toMatch(/impact: 1 of \d+ customers would change status/);
+    expect(r.stdout).toContain('INACTIVE → CLOSED: 1 (e.g. CLI-1)');
+  });
+
+  it('publishes a file, waits for the reprojection, and exports it back', async () => {
+    const next = parse(reference) as Record<string, any>;
+    next.mappings.crm.rules[2] = { id: 'crm-dormant-closed', description: 'Dormant now means closed', when: { status: 'DORMANT' }, then: 'CLOSED' };
+    next.examples.mappings[2] = { system: 'crm', raw: { status: 'DORMANT' }, expect: { status: 'CLOSED', rule: 'crm-dormant-closed' } };
+    // Nothing maps to INACTIVE any more: its resolution rule could never fire (validation would refuse it).
+    next.resolution.rules = next.resolution.rules.filter((r: { id: string }) => r.id !== 'inactive');
+    next.examples.resolution = next.examples.resolution.filter((e: { expect: { reason: string } }) => e.expect.reason !== 'inactive');
+    const noComment = await cli('rules', 'publish', file('next.yaml', next));
+    expect(noComment.code).toBe(2);
+    expect(noComment.stderr).toMatch(/--comment/);
+    const r = await cli('rules', 'publish', file('next.yaml', next), '--comment', 'dormant is closed', '--actor', 'ana');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/published version \d+: \d+ customers re-evaluated, 1 changed \(done\)/);
+    const c = await gql<{ customer: { status: string; reason: string } }>(app.url, '{ customer(id: "CLI-1") { status reason } }');
+    expect(c.data?.customer).toEqual({ status: 'CLOSED', reason: 'closed' });
+    const exported = await cli('rules', 'export');
+    expect(parse(exported.stdout)).toEqual(next);
+    const v1 = await cli('rules', 'export', '--version', '1');
+    expect(parse(v1.stdout)).toEqual(parse(reference));
+  });
+
+  it('creates an API token that works, printed once on stdout', async () => {
+    const r = await cli('tokens', 'create', '--name', 'ops', '--role', 'admin');
+    expect(r.code).toBe(0);
+    const token = r.stdout.trim();
+    expect(token).toMatch(/^sv_/);
+    const res = await gql(app.url, '{ apiTokens { name role } }', {}, { authorization: `Bearer ${token}` });
+    expect(res.data).toEqual({ apiTokens: expect.arrayContaining([{ name: 'ops', role: 'ADMIN' }]) });
+    const bad = await cli('tokens', 'create', '--name', 'x', '--role', 'root');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--role must be one of viewer, analyst, admin/);
+  });
+});
