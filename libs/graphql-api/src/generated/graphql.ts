@@ -35,6 +35,7 @@ export enum Role {
 }
 
 export interface IQuery {
+    lastReconcileReport(system?: Nullable<string>): Nullable<ReconcileReport> | Promise<Nullable<ReconcileReport>>;
     ruleSetVersions(): RuleSetVersion[] | Promise<RuleSetVersion[]>;
     ruleSetVersion(version: number): Nullable<RuleSetVersion> | Promise<Nullable<RuleSetVersion>>;
     activeRuleSet(): RuleSetVersion | Promise<RuleSetVersion>;
@@ -49,6 +50,32 @@ export interface IQuery {
     customersByStatus(status: string, first?: Nullable<number>, after?: Nullable<string>): CustomerConnection | Promise<CustomerConnection>;
     statusCounts(): StatusCount[] | Promise<StatusCount[]>;
     unmappedValues(): UnmappedValue[] | Promise<UnmappedValue[]>;
+}
+
+export interface ReconcileReport {
+    system: string;
+    startedAt: string;
+    finishedAt: string;
+    position: string;
+    agreed: boolean;
+    legacyRows: number;
+    viewRecords: number;
+    missing: number;
+    gone: number;
+    differs: number;
+    unmappable: number;
+    inFlight: number;
+    repaired?: Nullable<number>;
+    differences?: ReconcileDifference[];
+}
+
+export interface ReconcileDifference {
+    kind: string;
+    recordKey: string;
+    customerId?: Nullable<string>;
+    legacyStatus?: Nullable<string>;
+    viewStatus?: Nullable<string>;
+    detail: string;
 }
 
 export interface IMutation {
