@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startApp, RunningApp } from '@app/bootstrap';
+import { ReprojectionService, RuleSetRepository } from '@app/projection';
 import { ApiTokenService } from '@app/rules-admin';
 import { BILLING, CRM, gql, PORTAL, TestApp, waitFor } from '@app/testing';
 
@@ -258,6 +259,22 @@ describe('rule management', () => {
     reading = false;
     await reader;
     expect(seen).toEqual([]);
+  });
+
+  it('resumes a reprojection whose instance died, from its last committed batch', async () => {
+    const v = await draft(overdueSuspends(), 'abandoned');
+    // A publish whose process died right after the switch: the job row is running, its heartbeat old.
+    await app.running.app.get(RuleSetRepository).activate(v, 'ana', 'publish', 'died');
+    const [job] = await app.db.query(
+      `INSERT INTO reprojection (version, state, total, heartbeat_at) SELECT $1, 'running', count(*), now() - interval '1 minute' FROM customer RETURNING id`,
+      [v],
+    );
+    const reprojection = app.running.app.get(ReprojectionService);
+    await reprojection.resumeAbandoned();
+    await reprojection.wait(String(job.id));
+    expect(await reprojection.progress(String(job.id))).toMatchObject({ state: 'done', processed: N + 2, changed: Math.ceil(N / 3) });
+    expect((await customers()).get('R-003')).toMatchObject({ status: 'SUSPENDED' });
+    await publish(1, 'rollbackRuleSet');
   });
 
   describe('roles', () => {

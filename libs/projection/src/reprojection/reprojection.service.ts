@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CustomerCache } from '../cache/customer.cache';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -32,6 +32,7 @@ interface ReprojectionRow {
 }
 
 const BATCH = 1000;
+const STALE_MS = 30_000;
 
 /**
  * Re-evaluates every customer under the active rule set after a publish or rollback, in batches,
@@ -39,9 +40,10 @@ const BATCH = 1000;
  * customers whose result does not change are not written. Progress lives in PostgreSQL.
  */
 @Injectable()
-export class ReprojectionService {
+export class ReprojectionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('reprojection');
   private readonly running = new Map<string, Promise<void>>();
+  private resumeTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
@@ -79,10 +81,40 @@ export class ReprojectionService {
     return rows[0] ? toProgress(rows[0]) : null;
   }
 
-  private async run(id: string, version: number): Promise<void> {
-    let after = '';
-    let processed = 0;
-    let changed = 0;
+  /**
+   * Takes over a job whose instance died (no heartbeat for STALE_MS): it goes on from the last
+   * committed batch. Called at start and every minute; the advisory lock keeps it to one taker.
+   */
+  async resumeAbandoned(): Promise<void> {
+    const rows: Array<ReprojectionRow & { last_customer: string | null }> = await this.db.query(
+      `SELECT * FROM reprojection WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`,
+      [STALE_MS / 1000],
+    );
+    const job = rows[0];
+    if (!job || this.running.has(String(job.id))) return;
+    const [{ locked }] = await this.db.query('SELECT pg_try_advisory_lock(7316003, $1::int) AS locked', [Number(job.id)]);
+    if (!locked) return;
+    this.logger.warn(`resuming reprojection ${job.id} to version ${job.version} after customer ${job.last_customer ?? '(start)'}`);
+    const run = this.run(String(job.id), job.version, job.last_customer ?? '', Number(job.processed), Number(job.changed))
+      .catch((e: Error) => this.db.query(`UPDATE reprojection SET state = 'failed', error = $2, finished_at = now() WHERE id = $1`, [job.id, e.message]))
+      .finally(() => this.db.query('SELECT pg_advisory_unlock(7316003, $1::int)', [Number(job.id)]).catch(() => undefined));
+    this.running.set(String(job.id), run.then(() => undefined));
+  }
+
+  onApplicationBootstrap(): void {
+    this.resumeTimer = setInterval(() => void this.resumeAbandoned().catch(() => undefined), 60_000);
+    this.resumeTimer.unref();
+    void this.resumeAbandoned().catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.resumeTimer) clearInterval(this.resumeTimer);
+  }
+
+  private async run(id: string, version: number, from = '', processedBefore = 0, changedBefore = 0): Promise<void> {
+    let after = from;
+    let processed = processedBefore;
+    let changed = changedBefore;
     for (;;) {
       const ids: string[] = (await this.db.query('SELECT id FROM customer WHERE id > $1 ORDER BY id LIMIT $2', [after, BATCH])).map(
         (r: { id: string }) => r.id,
