@@ -143,6 +143,8 @@ describe('backfill', () => {
     const summary = await backfill.execute({
       system: 'crm',
       batchSize: 4,
+      // One page at a time, so that "not read yet" is certain when the events arrive.
+      concurrency: 1,
       onProgress: async () => {
         if (injected) return;
         injected = true;
@@ -173,6 +175,7 @@ describe('backfill', () => {
     const summary = await backfill.execute({
       system: 'billing',
       batchSize: 1,
+      concurrency: 1,
       onProgress: async (p) => {
         if (p.rowsRead !== 1) return;
         const ts = /^ts_ms:(\d+)$/.exec(p.startPosition);
@@ -199,6 +202,7 @@ describe('backfill', () => {
     const first = await backfill.execute({
       system: 'crm',
       batchSize: 5,
+      concurrency: 1,
       signal: controller.signal,
       onProgress: (p) => {
         if (p.rowsRead === 10) controller.abort();

@@ -8,6 +8,14 @@ const ROOT = join(__dirname, '../../..');
 const PG_ADMIN = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MYSQL_ADMIN = process.env.TEST_MYSQL_ADMIN_URL ?? 'mysql://root@127.0.0.1:3306';
 
+/** `legacy_<system>_<base36 ms>_<hex>`: made more than an hour ago. */
+function isStale(name: string): boolean {
+  const part = name.split('_')[2] ?? '';
+  const created = parseInt(part, 36);
+  // Only names this helper made (a base-36 time since 2024); never someone else's database.
+  return /^[0-9a-z]{8}$/.test(part) && created > Date.UTC(2024, 0, 1) && Date.now() - created > 3_600_000;
+}
+
 const ddl = (system: string): string => readFileSync(join(ROOT, 'config/legacy', `${system}.sql`), 'utf8');
 
 /** A PostgreSQL legacy database of its own, with a reference table from config/legacy/*.sql. */
@@ -22,12 +30,9 @@ export class LegacyPostgres {
     const name = `legacy_${system}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
     const admin = new Client({ connectionString: PG_ADMIN });
     await admin.connect();
-    // Databases of earlier runs that died before dropping theirs.
-    const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
-      [`legacy\\_${system}\\_%`, name],
-    );
-    for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    // Databases of earlier runs that died before dropping theirs (an hour old: a parallel run may be using younger ones).
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`legacy\\_${system}\\_%`]);
+    for (const r of rows.filter((x) => isStale(x.datname))) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
     await admin.query(`CREATE DATABASE "${name}"`);
     await admin.end();
     const url = new URL(PG_ADMIN);
@@ -70,10 +75,7 @@ export class LegacyMysql {
     const admin = await createConnection({ uri: MYSQL_ADMIN });
     const [old] = await admin.query(`SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?`, [`legacy\\_${system}\\_%`]);
     // Leftovers of runs that died: only those older than an hour, a parallel run may be using the others.
-    for (const r of old as Array<{ name: string }>) {
-      const created = parseInt(r.name.split('_')[2] ?? '', 36);
-      if (Number.isFinite(created) && Date.now() - created > 3_600_000) await admin.query(`DROP DATABASE IF EXISTS \`${r.name}\``);
-    }
+    for (const r of (old as Array<{ name: string }>).filter((x) => isStale(x.name))) await admin.query(`DROP DATABASE IF EXISTS \`${r.name}\``);
     await admin.query(`CREATE DATABASE \`${name}\``);
     await admin.end();
     const url = `${MYSQL_ADMIN.replace(/\/$/, '')}/${name}`;

@@ -15,6 +15,7 @@ interface BackfillCommandOptions {
   dryRun?: boolean;
   rate?: number;
   batchSize?: number;
+  concurrency?: number;
   format?: OutputFormat;
   progressEvery?: number;
 }
@@ -55,6 +56,7 @@ export class BackfillCommand extends CommandRunner {
               dryRun: options.dryRun,
               rate: options.rate ?? null,
               batchSize: options.batchSize,
+              concurrency: options.concurrency,
               signal: interruption.signal,
               onProgress: (p) => progress.update(p),
               onNotice: (m) => this.printer.notice(m),
@@ -106,6 +108,11 @@ export class BackfillCommand extends CommandRunner {
   @Option({ flags: '--batch-size <rows>', description: 'rows per page and per projection transaction (default 5000)' })
   parseBatchSize(value: string): number {
     return positiveInteger('--batch-size')(value);
+  }
+
+  @Option({ flags: '--concurrency <pages>', description: 'pages projected at once; the next page is read while one commits (default 2)' })
+  parseConcurrency(value: string): number {
+    return positiveInteger('--concurrency')(value);
   }
 
   @Option({ flags: '--format <text|json>', description: 'summary format (default text)' })

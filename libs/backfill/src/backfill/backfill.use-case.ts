@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ChangeEvent, isNewer } from '@app/cdc';
+import { SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';
 import { BackfillError, describeCause } from '../backfill.errors';
+import { LegacyRecord, LegacySource } from '../legacy/legacy-source';
 import { LegacySourceFactory } from '../legacy/legacy-source.factory';
 import { BackfillCheckpointStore, BackfillCounters } from './backfill-checkpoint.store';
 import { LegacyEventBuilder } from './legacy-event.builder';
@@ -16,6 +18,8 @@ export interface BackfillOptions {
   /** Read, map and compare with the view; write nothing. */
   dryRun?: boolean;
   batchSize?: number;
+  /** Pages projected at once (default 2): the next page is read and decoded while one commits. */
+  concurrency?: number;
   /** Rows per second at most; null or undefined: no cap. */
   rate?: number | null;
   /** How many unmappable rows and would-be changes to keep as samples. */
@@ -79,6 +83,25 @@ export interface BackfillSummary extends BackfillCounters {
 }
 
 const RETRIES = 6;
+
+/** A legacy connection lost mid-run is one clear line; the checkpoint says where to resume. */
+async function readPage(source: LegacySource, after: string[] | null, size: number): Promise<LegacyRecord[]> {
+  try {
+    return await source.readBatch(after, size, 'index');
+  } catch (e) {
+    throw new BackfillError('UNREACHABLE', `${source.system.name}: reading the ${source.description} failed: ${describeCause(e)}; run again with --resume`, e);
+  }
+}
+
+interface PageResult {
+  rows: number;
+  lastKey: string[];
+  unchanged: number;
+  applied: number;
+  stale: number;
+  customersChanged: number;
+  unmappable: Array<{ key: string[]; reason: string }>;
+}
 
 /**
  * Loads a system's legacy table into the projection through the one projection path: each row
@@ -152,35 +175,19 @@ export class BackfillUseCase {
       const size = limiter.batchSize(batchSize);
       let rowsThisRun = 0;
 
-      while (!options.signal?.aborted) {
-        const records = await source.readBatch(after, size, 'index');
-        if (records.length === 0) break;
-        const events: ChangeEvent[] = [];
-        for (const r of records) {
-          const built = this.events.read(system, r.row, sourceJson, block.ts_ms);
-          if (built.ok) events.push(built.event);
-          else this.unmappable(summary, r.key, built.reason, sampleSize);
-        }
-        const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
-        // A row the view already holds with the same values would only bump versions: not sent.
-        const changed = events.filter((e) => {
-          const s = current.get(e.recordKey);
-          const same = s !== undefined && !s.deleted && sameRaw(s.raw, e.raw);
-          if (same) summary.unchanged += 1;
-          return !same;
-        });
-        if (dry) this.compare(summary, changed, current, sampleSize);
-        else if (changed.length > 0) {
-          const outcome = await this.applyWithRetry(changed, options.signal);
-          summary.recordsChanged += outcome.applied;
-          summary.stale += outcome.stale;
-          summary.customersChanged += outcome.statusChanges.length;
-          for (const r of outcome.rejected) this.unmappable(summary, [changed[r.index].recordKey], r.error.message, sampleSize);
-        }
-        after = records[records.length - 1].key;
-        summary.rowsRead += records.length;
-        rowsThisRun += records.length;
-        if (!dry) await this.checkpoints.advance(system.name, after, summary);
+      // Pages are read and decoded while earlier ones are being projected; the checkpoint only
+      // moves over pages whose projection committed, in key order, whatever order they finish in.
+      const concurrency = dry ? 1 : Math.max(1, options.concurrency ?? 2);
+      const inFlight: Array<Promise<PageResult>> = [];
+      const finish = async (page: PageResult): Promise<void> => {
+        summary.rowsRead += page.rows;
+        rowsThisRun += page.rows;
+        summary.unchanged += page.unchanged;
+        summary.recordsChanged += page.applied;
+        summary.stale += page.stale;
+        summary.customersChanged += page.customersChanged;
+        for (const u of page.unmappable) this.unmappable(summary, u.key, u.reason, sampleSize);
+        if (!dry) await this.checkpoints.advance(system.name, page.lastKey, summary);
         await options.onProgress?.({
           system: system.name,
           startPosition: position.text,
@@ -192,8 +199,23 @@ export class BackfillUseCase {
           customersChanged: summary.customersChanged,
           unmappable: summary.unmappable,
         });
-        if (records.length < size) break;
-        await limiter.took(records.length, options.signal);
+      };
+      try {
+        while (!options.signal?.aborted) {
+          const records = await readPage(source, after, size);
+          if (records.length === 0) break;
+          after = records[records.length - 1].key;
+          inFlight.push(this.page(system, records, sourceJson, block.ts_ms, dry ? summary : null, sampleSize, options.signal));
+          while (inFlight.length >= concurrency) await finish(await (inFlight.shift() as Promise<PageResult>));
+          if (records.length < size) break;
+          await limiter.took(records.length, options.signal);
+        }
+      } finally {
+        // Pages already sent are waited for (and checkpointed) even when stopping or failing.
+        const settled = await Promise.allSettled(inFlight);
+        for (const r of settled) if (r.status === 'fulfilled') await finish(r.value);
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       }
       summary.interrupted = options.signal?.aborted ?? false;
       if (!summary.interrupted && !dry) await this.checkpoints.finish(system.name);
@@ -202,6 +224,42 @@ export class BackfillUseCase {
     } finally {
       await source.close();
     }
+  }
+
+  /** One page: decode, drop what the view already holds, project the rest (or, dry, compare). */
+  private async page(
+    system: SourceSystem,
+    records: LegacyRecord[],
+    sourceJson: string,
+    tsMs: number,
+    dry: BackfillSummary | null,
+    sampleSize: number,
+    signal?: AbortSignal,
+  ): Promise<PageResult> {
+    const result: PageResult = { rows: records.length, lastKey: records[records.length - 1].key, unchanged: 0, applied: 0, stale: 0, customersChanged: 0, unmappable: [] };
+    const events: ChangeEvent[] = [];
+    for (const r of records) {
+      const built = this.events.read(system, r.row, sourceJson, tsMs);
+      if (built.ok) events.push(built.event);
+      else result.unmappable.push({ key: r.key, reason: built.reason });
+    }
+    const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
+    // A row the view already holds with the same values would only bump versions: not sent.
+    const changed = events.filter((e) => {
+      const s = current.get(e.recordKey);
+      const same = s !== undefined && !s.deleted && sameRaw(s.raw, e.raw);
+      if (same) result.unchanged += 1;
+      return !same;
+    });
+    if (dry) this.compare(dry, changed, current, sampleSize);
+    else if (changed.length > 0) {
+      const outcome = await this.applyWithRetry(changed, signal);
+      result.applied = outcome.applied;
+      result.stale = outcome.stale;
+      result.customersChanged = outcome.statusChanges.length;
+      for (const r of outcome.rejected) result.unmappable.push({ key: [changed[r.index].recordKey], reason: r.error.message });
+    }
+    return result;
   }
 
   private unmappable(summary: BackfillSummary, key: string[], reason: string, sampleSize: number): void {

@@ -145,14 +145,22 @@ export class ReconcileUseCase {
         pending = [];
         if (run.report.legacyRows > 0) progress(run.report.legacyRows);
         if (run.signal?.aborted) return;
-        legacy = await run.source.readBatch(after, batchSize, 'bytes');
+        try {
+          legacy = await run.source.readBatch(after, batchSize, 'bytes');
+        } catch (e) {
+          throw new BackfillError('UNREACHABLE', `${run.system.name}: reading the ${run.source.description} failed: ${describeCause(e)}`, e);
+        }
         li = 0;
         if (legacy.length === 0) legacyDone = true;
         else after = legacy[legacy.length - 1].key;
         run.report.legacyRows += legacy.length;
       }
       if (si === view.length && !viewDone) {
-        view = await stored.read();
+        try {
+          view = await stored.read();
+        } catch (e) {
+          throw new BackfillError('UNREACHABLE', `reading the view's ${run.system.name} records failed: ${describeCause(e)}`, e);
+        }
         si = 0;
         if (view.length === 0) viewDone = true;
       }
