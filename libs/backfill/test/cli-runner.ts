@@ -1,9 +1,21 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvConfig } from '@app/config';
 
-const CLI = join(__dirname, '../../../dist/apps/cli/src/main.js');
+const ROOT = join(__dirname, '../../..');
+const CLI = join(ROOT, 'dist/apps/cli/src/main.js');
+let built = false;
+
+/**
+ * The child-process tests run the built CLI: `npm test` type-checks but does not build, and a
+ * stale dist/ would test old code. tsc -b is incremental: well under a second when up to date.
+ */
+export function ensureBuilt(): void {
+  if (built) return;
+  execSync('npm run build --silent', { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
+  built = true;
+}
 
 export interface CliResult {
   code: number | null;
@@ -25,7 +37,8 @@ export function cliEnv(env: EnvConfig, legacy: Record<string, string>): Record<s
 
 /** The built CLI (`npm run build`), as a child process: exit codes, signals and kill -9 are real. */
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess & { output: { stdout: string; stderr: string } } {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build before these tests`);
+  ensureBuilt();
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing after npm run build`);
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
     output: { stdout: string; stderr: string };
   };

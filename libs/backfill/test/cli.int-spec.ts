@@ -1,6 +1,6 @@
 import { BackfillSummary } from '@app/backfill';
 import { TestApp, waitFor } from '@app/testing';
-import { cliEnv, exited, runCli, spawnCli } from './cli-runner';
+import { cliEnv, ensureBuilt, exited, runCli, spawnCli } from './cli-runner';
 import { LegacyPostgres } from './legacy-databases';
 
 /** The built CLI as a child process: kill -9 and Ctrl-C in the middle, --resume, exit codes, bad input. */
@@ -12,6 +12,7 @@ describe('backfill CLI', () => {
   const ROWS = 6000;
 
   beforeAll(async () => {
+    ensureBuilt();
     [app, crm, empty] = await Promise.all([TestApp.start(), LegacyPostgres.create('crm'), LegacyPostgres.create('portal')]);
     await app.db.query('TRUNCATE backfill_checkpoint, reconcile_report');
     await crm.query(
@@ -21,7 +22,7 @@ describe('backfill CLI', () => {
     // A database without the portal table, for the "missing table" case.
     await empty.query('DROP TABLE portal.users');
     env = cliEnv(app.env, { LEGACY_CRM_URL: crm.url, LEGACY_PORTAL_URL: empty.url });
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([app?.stop(), crm?.drop(), empty?.drop()]);

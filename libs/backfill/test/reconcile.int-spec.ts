@@ -3,7 +3,7 @@ import { register } from 'prom-client';
 import { BackfillUseCase, createBackfillContext, ReconcileQueryResolver, ReconcileReport, ReconcileReportStore, ReconcileUseCase } from '@app/backfill';
 import { loadDomainConfig } from '@app/config';
 import { gql, TestApp } from '@app/testing';
-import { cliEnv, runCli } from './cli-runner';
+import { cliEnv, ensureBuilt, runCli } from './cli-runner';
 import { LegacyMysql, LegacyPostgres } from './legacy-databases';
 
 /** Reconcile finds every kind of difference on both dialects, and --repair fixes them through the projection path. */
@@ -19,6 +19,7 @@ describe('reconcile', () => {
   const domain = loadDomainConfig('config');
 
   beforeAll(async () => {
+    ensureBuilt();
     [app, crm, portal, billing] = await Promise.all([TestApp.start(), LegacyPostgres.create('crm'), LegacyPostgres.create('portal'), LegacyMysql.create('billing')]);
     await app.db.query('TRUNCATE backfill_checkpoint, reconcile_report');
     const legacy = { LEGACY_CRM_URL: crm.url, LEGACY_PORTAL_URL: portal.url, LEGACY_BILLING_URL: billing.url };
@@ -26,7 +27,7 @@ describe('reconcile', () => {
     ctx = await createBackfillContext({ env: app.env, domain, connections: app.running.connections, legacyEnv: legacy });
     backfill = ctx.get(BackfillUseCase);
     reconcile = ctx.get(ReconcileUseCase);
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await ctx?.close();
