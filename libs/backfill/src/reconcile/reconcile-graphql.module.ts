@@ -1,7 +1,24 @@
-import { Module } from '@nestjs/common';
+import { CanActivate, DynamicModule, Module, Type } from '@nestjs/common';
+import { ReconcileAccessGuard, RECONCILE_ROLE_GUARD } from './reconcile-access.guard';
 import { ReconcileReportFieldsResolver, ReconcileQueryResolver } from './reconcile-report.resolver';
 import { ReconcileReportStore } from './reconcile-report.store';
 
-/** `lastReconcileReport` (schema/reconcile.graphql); import it into the GraphQL module. Needs the projection module. */
-@Module({ providers: [ReconcileReportStore, ReconcileQueryResolver, ReconcileReportFieldsResolver] })
-export class ReconcileGraphqlModule {}
+/**
+ * `lastReconcileReport` (schema/reconcile.graphql). Imported by the GraphQL module with its role
+ * guard: `ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard })`. Needs the projection module.
+ */
+@Module({})
+export class ReconcileGraphqlModule {
+  static forRoot(options: { roleGuard: Type<CanActivate> }): DynamicModule {
+    return {
+      module: ReconcileGraphqlModule,
+      providers: [
+        { provide: RECONCILE_ROLE_GUARD, useClass: options.roleGuard },
+        ReconcileAccessGuard,
+        ReconcileReportStore,
+        ReconcileQueryResolver,
+        ReconcileReportFieldsResolver,
+      ],
+    };
+  }
+}

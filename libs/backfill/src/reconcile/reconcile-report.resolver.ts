@@ -1,17 +1,19 @@
 import { Args, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { SetMetadata } from '@nestjs/common';
+import { SetMetadata, UseGuards } from '@nestjs/common';
+import { ReconcileAccessGuard } from './reconcile-access.guard';
 import { ReconcileReportStore } from './reconcile-report.store';
 import { ReconcileDifferenceGql, ReconcileReportGql, toReconcileReportGql } from './reconcile-report.mapper';
 
 const MAX_DIFFERENCES = 100;
 
 /**
- * Mirrors `@RequiresRole('viewer')` of @app/graphql-api (same metadata key), which this library
- * cannot import: graphql-api imports this library.
+ * Mirrors `@RequiresRole('viewer')` of @app/graphql-api (same metadata key, read by its RolesGuard),
+ * which this library cannot import: graphql-api imports this library.
  */
 const RequiresViewer = () => SetMetadata('statusview:role', 'viewer');
 
 @Resolver('Query')
+@UseGuards(ReconcileAccessGuard)
 export class ReconcileQueryResolver {
   constructor(private readonly reports: ReconcileReportStore) {}
 
