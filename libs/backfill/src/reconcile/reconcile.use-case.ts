@@ -4,7 +4,6 @@ import { ENV_CONFIG, EnvConfig, SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, isTransient } from '@app/projection';
 import { MappingResult, RuleEvaluationError } from '@app/rules';
 import { BackfillError, describeCause } from '../backfill.errors';
-import { RowProblem } from '../backfill/backfill.use-case';
 import { LegacyEventBuilder } from '../backfill/legacy-event.builder';
 import { sleep } from '../backfill/rate.limiter';
 import { StoredRecord, StoredRecordsReader } from '../backfill/stored-records.reader';
