@@ -128,6 +128,11 @@ describe('change events to GraphQL', () => {
     expect(res.errors?.[0]).toMatchObject({ message: expect.stringMatching(/too costly/), extensions: { code: 'QUERY_TOO_COSTLY' } });
   });
 
+  it('serves the last reconcile report through GraphQL (none yet)', async () => {
+    const res = await gql(app.url, '{ lastReconcileReport(system: "billing") { system } }');
+    expect(res).toEqual({ data: { lastReconcileReport: null } });
+  });
+
   it('serves /health once ready, with the active rule set', async () => {
     const res = await fetch(`${app.url}/health`);
     expect(res.status).toBe(200);

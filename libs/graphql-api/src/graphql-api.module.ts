@@ -12,6 +12,7 @@ import { requestTiming } from './limits/request-timing.hooks';
 import { FastifyRequest } from 'fastify';
 import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
+import { ReconcileGraphqlModule } from '@app/backfill';
 import { RolesGuard } from './auth/roles.guard';
 import { RuleSetResolver } from './rules/rule-set.resolver';
 import { StatusChangeFanout } from './subscriptions/status-change.fanout';
@@ -21,6 +22,7 @@ import { StatusChangeResolver } from './subscriptions/status-change.resolver';
 @Module({
   imports: [
     RulesAdminModule,
+    ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard }),
     GraphQLModule.forRootAsync<MercuriusDriverConfig>({
       driver: MercuriusDriver,
       imports: [RulesAdminModule],
