@@ -1,0 +1,163 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fromRoot, loadDomainConfig } from '@app/config';
+import { BENCH_NAMES, postgresUrl, serverUrls, serviceEnvOverrides } from './bench.env';
+import { BENCHMARKS, BenchContext, BenchName, BenchOutcome } from './bench.model';
+import { backfillBench, NotYetMeasured } from './benchmarks/backfill.bench';
+import { freshnessBench } from './benchmarks/freshness.bench';
+import { ingestBench } from './benchmarks/ingest.bench';
+import { readsBench } from './benchmarks/reads.bench';
+import { rulesBench } from './benchmarks/rules.bench';
+import { LegacyDatabases } from './data/legacy.seeder';
+import { ReferenceMappings } from './data/reference-data';
+import { ViewDatabase } from './data/view.seeder';
+import { CpuMonitor } from './infra/cpu.monitor';
+import { clearRedisPrefix } from './infra/servers';
+import { profilesIn, renderRoundTrips, renderSummary, summarize } from './profile/cpu-profile.summary';
+import { writeProfileReport, writeRunReport } from './report/benchmarks.report';
+import { machineInfo } from './report/machine.info';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+interface Args {
+  names: BenchName[];
+  profile: boolean;
+  /** < 1 shrinks every size, for trying the harness out; such runs do not write the report. */
+  scale: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const names: BenchName[] = [];
+  let profile = false;
+  let scale = 1;
+  for (const a of argv) {
+    if (a === '--profile') profile = true;
+    else if (a.startsWith('--scale=')) scale = Number(a.slice('--scale='.length));
+    else if ((BENCHMARKS as readonly string[]).includes(a)) names.push(a as BenchName);
+    else if (a !== 'all') throw new Error(`unknown argument "${a}"; expected one of ${BENCHMARKS.join(', ')}, all, --profile, --scale=<0..1>`);
+  }
+  if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be in (0, 1], got ${scale}`);
+  return { names: names.length ? BENCHMARKS.filter((b) => names.includes(b)) : [...BENCHMARKS], profile, scale };
+}
+
+/**
+ * The sizes of the issue, and where they are scaled down to fit the 15 minutes on this 2-core
+ * machine (said in the table's notes).
+ */
+function sizes(scale: number) {
+  const n = (x: number) => Math.max(1000, Math.round(x * scale));
+  return {
+    ingest: { events: n(200_000), customers: n(100_000) },
+    reads: { customers: n(100_000), connections: 64, durationS: scale < 1 ? 3 : 10, warmupS: scale < 1 ? 1 : 3, idsPerList: 100 },
+    freshness: { customers: n(100_000), durationS: scale < 1 ? 8 : 30, probeCustomers: 20, calibrationEvents: n(50_000) },
+    backfill: { rows: [n(100_000), n(1_000_000)] },
+    rules: { customers: n(1_000_000), reprojectionCapS: 120 },
+  };
+}
+
+export async function runBench(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const urls = serverUrls();
+  const domain = loadDomainConfig('config');
+  const view = await ViewDatabase.open(postgresUrl(urls, BENCH_NAMES.database));
+  const profileRoot = args.profile ? mkdtempSync(join(tmpdir(), 'statusview-bench-profiles-')) : undefined;
+  const ctx: BenchContext = {
+    urls,
+    domain,
+    mappings: new ReferenceMappings(domain),
+    view,
+    profileDir: profileRoot,
+    earlier: {},
+    log: (m) => out(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),
+  };
+  const size = sizes(args.scale);
+  const machine = await machineInfo(urls);
+  const missing: Array<{ bench: string; why: string }> = [];
+  let failed = false;
+  try {
+    for (const name of args.names) {
+      const cpu = new CpuMonitor();
+      cpu.start();
+      try {
+        const outcome = await run(name, ctx, size);
+        const shares = cpu.stop();
+        if (shares) {
+          outcome.notes.push(
+            `CPU during ${name} (${shares.seconds.toFixed(0)} s, share of all ${machine.cpus} cores): this benchmark's processes and PostgreSQL backends ${shares.bench.toFixed(0)}%, ` +
+              `shared servers (PostgreSQL's own, Redis, RabbitMQ, MariaDB) ${shares.servers.toFixed(0)}%, other work on the machine ${shares.other.toFixed(0)}%.`,
+          );
+          outcome.data.cpu = shares;
+        }
+        ctx.earlier[name] = outcome;
+        for (const f of ctx.earlier[name]?.figures ?? []) {
+          const ref = f.reference ? `  vs ${f.reference.value.toFixed(1)} ${f.reference.unit} (${f.ratio?.toFixed(2)}×)` : '';
+          ctx.log(`  ${f.name}: ${f.value.value.toFixed(1)} ${f.value.unit}${ref}${f.aim ? `  aim ${f.aim.text}: ${f.aim.met ? 'met' : 'MISSED'}` : ''}`);
+        }
+      } catch (e) {
+        cpu.stop();
+        if (e instanceof NotYetMeasured) {
+          missing.push({ bench: name, why: e.message });
+          ctx.log(`${name}: not yet measured: ${e.message}`);
+          continue;
+        }
+        failed = true;
+        const why = (e as Error).message.split('\n')[0];
+        missing.push({ bench: name, why: `failed: ${why}` });
+        ctx.log(`${name} FAILED: ${(e as Error).stack ?? String(e)}`);
+      }
+    }
+  } finally {
+    ctx.log('cleaning up: legacy databases, view tables, Redis keys');
+    await new LegacyDatabases(urls).dropAll().catch((e: Error) => ctx.log(`could not drop the legacy databases: ${e.message}`));
+    await view.reset().catch(() => undefined);
+    await clearRedisPrefix(urls.redis, BENCH_NAMES.redisPrefix).catch(() => undefined);
+    await view.close();
+  }
+  const totalS = (Date.now() - started) / 1000;
+  const file = fromRoot('docs/benchmarks.md');
+  if (profileRoot) {
+    for (const name of args.names) {
+      const dir = join(profileRoot, name);
+      const files = (() => {
+        try {
+          return profilesIn(dir);
+        } catch {
+          return [];
+        }
+      })();
+      if (!files.length) continue;
+      const md = [
+        `#### ${name} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        '',
+        ...files.map((f) => [renderSummary(summarize(f), `${name}: ${basename(dirname(f))}/${basename(f)}`), renderRoundTrips(f)].filter(Boolean).join('\n\n')),
+      ].join('\n\n');
+      out(md);
+      if (args.scale === 1) writeProfileReport(file, name, md);
+    }
+    ctx.log(`profiles kept in ${profileRoot}`);
+  } else if (args.scale === 1 && Object.keys(serviceEnvOverrides()).length === 0) {
+    writeRunReport(file, { date: new Date(started), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine, totalS, outcomes: ctx.earlier, missing });
+    ctx.log(`wrote ${file}`);
+  } else {
+    ctx.log(`--scale=${args.scale}, BENCH_SERVICE_ENV=${process.env.BENCH_SERVICE_ENV ?? ''}: report not written`);
+  }
+  ctx.log(`done in ${(totalS / 60).toFixed(1)} min`);
+  if (failed) process.exitCode = 1;
+}
+
+function run(name: BenchName, ctx: BenchContext, size: ReturnType<typeof sizes>): Promise<BenchOutcome> {
+  switch (name) {
+    case 'ingest':
+      return ingestBench(ctx, size.ingest);
+    case 'reads':
+      return readsBench(ctx, size.reads);
+    case 'freshness':
+      return freshnessBench(ctx, size.freshness);
+    case 'backfill':
+      return backfillBench(ctx, size.backfill);
+    case 'rules':
+      return rulesBench(ctx, size.rules);
+  }
+}

@@ -1,0 +1,139 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { BenchName, BenchOutcome, Figure, Measure } from '../bench.model';
+import { describeMachine, Machine } from './machine.info';
+
+export interface RunReport {
+  date: Date;
+  command: string;
+  machine: Machine;
+  totalS: number;
+  outcomes: Partial<Record<BenchName, BenchOutcome>>;
+  /** Benchmarks that did not produce figures, and why. */
+  missing: Array<{ bench: string; why: string }>;
+}
+
+const INTRO = `# Benchmarks
+
+Each figure is measured by \`npm run bench\` (\`apps/bench\`) side by side with a reference measured in
+the same run, on the same data and the same servers, so that the ratio means something on a noisy
+machine. \`npm run bench -- <name>\` runs one of \`ingest\`, \`reads\`, \`freshness\`, \`backfill\`, \`rules\`;
+\`npm run bench -- <name> --profile\` runs it with V8's CPU profiler (what \`--cpu-prof\` uses) on every
+process under test, times each of their PostgreSQL and Redis round trips, and writes the top
+self-time functions below instead of figures. The run is not part of \`npm test\`; it uses its
+own database (\`statusview_bench\`), legacy databases (\`statusview_bench_crm\`, \`statusview_bench_portal\`,
+MariaDB \`statusview_bench_billing\`), Redis prefix (\`bench:\`) and exchange (\`bench.cdc\`), and seeds
+the reference domain deterministically (config/sources.yaml, config/rules.yaml).
+
+Ratios are figure ÷ reference. Aims (issue 6): ingest ≥ half the bare consumer and > 20,000 events/s;
+reads ≥ half the bare Fastify+Redis route with p99 < 10 ms at 64 connections and > 20× the naive
+resolver; freshness p99 < 200 ms; backfill ≥ half the raw COPY rate; flat peak memory; preview
+> 100,000 customers/s.
+`;
+
+const LATEST = ['<!-- bench:latest -->', '<!-- /bench:latest -->'];
+const ANALYSIS = ['<!-- bench:analysis -->', '<!-- /bench:analysis -->'];
+const PROFILES = ['<!-- bench:profiles -->', '<!-- /bench:profiles -->'];
+const HISTORY = ['<!-- bench:history -->', '<!-- /bench:history -->'];
+
+const NONE = '_None yet._';
+const NO_RUN = '_No run yet._';
+
+/** The text between two markers, or null when absent or only a placeholder. */
+function block(text: string, [start, end]: string[]): string | null {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b <= a) return null;
+  const inner = text.slice(a + start.length, b).trim();
+  return inner === '' || inner === NONE || inner === NO_RUN ? null : inner;
+}
+
+function fmt(m: Measure): string {
+  const v = m.value;
+  if (!Number.isFinite(v)) return `— ${m.unit}`;
+  const digits = m.unit === 'ms' ? (v < 10 ? 2 : 1) : m.unit === 'MB' ? 0 : v < 100 ? 1 : 0;
+  return `${v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${m.unit}`;
+}
+
+function row(f: Figure): string {
+  const cells = [
+    f.bench,
+    f.name,
+    `**${fmt(f.value)}**`,
+    f.reference ? f.reference.name : '',
+    f.reference ? fmt(f.reference) : '',
+    f.ratio !== undefined && Number.isFinite(f.ratio) ? `${f.ratio.toFixed(2)}×` : '',
+    f.aim ? f.aim.text : '',
+    f.aim ? (f.aim.met ? '✓' : '✗') : '',
+  ];
+  return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+}
+
+export function renderRun(r: RunReport, heading: string): string {
+  const figures = Object.values(r.outcomes).flatMap((o) => o?.figures ?? []);
+  const notes = Object.values(r.outcomes).flatMap((o) => o?.notes ?? []);
+  const lines = [
+    `## ${heading}: ${r.date.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `\`${r.command}\`, ${(r.totalS / 60).toFixed(1)} min in all. Machine: ${describeMachine(r.machine)}.`,
+    '',
+    '| benchmark | figure | value | reference | reference value | ratio | aim | met |',
+    '|---|---|--:|---|--:|--:|---|:-:|',
+    ...figures.map(row),
+    ...r.missing.map((m) => `| ${m.bench} | **${m.why.startsWith('failed') ? 'failed' : 'not yet measured'}** | — | ${m.why.replace(/\|/g, '\\|')} | | | | |`),
+    '',
+    ...notes.map((n) => `- ${n}`),
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * Writes docs/benchmarks.md: the intro, this run, the analysis and profiles (kept as they are),
+ * then every earlier run, newest first (the previous "latest" moves to the top of the history).
+ */
+export function writeRunReport(file: string, r: RunReport): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const previous = block(old, LATEST);
+  const history = [previous?.replace(/^## Latest run:/, '### Run:').replace(/\n## /g, '\n### '), block(old, HISTORY)].filter((x): x is string => !!x);
+  const latest = renderRun(r, 'Latest run');
+  writeFileSync(file, assemble(latest, block(old, ANALYSIS), block(old, PROFILES) ?? '', history.join('\n\n')));
+}
+
+/** Replaces the profile summary of one benchmark, keeping everything else. */
+export function writeProfileReport(file: string, bench: string, markdown: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const profiles = block(old, PROFILES) ?? '';
+  const [start, end] = [`<!-- bench:profile:${bench} -->`, `<!-- /bench:profile:${bench} -->`];
+  const mine = `${start}\n${markdown.trim()}\n${end}`;
+  const kept = block(profiles, [start, end]) !== null ? profiles.replace(new RegExp(`${escape(start)}[\\s\\S]*?${escape(end)}`), mine) : `${profiles}\n\n${mine}`.trim();
+  writeFileSync(file, assemble(block(old, LATEST) ?? NO_RUN, block(old, ANALYSIS), kept, block(old, HISTORY) ?? ''));
+}
+
+function assemble(latest: string, analysis: string | null, profiles: string, history: string): string {
+  return [
+    INTRO,
+    LATEST[0],
+    latest,
+    LATEST[1],
+    '',
+    '## Where the time goes',
+    '',
+    ANALYSIS[0],
+    analysis ?? '_Written after profiling the figures that fall short (`npm run bench -- <name> --profile`)._',
+    ANALYSIS[1],
+    '',
+    '### CPU profiles (top self time, written by `--profile` runs)',
+    '',
+    PROFILES[0],
+    profiles || NONE,
+    PROFILES[1],
+    '',
+    '## Earlier runs (newest first)',
+    '',
+    HISTORY[0],
+    history || NONE,
+    HISTORY[1],
+    '',
+  ].join('\n');
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,0 +1,101 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { openConnections } from '@app/bootstrap';
+import { ConfigModule, loadDomainConfig, loadRuleSet } from '@app/config';
+import { ProjectionModule, ReprojectionService } from '@app/projection';
+import { ImpactPreviewService, RuleSetAdminService, RulesAdminModule } from '@app/rules-admin';
+import { benchEnv, serverUrls } from '../bench.env';
+import { now } from './app.worker';
+import { RssSampler, Worker } from './worker.protocol';
+
+@Module({})
+class RulesBenchModule {}
+
+export interface PreviewRun {
+  customers: number;
+  moving: number;
+  startedAt: number;
+  doneAt: number;
+  peakRssBytes: number;
+}
+
+export interface ReprojectionRun {
+  version: number;
+  state: string;
+  total: number;
+  processed: number;
+  changed: number;
+  startedAt: number;
+  doneAt: number;
+  /** True when the run was stopped (superseded) at the time cap before the end. */
+  capped: boolean;
+  peakRssBytes: number;
+}
+
+/** The analysts' use cases (libs/rules-admin) on the projection: impact preview, publish and reprojection. */
+export async function rulesWorker(raw: unknown): Promise<Worker> {
+  const args = (raw ?? {}) as { env?: Record<string, string> };
+  const env = benchEnv(serverUrls(), args.env);
+  const domain = loadDomainConfig(env.configDir);
+  const rss = new RssSampler();
+  const connections = await openConnections(env);
+  const ctx = await NestFactory.createApplicationContext(
+    { module: RulesBenchModule, imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), RulesAdminModule] },
+    { logger: ['error', 'warn'], abortOnError: false },
+  );
+
+  const preview = async (document: unknown): Promise<PreviewRun> => {
+    const { compiled } = loadRuleSet(document, domain.sources, 'bench rule set');
+    rss.reset();
+    const startedAt = now();
+    const p = await ctx.get(ImpactPreviewService).preview(compiled);
+    return { customers: p.customers, moving: p.moving, startedAt, doneAt: now(), peakRssBytes: rss.peak };
+  };
+
+  const publish = async (document: unknown, capMs: number): Promise<ReprojectionRun> => {
+    const admin = ctx.get(RuleSetAdminService);
+    const reprojection = ctx.get(ReprojectionService);
+    const draft = await admin.createDraft(document, 'benchmark: a changed rule set', 'bench');
+    rss.reset();
+    const startedAt = now();
+    const published = await admin.publish(draft.version, 'benchmark: publish and reproject', 'bench');
+    const id = published.reprojection.id;
+    let capped = false;
+    for (;;) {
+      const p = await reprojection.progress(id);
+      if (!p || p.state !== 'running') break;
+      if (now() - startedAt > capMs) {
+        // Stop it the way a newer publish would: the job ends after its batch in flight.
+        await connections.dataSource.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
+        capped = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await reprojection.wait(id);
+    const doneAt = now();
+    const p = await reprojection.progress(id);
+    if (!p) throw new Error(`reprojection ${id} has no progress row`);
+    return { version: p.version, state: p.state, total: p.total, processed: p.processed, changed: p.changed, startedAt, doneAt, capped, peakRssBytes: rss.peak };
+  };
+
+  return {
+    info: null,
+    async handle(cmd, a) {
+      const x = a as { document: unknown; capMs?: number };
+      switch (cmd) {
+        case 'preview':
+          return preview(x.document);
+        case 'publish':
+          return publish(x.document, x.capMs ?? 120_000);
+        default:
+          throw new Error(`unknown command ${cmd}`);
+      }
+    },
+    async stop() {
+      rss.stop();
+      await ctx.close();
+      await connections.close();
+    },
+  };
+}
