@@ -10,6 +10,25 @@ const common = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
 };
 
+// Fault tests stop and restart servers and kill the service: they run only when their project is
+// asked for (`npm run test:faults`, i.e. `--selectProjects faults`), never in a plain `jest` / `npm test`.
+const selected = (() => {
+  const inline = process.argv.find((a) => a.startsWith('--selectProjects='));
+  if (inline) return inline.slice('--selectProjects='.length).split(',');
+  const i = process.argv.indexOf('--selectProjects');
+  if (i < 0) return [];
+  const rest = process.argv.slice(i + 1);
+  const end = rest.findIndex((a) => a.startsWith('-'));
+  return end < 0 ? rest : rest.slice(0, end);
+})();
+const faults = {
+  ...common,
+  displayName: 'faults',
+  testMatch: ['<rootDir>/{apps,libs}/**/test/**/*.fault-spec.ts'],
+  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+};
+
 module.exports = {
   testTimeout: 30_000,
   projects: [
@@ -21,5 +40,6 @@ module.exports = {
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
     },
+    ...(selected.includes('faults') ? [faults] : []),
   ],
 };
