@@ -2,7 +2,7 @@ import * as amqp from 'amqplib';
 import { AmqpCdcConsumer, Row, TableRef } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
 import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
-import { CdcPublisher, PrivatePostgres } from '../../../libs/testing/src/private-servers';
+import { CdcPublisher, PrivatePostgres } from '@app/testing';
 
 /**
  * PostgreSQL stopped or restarted while change events flow. The service's database lives in a

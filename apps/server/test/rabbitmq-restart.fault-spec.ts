@@ -2,7 +2,7 @@ import * as amqp from 'amqplib';
 import { AmqpCdcConsumer, Row } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
 import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
-import { CdcPublisher, PrivateRabbitMq } from '../../../libs/testing/src/private-servers';
+import { CdcPublisher, PrivateRabbitMq } from '@app/testing';
 
 /**
  * RabbitMQ restarted under the service. The service's broker is a RabbitMQ node of its own (same

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { EnvConfig } from '@app/config';
 import { CRM, gql, testEnv, waitFor } from '@app/testing';
-import { CdcPublisher, emptyTables, ensureBuilt, envVarsOf, ServiceProcess } from '../../../libs/testing/src/private-servers';
+import { CdcPublisher, emptyTables, ensureBuilt, envVarsOf, ServiceProcess } from '@app/testing';
 
 /**
  * The service itself killed (SIGKILL) or stopped (SIGTERM) in the middle of the flow: the built
@@ -251,11 +251,9 @@ describe('the service killed or stopped in the middle of the flow', () => {
       expect(waiting.messages + applied).toBeGreaterThanOrEqual(N);
     });
 
-    // Known bug: AmqpCdcConsumer.stop() closes the connection right after the batch in flight's
-    // fire-and-forget ack(multiple); amqplib lets the connection.close overtake the ack on the
-    // wire, so RabbitMQ requeues the batch that was just committed (redelivered and skipped as
-    // duplicates after a restart). Closing the channel before the connection would flush the ack.
-    it.failing('acknowledges the batch it committed before closing: exactly what is not in PostgreSQL is still in the queue', () => {
+    // AmqpCdcConsumer.stop() closes the channel before the connection, so the ack(multiple) of
+    // the batch in flight reaches RabbitMQ before the connection goes.
+    it('acknowledges the batch it committed before closing: exactly what is not in PostgreSQL is still in the queue', () => {
       expect(waiting.messages).toBe(N - applied);
     });
 

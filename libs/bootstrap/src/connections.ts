@@ -19,6 +19,8 @@ export function createRedis(url: string): Redis {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 3000,
+    // A hung Redis (connection open, no answers) must not hold reads: they fall back to PostgreSQL.
+    commandTimeout: 1000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
 }

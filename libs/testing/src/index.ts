@@ -1,3 +1,4 @@
 export * from './test-env';
 
 export * from './test-app';
+export * from './private-servers';

@@ -5,7 +5,7 @@ import { RunningApp, startApp } from '@app/bootstrap';
 import { DebeziumLog, Row, TableRef } from '@app/cdc';
 import { testEnv } from './test-env';
 
-const TABLES = ['source_record', 'customer', 'status_history', 'reprojection', 'rule_set_audit', 'api_token', 'active_rule_set', 'rule_set_version', 'status_outbox'];
+const TABLES = ['source_record', 'customer', 'status_history', 'reprojection', 'rule_set_audit', 'api_token', 'active_rule_set', 'rule_set_version', 'status_outbox', 'reconcile_report', 'backfill_checkpoint'];
 
 /** The reference domain's tables, as Debezium names them. */
 export const CRM: TableRef = { topic: 'legacy.crm.customers', connector: 'postgresql', db: 'crm', schema: 'crm', table: 'customers' };

@@ -90,9 +90,13 @@ export class AmqpCdcConsumer {
     // Buffered messages that were not started stay unacknowledged: closing requeues them.
     this.buffer = [];
     const conn = this.connection;
+    const ch = this.channel;
     this.connection = null;
     this.channel = null;
     this.generation++;
+    // Closing the channel first flushes the acks sent just before: amqplib would otherwise send
+    // the connection close ahead of them and RabbitMQ would requeue a batch already committed.
+    await ch?.close().catch(() => undefined);
     await conn?.close().catch(() => undefined);
   }
 
