@@ -25,6 +25,9 @@ class StatusviewModule {
     if (jsonLogs) {
       imports.push(
         LoggerModule.forRoot({
+          // No per-request middleware: it costs an AsyncLocalStorage context and a child logger on
+          // every request (measured on the customer(id) path); batches and problems carry their own ids.
+          forRoutes: [],
           pinoHttp: {
             level: env.logLevel,
             // One line per problem and per batch, not per HTTP request; GraphQL has its own metrics.
