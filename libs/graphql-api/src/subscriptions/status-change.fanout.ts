@@ -31,8 +31,11 @@ export class StatusChangeFanout implements OnApplicationBootstrap, OnApplication
     subscriber.on('error', () => undefined);
     subscriber.on('message', (_channel: string, message: string) => {
       try {
-        const change = JSON.parse(message) as StatusChangeMessage;
-        void pubsub.publish({ topic: STATUS_CHANGED_TOPIC, payload: { customerStatusChanged: change } });
+        // The relay publishes one JSON array per relayed batch.
+        const parsed = JSON.parse(message) as StatusChangeMessage | StatusChangeMessage[];
+        for (const change of Array.isArray(parsed) ? parsed : [parsed]) {
+          void pubsub.publish({ topic: STATUS_CHANGED_TOPIC, payload: { customerStatusChanged: change } });
+        }
       } catch (e) {
         this.logger.warn(`ignored a malformed status change on ${this.keys.statusChannel}: ${(e as Error).message}`);
       }
