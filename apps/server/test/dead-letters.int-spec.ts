@@ -13,6 +13,25 @@ describe('dead-lettering', () => {
   const status = async (id: string) =>
     (await gql<{ customer: { status: string } | null }>(app.url, `query($id: ID!) { customer(id: $id) { status } }`, { id })).data?.customer?.status;
 
+  it('isolates an event PostgreSQL refuses and dead-letters it alone; the rest of its batch is applied', async () => {
+    const row = (id: number, no: string, email: string | null) => ({ id, customer_no: no, email, status: 'ACTIVE', updated_at: 1 });
+    await app.event(CRM, 'c', null, row(50, 'P-BEFORE', null));
+    // jsonb cannot hold a NUL character: PostgreSQL refuses this one record (a data exception).
+    await app.event(CRM, 'c', null, row(51, 'P-NUL', 'bad\u0000mail@example.com'));
+    await app.event(CRM, 'c', null, row(52, 'P-AFTER', null));
+    await waitFor(async () => (await status('P-AFTER')) === 'PENDING', 'the event after the poisoned one');
+    expect(await status('P-BEFORE')).toBe('PENDING');
+    expect(await status('P-NUL')).toBeUndefined();
+    const dead: Array<{ body: string; headers: Record<string, unknown> }> = [];
+    await waitFor(async () => {
+      dead.push(...(await app.drainDeadLetters()));
+      return dead.length >= 1;
+    }, 'the refused event dead-lettered');
+    expect(dead).toHaveLength(1);
+    expect(dead[0].headers['x-error-code']).toBe('REJECTED_BY_STORE');
+    expect(JSON.parse(dead[0].body).after.customer_no).toBe('P-NUL');
+  });
+
   it('dead-letters what cannot be decoded or mapped, with the reason, and applies the valid messages around them', async () => {
     const row = (id: number, no: string) => ({ id, customer_no: no, email: null, status: 'ACTIVE', updated_at: 1 });
     await app.event(CRM, 'c', null, row(1, 'D-BEFORE'));
@@ -49,7 +68,7 @@ describe('dead-lettering', () => {
 
     const consumer = app.running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer;
     expect(consumer.running).toBe(true);
-    expect(consumer.stats.deadLettered).toBe(6);
+    expect(consumer.stats.deadLettered).toBe(7);
     const res = await fetch(`${app.url}/health`);
     expect(res.status).toBe(200);
   });

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { batchCommitSeconds, batchSize, deadLettered, eventsConsumed, eventsStale, freshnessSeconds, messagesSkipped } from '@app/observability';
 import { ChangeBatchHandler, ChangeEvent, DecodeError, InboundMessage, MessageVerdict, TruncateEvent, ChangeEventDecoder } from '@app/cdc';
-import { ApplyChangesUseCase, isTransient } from '@app/projection';
+import { ApplyChangesUseCase, isDataError, isTransient } from '@app/projection';
 
 /**
  * Decodes a transport's batch and applies it through the projection path. Bad messages get a
@@ -60,12 +60,12 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
       for (const r of outcome.rejected) verdicts[origin[r.index]] = { kind: 'dead-letter', code: r.error.code, reason: r.error.message };
       return;
     } catch (e) {
-      if (isTransient(e) || events.length === 1) {
-        if (!isTransient(e) && events.length === 1) {
-          verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${(e as Error).message}` };
-          return;
-        }
-        throw e;
+      // An outage, or a failure that is not about the data (it would refuse every event alike):
+      // nothing is acknowledged and the transport retries, paused, until it is fixed.
+      if (isTransient(e) || !isDataError(e)) throw e;
+      if (events.length === 1) {
+        verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${(e as Error).message}` };
+        return;
       }
       this.logger.warn(`batch of ${events.length} refused by the store (${(e as Error).message}); applying its events one by one`);
     }

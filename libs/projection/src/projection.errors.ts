@@ -31,3 +31,15 @@ export function isTransient(e: unknown): boolean {
     msg,
   );
 }
+
+/**
+ * True when PostgreSQL refused the data itself (class 22 data exception, 23 integrity violation):
+ * one event is to blame and can be isolated. Anything else (a bug in a statement, a permission)
+ * would refuse every event alike, so dead-lettering them would only empty the queue.
+ */
+export function isDataError(e: unknown): boolean {
+  const err = e as { code?: unknown; driverError?: unknown } | null;
+  if (!err) return false;
+  if (err.driverError) return isDataError(err.driverError);
+  return typeof err.code === 'string' && /^(22|23)/.test(err.code);
+}

@@ -63,10 +63,13 @@ const KEEP_ON_DELETE = ['customer_id', 'raw', 'status', 'rule', 'unmapped_field'
 
 const APPLY_RECORDS_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::boolean[])
+  -- One JSON document for the batch: serializing it is one native JSON.stringify, where thirteen
+  -- array parameters cost an escape per element (measured in the ingest profile).
+  SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
+    AS (system text, record_key text, customer_id text, raw jsonb, status text, rule text, unmapped_field text, unmapped_value text,
+        position_kind text, position_key text, position text, source_ts timestamptz, deleted boolean)) WITH ORDINALITY
     AS t(system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-         position_kind, position_key, position, source_ts, deleted)
+         position_kind, position_key, position, source_ts, deleted, ord)
 ),
 old AS (
   SELECT s.system, s.record_key, s.customer_id FROM source_record s
@@ -88,7 +91,8 @@ up AS (
 SELECT old.customer_id AS old_customer, up.customer_id AS new_customer, (up.record_key IS NOT NULL) AS applied
 FROM input i
 LEFT JOIN old ON old.system = i.system AND old.record_key = i.record_key
-LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key`;
+LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key
+ORDER BY i.ord`;
 
 // A statement ending in SELECT: TypeORM returns [rows, count] for a bare UPDATE ... RETURNING.
 const TRUNCATE_SQL = `
@@ -326,22 +330,22 @@ export class ProjectionStore {
 
   private async applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {
     if (changes.length === 0) return [];
-    const col = <T>(f: (c: PreparedChange) => T): T[] => changes.map(f);
-    return em.query(APPLY_RECORDS_SQL, [
-      col((c) => c.system),
-      col((c) => c.recordKey),
-      col((c) => c.customerId),
-      col((c) => JSON.stringify(c.raw)),
-      col((c) => c.status),
-      col((c) => c.rule),
-      col((c) => c.unmapped?.field ?? null),
-      col((c) => c.unmapped?.value ?? null),
-      col((c) => c.position.kind),
-      col((c) => c.position.key),
-      col((c) => c.position.text),
-      col((c) => (c.position.tsMs === null ? null : new Date(c.position.tsMs))),
-      col((c) => c.deleted),
-    ]);
+    const rows = changes.map((c) => ({
+      system: c.system,
+      record_key: c.recordKey,
+      customer_id: c.customerId,
+      raw: c.raw,
+      status: c.status,
+      rule: c.rule,
+      unmapped_field: c.unmapped?.field ?? null,
+      unmapped_value: c.unmapped?.value ?? null,
+      position_kind: c.position.kind,
+      position_key: c.position.key,
+      position: c.position.text,
+      source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
+      deleted: c.deleted,
+    }));
+    return em.query(APPLY_RECORDS_SQL, [JSON.stringify(rows)]);
   }
 }
 
