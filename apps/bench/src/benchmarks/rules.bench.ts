@@ -13,11 +13,15 @@ export interface RulesSize {
   reprojectionCapS: number;
 }
 
-/** ImpactPreviewService's query over all customers at once: what PostgreSQL alone takes to produce the preview's input. */
-const PREVIEW_INPUT_SQL = `COPY (SELECT c.id, c.status,
-  (SELECT coalesce(json_agg(json_build_object('system', s.system, 'raw', s.raw, 'status', s.status)), '[]'::json)
-   FROM source_record s WHERE s.customer_id = c.id AND NOT s.deleted) AS records
-  FROM customer c WHERE c.live ORDER BY c.id) TO STDOUT`;
+/**
+ * The preview's own keyset query (as the worker saw it sent, first page) over all customers at
+ * once: `c.id > ''` and `LIMIT ALL`. What PostgreSQL alone takes to produce the preview's input.
+ */
+function wholeQuery(q: { sql: string; params: unknown[] }): string | null {
+  const [after, limit] = q.params;
+  if (q.params.length !== 2 || after !== '' || typeof limit !== 'number' || !/\$1\b/.test(q.sql) || !/LIMIT \$2\b/.test(q.sql)) return null;
+  return `COPY (${q.sql.replace(/\$1\b/g, "''").replace(/LIMIT \$2\b/, 'LIMIT ALL')}) TO STDOUT`;
+}
 
 /**
  * The reference rule set with one analyst's change: a portal user who registered but never logged
@@ -47,10 +51,6 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
   const seedMs = Date.now() - t;
   await clearRedisPrefix(urls.redis, BENCH_NAMES.redisPrefix);
 
-  ctx.log('rules: the preview query alone (COPY)');
-  const queryMs = await psqlCopyMs(ctx.view.url, PREVIEW_INPUT_SQL);
-  const queryRate = (size.customers / queryMs) * 1000;
-
   const document = changedRuleSet(domain.rules.document);
   const worker = await WorkerHandle.start('rules', {}, { profileDir });
   let preview: PreviewRun;
@@ -64,6 +64,13 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
     await worker.stop();
   }
   if (preview.customers !== size.customers) throw new Error(`preview saw ${preview.customers} customers, expected ${size.customers}`);
+  const copySql = preview.query && wholeQuery(preview.query);
+  let queryMs = NaN;
+  if (copySql) {
+    ctx.log("rules: the preview's own query alone over all customers (COPY)");
+    queryMs = await psqlCopyMs(ctx.view.url, copySql);
+  } else ctx.log("rules: the preview's query is not one keyset query ($1 after, $2 limit): no reference");
+  const queryRate = (size.customers / queryMs) * 1000;
   const previewRate = (preview.customers / (preview.doneAt - preview.startedAt)) * 1000;
   const reprojectionRate = (reprojection.processed / (reprojection.doneAt - reprojection.startedAt)) * 1000;
   const figures: Figure[] = [
@@ -71,8 +78,9 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
       bench: 'rules',
       name: `impact preview of a changed rule set over ${n} customers (${preview.moving.toLocaleString('en')} would move)`,
       value: { value: previewRate, unit: 'customers/s' },
-      reference: { name: "the preview's query alone: COPY (SELECT …) TO STDOUT", value: queryRate, unit: 'customers/s' },
-      ratio: ratio(previewRate, queryRate),
+      ...(copySql
+        ? { reference: { name: "the preview's own query alone over all customers: COPY (SELECT …) TO STDOUT", value: queryRate, unit: 'customers/s' }, ratio: ratio(previewRate, queryRate) }
+        : {}),
       aim: { text: '> 100,000 customers/s', met: previewRate > 100_000 },
     },
     {
@@ -94,6 +102,6 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
         `(validation with stored values, the switch) until ReprojectionService reports the job done` +
         (reprojection.capped ? `; it was stopped (superseded) at the ${size.reprojectionCapS} s cap to keep the run under 15 minutes, so the rate is over the customers it processed.` : '.'),
     ],
-    data: { size, seedMs, records: seeded.records, queryMs, queryRate, preview: { rate: previewRate, ...preview }, reprojection: { rate: reprojectionRate, ...reprojection } },
+    data: { size, seedMs, records: seeded.records, queryMs, queryRate, previewQuery: preview.query?.sql, preview: { rate: previewRate, ...preview }, reprojection: { rate: reprojectionRate, ...reprojection } },
   };
 }

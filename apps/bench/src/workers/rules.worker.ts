@@ -12,6 +12,8 @@ import { RssSampler, Worker } from './worker.protocol';
 class RulesBenchModule {}
 
 export interface PreviewRun {
+  /** The first query the preview sent, with its parameters, to time the same query alone. */
+  query: { sql: string; params: unknown[] } | null;
   customers: number;
   moving: number;
   startedAt: number;
@@ -46,10 +48,22 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
 
   const preview = async (document: unknown): Promise<PreviewRun> => {
     const { compiled } = loadRuleSet(document, domain.sources, 'bench rule set');
+    // Notes the preview's first query (the service builds it from the rule set) for the reference.
+    const db = connections.dataSource;
+    const query = db.query.bind(db);
+    let first: PreviewRun['query'] = null;
+    db.query = ((sql: string, params?: unknown[]) => {
+      first ??= { sql, params: params ?? [] };
+      return query(sql, params);
+    }) as typeof db.query;
     rss.reset();
     const startedAt = now();
-    const p = await ctx.get(ImpactPreviewService).preview(compiled);
-    return { customers: p.customers, moving: p.moving, startedAt, doneAt: now(), peakRssBytes: rss.peak };
+    try {
+      const p = await ctx.get(ImpactPreviewService).preview(compiled);
+      return { query: first, customers: p.customers, moving: p.moving, startedAt, doneAt: now(), peakRssBytes: rss.peak };
+    } finally {
+      db.query = query;
+    }
   };
 
   const publish = async (document: unknown, capMs: number): Promise<ReprojectionRun> => {
