@@ -65,7 +65,7 @@ export class ApplyChangesUseCase {
 
     let result;
     try {
-      result = await this.store.apply(items, [...touched]);
+      result = await this.store.apply(items, [...touched], active.version);
     } catch (e) {
       // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);

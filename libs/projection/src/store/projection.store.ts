@@ -161,7 +161,11 @@ export class ProjectionStore {
    * `touched` customers are re-read even when nothing of theirs changed, so that the cache can be
    * refreshed after a crash between a commit and the cache write.
    */
-  async apply(items: readonly PreparedItem[], touched: readonly string[] = []): Promise<StoreResult & { ruleSetVersion: number }> {
+  async apply(
+    items: readonly PreparedItem[],
+    touched: readonly string[] = [],
+    mappedWith: number | null = null,
+  ): Promise<StoreResult & { ruleSetVersion: number }> {
     const now = new Date();
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
@@ -169,6 +173,9 @@ export class ProjectionStore {
       let stale = 0;
       const changed = new Set<string>();
       const affected = new Set<string>(touched);
+      // Records this batch wrote, mapped with the rule set of this transaction: not mapped again.
+      const fresh = new Set<string>();
+      const sameRules = mappedWith === rules.version;
       for (const segment of segments(items)) {
         if (segment.kind === 'truncate') {
           const t = segment.truncate;
@@ -189,6 +196,7 @@ export class ProjectionStore {
         outcomes.forEach((o, i) => {
           if (o.applied) {
             applied += 1;
+            if (sameRules && !changes[i].deleted) fresh.add(recordId(changes[i].system, changes[i].recordKey));
             if (o.old_customer) changed.add(o.old_customer);
             if (o.new_customer) changed.add(o.new_customer);
           } else {
@@ -199,7 +207,7 @@ export class ProjectionStore {
         });
       }
       for (const id of changed) affected.add(id);
-      const result = await this.resolveCustomers(em, [...affected], changed, rules, now);
+      const result = await this.resolveCustomers(em, [...affected], changed, rules, now, fresh);
       return { applied, stale, ...result, ruleSetVersion: rules.version };
     });
   }
@@ -211,6 +219,7 @@ export class ProjectionStore {
     changed: ReadonlySet<string>,
     rules: ActiveRules,
     now: Date,
+    fresh: ReadonlySet<string> = new Set(),
   ): Promise<{ views: CacheEntry[]; statusChanges: StatusChangeView[]; written: number }> {
     const views: CacheEntry[] = [];
     const statusChanges: StatusChangeView[] = [];
@@ -230,6 +239,7 @@ export class ProjectionStore {
       // Every record is mapped again with this one rule set, so a customer is never evaluated by
       // a mix of two versions (a record stored under an older version, a new one under this).
       const recs = (records.get(id) ?? []).map((r) => {
+        if (fresh.size > 0 && fresh.has(recordId(r.system, r.record_key))) return r;
         const again = this.remap(r, compiled, now.getTime());
         if (again && (again.status !== r.status || again.rule !== r.rule)) {
           const updated = { ...r, status: again.status, rule: again.rule };
@@ -367,11 +377,15 @@ function segments(items: readonly PreparedItem[]): Segment[] {
   return out;
 }
 
+function recordId(system: string, recordKey: string): string {
+  return `${system}\u0000${recordKey}`;
+}
+
 /** One row per record: PostgreSQL cannot update a row twice in one statement, and only the newest counts. */
 function newestPerRecord(changes: PreparedChange[]): PreparedChange[] {
   const byKey = new Map<string, PreparedChange>();
   for (const c of changes) {
-    const key = `${c.system}\u0000${c.recordKey}`;
+    const key = recordId(c.system, c.recordKey);
     const prev = byKey.get(key);
     if (!prev || isNewer(c.position, prev.position)) byKey.set(key, c);
   }
