@@ -1,3 +1,4 @@
+import { ReconcileReport, ReconcileReportStore } from '@app/backfill';
 import { CdcConsumerService } from '@app/ingest';
 import { CRM, gql, TestApp, waitFor } from '@app/testing';
 
@@ -41,6 +42,37 @@ describe('metrics and health', () => {
     expect(sample(text, 'statusview_graphql_request_duration_seconds_count{operation="Probe"}')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'statusview_outbox_backlog')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'statusview_unmapped_values{system="crm",field="status"}')).toBe(1);
+  });
+
+  it('shows the drift of the last reconcile of each system, between runs of the command (read from the stored reports)', async () => {
+    const report = (system: string, finishedAt: string, counts: Partial<ReconcileReport['counts']>, repaired: ReconcileReport['repaired']): ReconcileReport => ({
+      system,
+      source: `${system} legacy table`,
+      startedAt: finishedAt,
+      finishedAt,
+      position: 'ts_ms:1',
+      legacyRows: 10,
+      viewRecords: 10,
+      counts: { missing: 0, gone: 0, differs: 0, unmappable: 0, inFlight: 0, ...counts },
+      repaired,
+      agreed: false,
+      differences: [],
+      unmappableSamples: [],
+      interrupted: false,
+      durationMs: 5,
+    });
+    const reports = app.running.app.get(ReconcileReportStore);
+    await reports.save(report('billing', '2026-01-01T00:00:00Z', { missing: 7 }, null));
+    // The newer billing run found 3 missing and 2 differing records and repaired 2 of the missing ones.
+    await reports.save(report('billing', '2026-01-02T00:00:00Z', { missing: 3, differs: 2, unmappable: 1 }, { missing: 2, gone: 0, differs: 0 }));
+    await reports.save(report('crm', '2026-01-02T00:00:00Z', { gone: 4 }, null));
+
+    const text = await scrape();
+    expect(sample(text, 'statusview_reconcile_drift{system="billing",kind="missing"}')).toBe(1);
+    expect(sample(text, 'statusview_reconcile_drift{system="billing",kind="differs"}')).toBe(2);
+    expect(sample(text, 'statusview_reconcile_drift{system="billing",kind="gone"}')).toBe(0);
+    expect(sample(text, 'statusview_reconcile_drift{system="billing",kind="unmappable"}')).toBe(1);
+    expect(sample(text, 'statusview_reconcile_drift{system="crm",kind="gone"}')).toBe(4);
   });
 
   it('answers /health/live and /health/ready with 200, and /health/ready with 503 once the consumer is stopped', async () => {

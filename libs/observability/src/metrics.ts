@@ -48,7 +48,7 @@ type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string
 const sources = new Map<string, ScrapeSource>();
 
 /** Lets a service provide a gauge's value at scrape time (e.g. a count in PostgreSQL). */
-export function setScrapeSource(metric: 'outbox' | 'unmapped', source: ScrapeSource): void {
+export function setScrapeSource(metric: 'outbox' | 'unmapped' | 'reconcileDrift', source: ScrapeSource): void {
   sources.set(metric, source);
 }
 
@@ -68,5 +68,18 @@ export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes 
 export const unmappedValues = gauge('statusview_unmapped_values', 'Live source records whose raw value no mapping rule covers, by system and field', ['system', 'field'], async function () {
   await fromSource(this, 'unmapped');
 });
+
+/**
+ * Set by the reconcile command in its own process (for `--metrics-file`); in the service, read at
+ * scrape time from the last stored report of each system, so that Prometheus sees it between runs.
+ */
+export const reconcileDrift = gauge(
+  'statusview_reconcile_drift',
+  'Records on which the view and the legacy system disagree, by kind (missing, gone, differs, unmappable), as of the last reconcile; repaired records are not counted',
+  ['system', 'kind'],
+  async function () {
+    await fromSource(this, 'reconcileDrift');
+  },
+);
 
 export { register as metricsRegistry };

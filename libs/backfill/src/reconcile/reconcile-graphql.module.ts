@@ -2,9 +2,11 @@ import { CanActivate, DynamicModule, Module, Type } from '@nestjs/common';
 import { ReconcileAccessGuard, RECONCILE_ROLE_GUARD } from './reconcile-access.guard';
 import { ReconcileReportFieldsResolver, ReconcileQueryResolver } from './reconcile-report.resolver';
 import { ReconcileReportStore } from './reconcile-report.store';
+import { ReconcileDriftSource } from './reconcile.metrics';
 
 /**
- * `lastReconcileReport` (schema/reconcile.graphql). Imported by the GraphQL module with its role
+ * `lastReconcileReport` (schema/reconcile.graphql), and the drift gauge at /metrics from the same
+ * stored reports. Imported by the GraphQL module with its role
  * guard: `ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard })`. Needs the projection module.
  */
 @Module({})
@@ -18,6 +20,7 @@ export class ReconcileGraphqlModule {
         ReconcileReportStore,
         ReconcileQueryResolver,
         ReconcileReportFieldsResolver,
+        ReconcileDriftSource,
       ],
     };
   }

@@ -1,34 +1,37 @@
-import { Injectable } from '@nestjs/common';
-import { Gauge, register } from 'prom-client';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { metricsRegistry, reconcileDrift, setScrapeSource } from '@app/observability';
 import { DIFFERENCE_KINDS, ReconcileReport } from './reconcile-report.model';
+import { ReconcileReportStore } from './reconcile-report.store';
 
-export const DRIFT_METRIC = 'statusview_reconcile_drift';
-
-/** One gauge in the default registry, whoever registers it first (the CLI and the API may both load this). */
-function driftGauge(): Gauge<'system' | 'kind'> {
-  const existing = register.getSingleMetric(DRIFT_METRIC);
-  if (existing) return existing as Gauge<'system' | 'kind'>;
-  return new Gauge({
-    name: DRIFT_METRIC,
-    help: 'Records on which the view and the legacy system disagree, by kind (missing, gone, differs, unmappable), as of the last reconcile; repaired records are not counted',
-    labelNames: ['system', 'kind'],
-  });
+/** What a report leaves unresolved, per kind: differences found minus those repaired, and unmappable rows. */
+export function driftOf(report: ReconcileReport): Array<{ labels: { system: string; kind: string }; value: number }> {
+  const out: Array<{ labels: { system: string; kind: string }; value: number }> = DIFFERENCE_KINDS.map((kind) => ({
+    labels: { system: report.system, kind },
+    value: Math.max(0, report.counts[kind] - (report.repaired?.[kind] ?? 0)),
+  }));
+  out.push({ labels: { system: report.system, kind: 'unmappable' }, value: report.counts.unmappable });
+  return out;
 }
 
+/** The drift gauge as the reconcile command sets it, in its own process. */
 @Injectable()
 export class ReconcileMetrics {
-  private readonly gauge = driftGauge();
-
   record(report: ReconcileReport): void {
-    for (const kind of DIFFERENCE_KINDS) {
-      const left = report.counts[kind] - (report.repaired?.[kind] ?? 0);
-      this.gauge.set({ system: report.system, kind }, Math.max(0, left));
-    }
-    this.gauge.set({ system: report.system, kind: 'unmappable' }, report.counts.unmappable);
+    for (const d of driftOf(report)) reconcileDrift.set(d.labels, d.value);
   }
 
   /** The registry in Prometheus' text format (for a textfile collector). */
   text(): Promise<string> {
-    return register.metrics();
+    return metricsRegistry.metrics();
+  }
+}
+
+/** In the service: the drift gauge at scrape time, from the last stored report of each system. */
+@Injectable()
+export class ReconcileDriftSource implements OnModuleInit {
+  constructor(private readonly reports: ReconcileReportStore) {}
+
+  onModuleInit(): void {
+    setScrapeSource('reconcileDrift', async () => (await this.reports.lastPerSystem()).flatMap(driftOf));
   }
 }
