@@ -80,6 +80,21 @@ describe('Debezium facts', () => {
     expect(c?.sources.map((s) => s.system)).toEqual(['crm']);
   });
 
+  it('stores deleted a record that a truncate did not see but is older than it (a late event, a batch committed out of order, a backfilled row)', async () => {
+    const user = { user_id: '00000000-0000-4000-8000-000000000009', customer_no: 'F-TRUNC-LATE', registered_at: '2024-01-01T00:00:00Z', first_login_at: null, locked: false };
+    const late = app.log.envelope(PORTAL, 'c', null, user); // written before the truncate, delivered after it
+    await app.event(CRM, 'c', null, crmRow(9, 'F-TRUNC-LATE', 'DORMANT'));
+    await until('F-TRUNC-LATE', (c) => c?.status === 'INACTIVE', 'the crm record');
+    await app.publish(PORTAL.topic, app.log.envelope(PORTAL, 't', null, null));
+    await app.publish(PORTAL.topic, late);
+    await barrier();
+    expect((await customer('F-TRUNC-LATE'))?.sources.map((s) => s.system)).toEqual(['crm']);
+    // An event after the truncate brings the record back.
+    await app.event(PORTAL, 'u', null, { ...user, first_login_at: '2024-02-01T00:00:00Z' });
+    const c = await until('F-TRUNC-LATE', (c) => c?.sources.length === 2, 'the portal record after the truncate');
+    expect(c?.status).toBe('ACTIVE');
+  });
+
   it('takes tombstones (empty body, and "default" from Debezium Server) in its stride', async () => {
     await app.publish(CRM.topic, null);
     await app.publish(CRM.topic, 'default');

@@ -53,9 +53,12 @@ interface RecordOutcome {
   applied: boolean;
 }
 
-// Newer wins: same kind of position compares by key, different kinds by source time.
-const NEWER = `CASE WHEN s.position_kind = excluded.position_kind THEN excluded.position_key > s.position_key
-                    ELSE coalesce(excluded.source_ts, '-infinity') > coalesce(s.source_ts, '-infinity') END`;
+/** Whether position `a` is newer than `b`: the same kind compares by key, different kinds by source time. */
+function newer(a: string, b: string): string {
+  return `CASE WHEN ${b}.position_kind = ${a}.position_kind THEN ${a}.position_key > ${b}.position_key
+               ELSE coalesce(${a}.source_ts, '-infinity') > coalesce(${b}.source_ts, '-infinity') END`;
+}
+const NEWER = newer('excluded', 's');
 
 const KEEP_ON_DELETE = ['customer_id', 'raw', 'status', 'rule', 'unmapped_field', 'unmapped_value']
   .map((c) => `${c} = CASE WHEN excluded.deleted THEN s.${c} ELSE excluded.${c} END`)
@@ -80,7 +83,11 @@ up AS (
   INSERT INTO source_record AS s (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
                                   position_kind, position_key, position, source_ts, deleted, updated_at)
   SELECT system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-         position_kind, position_key, position, source_ts, deleted, now() FROM input
+         position_kind, position_key, position, source_ts,
+         -- Older than the system's last truncate: the truncate removed it after this event.
+         deleted OR EXISTS (SELECT 1 FROM source_truncate w WHERE w.system = i.system AND NOT ${newer('i', 'w')}),
+         now()
+  FROM input i
   ON CONFLICT (system, record_key) DO UPDATE SET
     ${KEEP_ON_DELETE},
     position_kind = excluded.position_kind, position_key = excluded.position_key, position = excluded.position,
@@ -102,6 +109,12 @@ WITH t AS (
     AND CASE WHEN s.position_kind = $2 THEN $3 > s.position_key
              ELSE coalesce($5::timestamptz, '-infinity') > coalesce(s.source_ts, '-infinity') END
   RETURNING s.customer_id
+), watermark AS (
+  INSERT INTO source_truncate AS w (system, position_kind, position_key, position, source_ts)
+  VALUES ($1, $2, $3, $4, $5::timestamptz)
+  ON CONFLICT (system) DO UPDATE SET position_kind = excluded.position_kind, position_key = excluded.position_key,
+    position = excluded.position, source_ts = excluded.source_ts, updated_at = now()
+  WHERE ${newer('excluded', 'w')}
 )
 SELECT DISTINCT customer_id FROM t`;
 

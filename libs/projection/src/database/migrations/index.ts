@@ -2,6 +2,7 @@ import { InitialProjection1732400000000 } from './1732400000000-initial-projecti
 import { RuleSetVersions1732500000000 } from './1732500000000-rule-set-versions';
 import { StatusOutbox1732600000000 } from './1732600000000-status-outbox';
 import { BackfillAndReconcile1732700000000 } from '@app/backfill/migrations';
+import { TruncateWatermark1732800000000 } from './1732800000000-truncate-watermark';
 
 /** Every migration, in order. Never `synchronize`. */
-export const migrations = [InitialProjection1732400000000, RuleSetVersions1732500000000, StatusOutbox1732600000000, BackfillAndReconcile1732700000000];
+export const migrations = [InitialProjection1732400000000, RuleSetVersions1732500000000, StatusOutbox1732600000000, BackfillAndReconcile1732700000000, TruncateWatermark1732800000000];
