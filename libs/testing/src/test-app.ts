@@ -5,7 +5,6 @@ import { RunningApp, startApp } from '@app/bootstrap';
 import { DebeziumLog, Row, TableRef } from '@app/cdc';
 import { testEnv } from './test-env';
 
-const TABLES = ['source_record', 'customer', 'status_history', 'reprojection', 'rule_set_audit', 'api_token', 'active_rule_set', 'rule_set_version', 'status_outbox', 'reconcile_report', 'backfill_checkpoint'];
 
 /** The reference domain's tables, as Debezium names them. */
 export const CRM: TableRef = { topic: 'legacy.crm.customers', connector: 'postgresql', db: 'crm', schema: 'crm', table: 'customers' };
@@ -29,7 +28,11 @@ export class TestApp {
     // (the rule set is seeded again from the configuration files at start).
     const client = new Client({ connectionString: env.database.url });
     await client.connect();
-    await client.query(`TRUNCATE ${TABLES.join(', ')}`);
+    // Every table the migrations made (a new one cannot be forgotten), not the migrations' own record.
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'migrations'`,
+    );
+    await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')}`);
     await client.end();
     const running = await startApp({ api: true, ingest: true }, { env, logger: false });
     const app = new TestApp(env, running);
