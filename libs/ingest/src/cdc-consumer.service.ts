@@ -27,7 +27,11 @@ export class CdcConsumerService implements OnApplicationBootstrap, BeforeApplica
             processor,
             this.logger,
           )
-        : new AmqpCdcConsumer({ ...env.amqp, batchSize: cdc.batchSize, lingerMs: cdc.lingerMs, retryMaxMs: cdc.retryMaxMs }, processor, this.logger);
+        : new AmqpCdcConsumer(
+            { ...env.amqp, batchSize: cdc.batchSize, lingerMs: cdc.lingerMs, retryMaxMs: cdc.retryMaxMs, concurrency: cdc.concurrency },
+            processor,
+            this.logger,
+          );
   }
 
   get running(): boolean {

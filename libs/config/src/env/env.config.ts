@@ -7,7 +7,7 @@ export interface EnvConfig {
   redis: { url: string; prefix: string };
   amqp: { url: string; exchange: string; queue: string; prefetch: number; bindings: string[] };
   kafka: { brokers: string[]; groupId: string; clientId: string; dlqTopic: string };
-  cdc: { transport: CdcTransport; batchSize: number; lingerMs: number; retryMaxMs: number };
+  cdc: { transport: CdcTransport; batchSize: number; lingerMs: number; retryMaxMs: number; concurrency: number };
   http: { host: string; port: number };
   graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
@@ -78,6 +78,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       batchSize: int('CDC_BATCH_SIZE', 500, 1),
       lingerMs: int('CDC_BATCH_LINGER_MS', 10, 0),
       retryMaxMs: int('CDC_RETRY_MAX_MS', 5000, 10),
+      concurrency: int('CDC_CONCURRENCY', 2, 1),
     },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0) },
     graphql: {

@@ -402,5 +402,6 @@ function newestPerRecord(changes: PreparedChange[]): PreparedChange[] {
     const prev = byKey.get(key);
     if (!prev || isNewer(c.position, prev.position)) byKey.set(key, c);
   }
-  return [...byKey.values()];
+  // In key order: two batches committing at once lock the records they share in the same order.
+  return [...byKey.keys()].sort().map((k) => byKey.get(k) as PreparedChange);
 }

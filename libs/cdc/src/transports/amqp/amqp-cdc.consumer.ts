@@ -13,6 +13,12 @@ export interface AmqpConsumerOptions {
   batchSize: number;
   lingerMs: number;
   retryMaxMs: number;
+  /**
+   * Batches being applied at once (default 1). With 2, the next batch is decoded and mapped while
+   * the previous one commits; the projection's newer-wins positions make the commit order of two
+   * batches irrelevant, and acknowledgements still go out in delivery order.
+   */
+  concurrency?: number;
 }
 
 interface Delivery {
@@ -29,8 +35,9 @@ export interface ConsumerStats {
 
 /**
  * Consumes Debezium events from a durable queue bound to a topic exchange (Debezium Server's
- * RabbitMQ sink with routingKey.source=topic). Messages are processed in delivery order, in
- * batches; a batch is acknowledged only after the projection committed it, and undecodable or
+ * RabbitMQ sink with routingKey.source=topic). Messages are processed in batches (up to
+ * `concurrency` at once); a batch is acknowledged, in delivery order, only after the projection
+ * committed it and every batch before it, and undecodable or
  * unmappable messages go to `<queue>.dlq` with their reason before their ack. When the
  * connection drops, unacknowledged messages are redelivered by RabbitMQ and the consumer
  * reconnects by itself.
@@ -44,7 +51,9 @@ export class AmqpCdcConsumer {
   private generation = 0;
   private buffer: Delivery[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private draining: Promise<void> | null = null;
+  private inFlight = 0;
+  /** Settles batches (dead letters, then the ack) one after the other, in the order they were taken. */
+  private ackTail: Promise<void> = Promise.resolve();
   private stopping = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
@@ -84,8 +93,8 @@ export class AmqpCdcConsumer {
     if (this.timer) clearTimeout(this.timer);
     if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
     this.consumerTag = null;
-    if (this.draining) {
-      await Promise.race([this.draining, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (this.inFlight > 0) {
+      await Promise.race([this.ackTail, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     // Buffered messages that were not started stay unacknowledged: closing requeues them.
     this.buffer = [];
@@ -167,30 +176,32 @@ export class AmqpCdcConsumer {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = null;
-      if (this.buffer.length > 0 && !this.stopping) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.buffer.length > 0 && !this.stopping) {
+    const concurrency = Math.max(1, this.options.concurrency ?? 1);
+    while (this.buffer.length > 0 && !this.stopping && this.inFlight < concurrency) {
       const batch = this.buffer.splice(0, this.options.batchSize).filter((d) => d.generation === this.generation);
-      if (batch.length > 0) await this.process(batch);
+      if (batch.length === 0) continue;
+      this.inFlight++;
+      const handled = this.handle(batch);
+      this.ackTail = this.ackTail
+        .then(async () => this.settle(batch, await handled))
+        .catch((e: Error) => this.logger.warn(`settling a batch failed: ${e.message}`))
+        .finally(() => {
+          this.inFlight--;
+          if (this.buffer.length > 0 && !this.stopping) this.kick();
+        });
     }
   }
 
-  private async process(batch: Delivery[]): Promise<void> {
+  /** Applies a batch, retrying outages; null when its channel is gone (RabbitMQ redelivers it). */
+  private async handle(batch: Delivery[]): Promise<MessageVerdict[] | null> {
     const generation = batch[0].generation;
     const inbound: InboundMessage[] = batch.map(({ msg }) => ({
       topic: msg.fields.routingKey,
       value: msg.content,
       ref: `delivery tag ${msg.fields.deliveryTag}`,
     }));
-    let verdicts: MessageVerdict[];
     try {
-      verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
+      return await retryUntilDone(() => this.handler.handle(inbound), {
         maxDelayMs: this.options.retryMaxMs,
         // Once the channel is gone these messages will be redelivered: stop retrying them here.
         keepGoing: () => generation === this.generation,
@@ -203,10 +214,14 @@ export class AmqpCdcConsumer {
       });
     } catch (e) {
       this.logger.warn(`batch of ${batch.length} dropped from this connection, RabbitMQ will redeliver it: ${(e as Error).message}`);
-      return;
+      return null;
     }
+  }
+
+  /** Dead-letters what the handler refused, then acknowledges the batch (and, by `multiple`, none not yet settled). */
+  private async settle(batch: Delivery[], verdicts: MessageVerdict[] | null): Promise<void> {
     const ch = this.channel;
-    if (!ch || generation !== this.generation) return;
+    if (verdicts === null || !ch || batch[0].generation !== this.generation) return;
     try {
       let deadLettered = 0;
       verdicts.forEach((v, i) => {
@@ -227,7 +242,7 @@ export class AmqpCdcConsumer {
         });
       });
       if (deadLettered > 0) await ch.waitForConfirms();
-      // Delivery order is processing order, so one ack covers the whole batch.
+      // Batches settle in delivery order, so one ack covers this batch and nothing after it.
       ch.ack(batch[batch.length - 1].msg, true);
       this.stats.consumed += batch.length;
       this.stats.deadLettered += deadLettered;
