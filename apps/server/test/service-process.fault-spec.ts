@@ -58,11 +58,13 @@ class Scenario {
   }
 
   /**
-   * Holds a lock on status_outbox until `release`: the batch in flight then waits inside its
-   * transaction (its records upserted, its outbox insert not yet done): a batch provably in the middle.
+   * Holds a lock on status_outbox until `release`: the batches in flight (CDC_CONCURRENCY, 2) then
+   * wait inside their transactions (records upserted, outbox insert not yet done): provably in the middle.
    */
   async holdBatchMidway(): Promise<{ release: (how: 'COMMIT' | 'ROLLBACK') => Promise<void> }> {
     const lock = new Client({ connectionString: this.env.database.url });
+    // Terminated with the database at the end (57P01): not a reason to crash the test run.
+    lock.on('error', () => undefined);
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE status_outbox IN EXCLUSIVE MODE');
@@ -72,7 +74,7 @@ class Scenario {
           await this.db.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO status_outbox%'`,
           )
-        ).rows[0].n === 1,
+        ).rows[0].n >= 1,
       'a batch to wait inside its transaction',
     );
     return {
@@ -217,7 +219,7 @@ describe('the service killed or stopped in the middle of the flow', () => {
       const svc = await start(s);
       await s.publishAll();
       await waitFor(async () => (await s.applied()) >= 600, 'consumption to be under way', 30_000);
-      // A batch provably in flight when the signal comes: it waits inside its transaction until
+      // Batches provably in flight when the signal comes: they wait inside their transactions until
       // half a second after the SIGTERM (the service has stopped taking messages by then).
       const held = await s.holdBatchMidway();
       atSignal = await s.applied();
