@@ -218,4 +218,20 @@ describe('backfill', () => {
     const done = await backfill.execute({ system: 'crm', resume: true });
     expect(done).toMatchObject({ alreadyFinished: true, rowsRead: 0 });
   });
+
+  // Last: the truncate watermark it leaves is newer than any later start position of this file.
+  it('respects a truncate newer than its start: a dry run reports the rows as kept, and a real run stores them deleted', async () => {
+    await crm.query(`DELETE FROM crm.customers`);
+    await crmRows(4001, 4003, 'ACTIVE');
+    // Far ahead: the server's WAL position moves with every database on it, tests of other files included.
+    await liveEvent(log.envelope(CRM, 't', null, null, { lsn: (await crm.lsn()) + 1e12 }), CRM.topic);
+
+    const dry = await backfill.execute({ system: 'crm', dryRun: true });
+    expect(dry.dryRun).toMatchObject({ wouldInsert: 0, keptNewer: 3, statusChanges: 0 });
+
+    const real = await backfill.execute({ system: 'crm' });
+    expect(real).toMatchObject({ rowsRead: 3, customersChanged: 0 });
+    expect(await customer('B-004001')).toBeNull();
+    expect(await record('crm', '4003')).toMatchObject({ deleted: true });
+  });
 });

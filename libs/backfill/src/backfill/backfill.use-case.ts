@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChangeEvent, isNewer } from '@app/cdc';
+import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
 import { SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';
@@ -251,7 +251,7 @@ export class BackfillUseCase {
       if (same) result.unchanged += 1;
       return !same;
     });
-    if (dry) this.compare(dry, changed, current, sampleSize);
+    if (dry) this.compare(dry, changed, current, await this.stored.truncateWatermark(system.name), sampleSize);
     else if (changed.length > 0) {
       const outcome = await this.applyWithRetry(changed, signal);
       result.applied = outcome.applied;
@@ -268,13 +268,20 @@ export class BackfillUseCase {
   }
 
   /** What a real run would do with these rows, by the same position rule the store applies. */
-  private compare(summary: BackfillSummary, events: ChangeEvent[], current: Map<string, StoredRecord>, sampleSize: number): void {
+  private compare(
+    summary: BackfillSummary,
+    events: ChangeEvent[],
+    current: Map<string, StoredRecord>,
+    truncated: SourcePosition | null,
+    sampleSize: number,
+  ): void {
     const dry = summary.dryRun as DryRunCounts;
     const { compiled } = this.rules.current();
     const now = Date.now();
     for (const e of events) {
       const s = current.get(e.recordKey);
-      if (s && !s.deleted && !isNewer(e.position, s.position)) {
+      // Kept: the view holds a newer change of the record, or the table was truncated after the start.
+      if ((s && !s.deleted && !isNewer(e.position, s.position)) || (truncated && !isNewer(e.position, truncated))) {
         dry.keptNewer += 1;
         continue;
       }

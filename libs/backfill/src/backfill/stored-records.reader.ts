@@ -54,6 +54,21 @@ export class StoredRecordsReader {
     }
     return out;
   }
+
+  truncateWatermark(system: string): Promise<SourcePosition | null> {
+    return truncateWatermark(this.db, system);
+  }
+}
+
+/** The system's last truncate (its watermark), or null: a record older than it is stored deleted. */
+export async function truncateWatermark(db: DataSource, system: string): Promise<SourcePosition | null> {
+  const rows: Array<{ position_kind: string; position_key: string; position: string; ts_ms: string | null }> = await db.query(
+    `SELECT position_kind, position_key, position, (extract(epoch FROM source_ts) * 1000)::int8::text AS ts_ms FROM source_truncate WHERE system = $1`,
+    [system],
+  );
+  if (rows.length === 0) return null;
+  const r = rows[0];
+  return { kind: r.position_kind as SourcePosition['kind'], key: r.position_key, tsMs: r.ts_ms === null ? null : Number(r.ts_ms), text: r.position };
 }
 
 /** Same columns, same values: jsonb returns the numbers and strings the raw row was stored with. */
