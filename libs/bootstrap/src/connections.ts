@@ -22,6 +22,9 @@ export function createRedis(url: string): Redis {
     // A hung Redis (connection open, no answers) must not hold reads: they fall back to PostgreSQL.
     commandTimeout: 1000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
+    // Commands issued in the same tick (the reads of concurrent requests) go out in one socket
+    // write: one write per request was 14% of the API's CPU at 64 connections.
+    enableAutoPipelining: true,
   });
 }
 

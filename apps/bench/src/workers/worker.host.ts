@@ -34,7 +34,9 @@ export class WorkerHandle<Info = unknown> {
   }
 
   static async start<Info>(role: WorkerRole, args: unknown, options: WorkerOptions = {}): Promise<WorkerHandle<Info>> {
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    // Every process under test runs as the service's image runs it (docker-compose.yml sets
+    // NODE_ENV=production: graphql-js then skips its development-only checks), references alike.
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production' };
     if (options.profileDir) {
       env.BENCH_TRACE_DIR = options.profileDir;
       mkdirSync(options.profileDir, { recursive: true });
