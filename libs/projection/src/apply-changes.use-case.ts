@@ -6,7 +6,7 @@ import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { PreparedItem, ProjectionStore } from './store/projection.store';
+import { PreparedChange, PreparedItem, ProjectionStore } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -38,7 +38,13 @@ export class ApplyChangesUseCase {
     private readonly outbox: StatusOutboxRelay,
   ) {}
 
-  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now()): Promise<ApplyOutcome> {
+  /**
+   * `initialLoad` (the backfill): when none of the batch's records and customers is known yet,
+   * take the store's one-statement path (`ProjectionStore.loadNew`); otherwise, or when anything
+   * is, the general one. The result is the same either way, except that new customers are cached
+   * on their first read.
+   */
+  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now(), options: { initialLoad?: boolean } = {}): Promise<ApplyOutcome> {
     const active = this.rules.current();
     const { compiled } = active;
     const items: PreparedItem[] = [];
@@ -65,7 +71,8 @@ export class ApplyChangesUseCase {
 
     let result;
     try {
-      result = await this.store.apply(items, [...touched], active.version);
+      const changes = options.initialLoad && items.every((i) => i.kind === 'change') ? items.map((i) => (i as { change: PreparedChange }).change) : null;
+      result = (changes && (await this.store.loadNew(changes, active.version))) ?? (await this.store.apply(items, [...touched], active.version));
     } catch (e) {
       // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);

@@ -18,6 +18,7 @@ interface BackfillCommandOptions {
   concurrency?: number;
   format?: OutputFormat;
   progressEvery?: number;
+  generalPath?: boolean;
 }
 
 @Command({
@@ -57,6 +58,7 @@ export class BackfillCommand extends CommandRunner {
               rate: options.rate ?? null,
               batchSize: options.batchSize,
               concurrency: options.concurrency,
+              initialLoad: !options.generalPath,
               signal: interruption.signal,
               onProgress: (p) => progress.update(p),
               onNotice: (m) => this.printer.notice(m),
@@ -113,6 +115,14 @@ export class BackfillCommand extends CommandRunner {
   @Option({ flags: '--concurrency <pages>', description: 'pages projected at once; the next page is read while one commits (default 2)' })
   parseConcurrency(value: string): number {
     return positiveInteger('--concurrency')(value);
+  }
+
+  @Option({
+    flags: '--general-path',
+    description: 'send every page through the path live events take, also pages of customers the view does not know yet (slower; caches them at once)',
+  })
+  parseGeneralPath(): boolean {
+    return true;
   }
 
   @Option({ flags: '--format <text|json>', description: 'summary format (default text)' })

@@ -22,6 +22,12 @@ export interface BackfillOptions {
   concurrency?: number;
   /** Rows per second at most; null or undefined: no cap. */
   rate?: number | null;
+  /**
+   * Pages whose records and customers the view does not know yet take the projection's
+   * initial-load path (one statement; new customers are cached on first read). Default true;
+   * false sends every page through the general path, as live events go.
+   */
+  initialLoad?: boolean;
   /** How many unmappable rows and would-be changes to keep as samples. */
   sampleSize?: number;
   signal?: AbortSignal;
@@ -205,7 +211,7 @@ export class BackfillUseCase {
           const records = await readPage(source, after, size);
           if (records.length === 0) break;
           after = records[records.length - 1].key;
-          inFlight.push(this.page(system, records, sourceJson, block.ts_ms, dry ? summary : null, sampleSize, options.signal));
+          inFlight.push(this.page(system, records, sourceJson, block.ts_ms, dry ? summary : null, sampleSize, options.initialLoad ?? true, options.signal));
           while (inFlight.length >= concurrency) await finish(await (inFlight.shift() as Promise<PageResult>));
           if (records.length < size) break;
           await limiter.took(records.length, options.signal);
@@ -234,6 +240,7 @@ export class BackfillUseCase {
     tsMs: number,
     dry: BackfillSummary | null,
     sampleSize: number,
+    initialLoad: boolean,
     signal?: AbortSignal,
   ): Promise<PageResult> {
     const result: PageResult = { rows: records.length, lastKey: records[records.length - 1].key, unchanged: 0, applied: 0, stale: 0, customersChanged: 0, unmappable: [] };
@@ -253,7 +260,7 @@ export class BackfillUseCase {
     });
     if (dry) this.compare(dry, changed, current, await this.stored.truncateWatermark(system.name), sampleSize);
     else if (changed.length > 0) {
-      const outcome = await this.applyWithRetry(changed, signal);
+      const outcome = await this.applyWithRetry(changed, initialLoad, signal);
       result.applied = outcome.applied;
       result.stale = outcome.stale;
       result.customersChanged = outcome.statusChanges.length;
@@ -304,10 +311,10 @@ export class BackfillUseCase {
   }
 
   /** PostgreSQL or Redis restarting is waited out; anything else stops the run (resume later). */
-  private async applyWithRetry(events: ChangeEvent[], signal?: AbortSignal): Promise<ApplyOutcome> {
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: boolean, signal?: AbortSignal): Promise<ApplyOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.apply.execute(events);
+        return await this.apply.execute(events, Date.now(), { initialLoad });
       } catch (e) {
         if (!isTransient(e) || attempt >= RETRIES || signal?.aborted) {
           throw new BackfillError('PROJECTION_FAILED', `the projection refused a batch: ${describeCause(e)}; run again with --resume`, e);

@@ -145,6 +145,44 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
+// Whether an initial load must take the general path: a record already stored (live or deleted),
+// a customer already known (a customer row exists whenever any of its records ever did), or a
+// record older than its system's last truncate.
+const LOAD_NEW_BUSY_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+    AS t(system text, record_key text, customer_id text, position_kind text, position_key text, source_ts timestamptz)
+)
+SELECT EXISTS (SELECT 1 FROM source_record s JOIN input i ON s.system = i.system AND s.record_key = i.record_key)
+    OR EXISTS (SELECT 1 FROM customer c WHERE c.id IN (SELECT customer_id FROM input))
+    OR EXISTS (SELECT 1 FROM source_truncate w JOIN input i ON w.system = i.system WHERE NOT ${newer('i', 'w')}) AS busy`;
+
+// Records, customers (version 1), their first history entry and outbox message, in one statement.
+const LOAD_NEW_SQL = `
+WITH r AS (
+  INSERT INTO source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+                             position_kind, position_key, position, source_ts, deleted, updated_at)
+  SELECT system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+         position_kind, position_key, position, source_ts, false, $3::timestamptz
+  FROM jsonb_to_recordset($1::jsonb)
+    AS t(system text, record_key text, customer_id text, raw jsonb, status text, rule text, unmapped_field text, unmapped_value text,
+         position_kind text, position_key text, position text, source_ts timestamptz)
+  RETURNING 1
+), c AS (
+  INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
+  SELECT id, status, reason, $3::timestamptz, $3::timestamptz, 1, true, $4::int
+  FROM jsonb_to_recordset($2::jsonb) AS t(id text, status text, reason text)
+  RETURNING id, status, reason
+), h AS (
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
+  SELECT id, NULL, status, reason, $4::int, $3::timestamptz FROM c RETURNING 1
+), o AS (
+  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at)
+  SELECT id, NULL, status, reason, $4::int, $3::timestamptz FROM c RETURNING 1
+)
+SELECT (SELECT count(*) FROM r)::int AS records, (SELECT count(*) FROM c)::int AS customers,
+       (SELECT count(*) FROM h)::int AS history, (SELECT count(*) FROM o)::int AS outbox`;
+
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
 export class ProjectionStore {
@@ -222,6 +260,74 @@ export class ProjectionStore {
       for (const id of changed) affected.add(id);
       const result = await this.resolveCustomers(em, [...affected], changed, rules, now, fresh);
       return { applied, stale, ...result, ruleSetVersion: rules.version };
+    });
+  }
+
+  /**
+   * The initial-load path: when none of the batch's records and customers is known yet, each
+   * customer is resolved from the batch's own records and everything is inserted in one
+   * statement, with the result the general path would give (records, customer at version 1, one
+   * history entry and outbox message each). Returns null, having written nothing, when anything
+   * is already known or the rule set changed since mapping: the caller then takes `apply`.
+   * The customers are locked before the check, so a live event for one of them waits, and then
+   * resolves it from everything committed; a live event for the same record makes one of the two
+   * fail on the key (a deadlock or a duplicate), which the callers retry.
+   * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
+   * fills it.
+   */
+  async loadNew(items: readonly PreparedChange[], mappedWith: number): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
+    if (items.some((c) => c.deleted)) return null;
+    const now = new Date();
+    return this.db.transaction(async (em) => {
+      const rules = await this.rulesFor(em);
+      if (rules.version !== mappedWith) return null;
+      const changes = newestPerRecord([...items]);
+      const byCustomer = new Map<string, PreparedChange[]>();
+      for (const c of changes) {
+        if (c.customerId === null) continue;
+        const list = byCustomer.get(c.customerId);
+        if (list) list.push(c);
+        else byCustomer.set(c.customerId, [c]);
+      }
+      const ids = [...byCustomer.keys()].sort();
+      if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [ids]);
+      const keys = changes.map((c) => ({
+        system: c.system,
+        record_key: c.recordKey,
+        customer_id: c.customerId,
+        position_kind: c.position.kind,
+        position_key: c.position.key,
+        source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
+      }));
+      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [JSON.stringify(keys)])) as Array<{ busy: boolean }>;
+      if (busy) return null;
+
+      const { compiled } = rules;
+      const masks = new Int32Array(compiled.systems.length);
+      const customers: Array<{ id: string; status: string; reason: string }> = [];
+      const statusChanges: StatusChangeView[] = [];
+      const at = now.toISOString();
+      for (const id of ids) {
+        masks.fill(0);
+        for (const r of byCustomer.get(id) ?? []) {
+          const s = compiled.systemIndex(r.system);
+          if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
+        }
+        const decided = compiled.resolve(masks);
+        customers.push({ id, status: decided.status, reason: decided.reason });
+        statusChanges.push({ customerId: id, from: null, to: decided.status, reason: decided.reason, ruleSetVersion: rules.version, at });
+      }
+      const records = changes.map((c, i) => ({
+        ...keys[i],
+        raw: c.raw,
+        status: c.status,
+        rule: c.rule,
+        unmapped_field: c.unmapped?.field ?? null,
+        unmapped_value: c.unmapped?.value ?? null,
+        position: c.position.text,
+      }));
+      await em.query(LOAD_NEW_SQL, [JSON.stringify(records), JSON.stringify(customers), at, rules.version]);
+      return { applied: changes.length, stale: items.length - changes.length, views: [], statusChanges, ruleSetVersion: rules.version };
     });
   }
 
