@@ -1,9 +1,10 @@
 import { INestApplicationContext } from '@nestjs/common';
+import { Client } from 'pg';
 import { BackfillCheckpointStore, BackfillUseCase, createBackfillContext } from '@app/backfill';
 import { ChangeEvent, ChangeEventDecoder, DebeziumLog } from '@app/cdc';
 import { loadDomainConfig } from '@app/config';
 import { ApplyChangesUseCase } from '@app/projection';
-import { BILLING, CRM, gql, TestApp } from '@app/testing';
+import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
 import { LegacyMysql, LegacyPostgres } from './legacy-databases';
 
 /** Backfill in process (same projection, database and Redis as the test app), both dialects, and the race with live events. */
@@ -264,6 +265,41 @@ describe('backfill', () => {
     expect(cached).toEqual([60, 20]);
     expect(initial.customers[0]).toMatchObject({ id: 'B-006001', status: 'AT_RISK', version: '2' });
     expect(initial.records.filter((r: { unmapped_value: string | null }) => r.unmapped_value === 'LEAD')).toHaveLength(12);
+  });
+
+  it('falls back to the general path when a live writer stores one of the page\'s records after its check', async () => {
+    await crm.query(`DELETE FROM crm.customers`);
+    await crmRows(7001, 7003, 'DORMANT');
+    // A live writer's transaction that has stored record 7001 (an older state) and not committed yet.
+    const writer = new Client({ connectionString: app.env.database.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(
+        `INSERT INTO source_record (system, record_key, customer_id, raw, status, rule, position_kind, position_key, position)
+         VALUES ('crm', '7001', 'B-007001', '{"id": 7001, "status": "ACTIVE"}', 'ACTIVE', 'crm-active', 'lsn', '00000000000000000001', 'lsn:1')`,
+      );
+      const running = backfill.execute({ system: 'crm', initialLoad: true });
+      // The page's insert waits for the writer's uncommitted row, which its check could not see.
+      await waitFor(
+        async () =>
+          (
+            await app.db.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO source_record%'`,
+            )
+          )[0].n === 1,
+        'the page waiting on the record',
+      );
+      await writer.query('COMMIT');
+      const summary = await running;
+      expect(summary).toMatchObject({ rowsRead: 3, recordsChanged: 3 });
+    } finally {
+      await writer.end();
+    }
+    // The backfilled row (newer than lsn:1) won, through the general path.
+    expect(await record('crm', '7001')).toMatchObject({ status: 'INACTIVE', position: expect.stringMatching(/^lsn:\d+$/) });
+    expect(await customer('B-007001')).toMatchObject({ status: 'INACTIVE', reason: 'inactive' });
+    expect(await customer('B-007003')).toMatchObject({ status: 'INACTIVE' });
   });
 
   // Last: the truncate watermark it leaves is newer than any later start position of this file.

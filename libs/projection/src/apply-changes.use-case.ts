@@ -44,6 +44,20 @@ export class ApplyChangesUseCase {
    * is, the general one. The result is the same either way, except that new customers are cached
    * on their first read.
    */
+  /**
+   * A live event that stored one of the batch's records after the check (between the check and
+   * the insert) makes the insert fail on the key, with nothing written: the general path then
+   * takes the batch, in a transaction of its own.
+   */
+  private async loadNew(changes: PreparedChange[], mappedWith: number) {
+    try {
+      return await this.store.loadNew(changes, mappedWith);
+    } catch (e) {
+      if (isUniqueViolation(e)) return null;
+      throw e;
+    }
+  }
+
   async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now(), options: { initialLoad?: boolean } = {}): Promise<ApplyOutcome> {
     const active = this.rules.current();
     const { compiled } = active;
@@ -72,7 +86,7 @@ export class ApplyChangesUseCase {
     let result;
     try {
       const changes = options.initialLoad && items.every((i) => i.kind === 'change') ? items.map((i) => (i as { change: PreparedChange }).change) : null;
-      result = (changes && (await this.store.loadNew(changes, active.version))) ?? (await this.store.apply(items, [...touched], active.version));
+      result = (changes && (await this.loadNew(changes, active.version))) ?? (await this.store.apply(items, [...touched], active.version));
     } catch (e) {
       // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);
@@ -93,6 +107,12 @@ export class ApplyChangesUseCase {
       ruleSetVersion: result.ruleSetVersion,
     };
   }
+}
+
+/** PostgreSQL's unique_violation, also when TypeORM wraps the driver's error. */
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return err?.code === '23505' || err?.driverError?.code === '23505';
 }
 
 function base(e: ChangeEvent) {

@@ -270,8 +270,9 @@ export class ProjectionStore {
    * history entry and outbox message each). Returns null, having written nothing, when anything
    * is already known or the rule set changed since mapping: the caller then takes `apply`.
    * The customers are locked before the check, so a live event for one of them waits, and then
-   * resolves it from everything committed; a live event for the same record makes one of the two
-   * fail on the key (a deadlock or a duplicate), which the callers retry.
+   * resolves it from everything committed; a live event that stores one of these very records
+   * after the check makes the insert fail on the key (ApplyChangesUseCase then takes `apply`), or,
+   * if the two wait on each other, PostgreSQL cancels one as a deadlock, which is retried.
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
    */
