@@ -23,6 +23,13 @@ export class BackfillError extends Error {
 }
 
 /** Hides a password in a URL before it is printed. */
+/** Rows per page (default 5000), checked: a page of 0 or 1.5 rows would never end. */
+export function pageSize(batchSize: number | undefined): number {
+  const size = batchSize ?? 5000;
+  if (!Number.isInteger(size) || size < 1) throw new BackfillError('BAD_OPTION', `batch size must be a positive integer, got ${size}`);
+  return size;
+}
+
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);

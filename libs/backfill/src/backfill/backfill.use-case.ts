@@ -3,7 +3,7 @@ import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
 import { SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';
-import { BackfillError, describeCause } from '../backfill.errors';
+import { BackfillError, describeCause, pageSize } from '../backfill.errors';
 import { LegacyRecord, LegacySource } from '../legacy/legacy-source';
 import { LegacySourceFactory } from '../legacy/legacy-source.factory';
 import { BackfillCheckpointStore, BackfillCounters } from './backfill-checkpoint.store';
@@ -129,8 +129,7 @@ export class BackfillUseCase {
   async execute(options: BackfillOptions): Promise<BackfillSummary> {
     const started = Date.now();
     const system = this.sources.system(options.system);
-    const batchSize = options.batchSize ?? 5000;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new BackfillError('BAD_OPTION', `batch size must be a positive integer, got ${batchSize}`);
+    const batchSize = pageSize(options.batchSize);
     const sampleSize = options.sampleSize ?? 20;
     const dry = options.dryRun ?? false;
     const notice = options.onNotice ?? (() => undefined);

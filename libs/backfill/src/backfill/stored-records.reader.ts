@@ -49,25 +49,25 @@ export class StoredRecordsReader {
         status: r.status,
         rule: r.rule,
         deleted: r.deleted,
-        position: { kind: r.position_kind as SourcePosition['kind'], key: r.position_key, tsMs: r.ts_ms === null ? null : Number(r.ts_ms), text: r.position },
+        position: positionOf(r),
       });
     }
     return out;
   }
 
-  truncateWatermark(system: string): Promise<SourcePosition | null> {
-    return truncateWatermark(this.db, system);
+  /** The system's last truncate (its watermark), or null: a record older than it is stored deleted. */
+  async truncateWatermark(system: string): Promise<SourcePosition | null> {
+    const rows: StoredPosition[] = await this.db.query(
+      `SELECT position_kind, position_key, position, (extract(epoch FROM source_ts) * 1000)::int8::text AS ts_ms FROM source_truncate WHERE system = $1`,
+      [system],
+    );
+    return rows.length ? positionOf(rows[0]) : null;
   }
 }
 
-/** The system's last truncate (its watermark), or null: a record older than it is stored deleted. */
-export async function truncateWatermark(db: DataSource, system: string): Promise<SourcePosition | null> {
-  const rows: Array<{ position_kind: string; position_key: string; position: string; ts_ms: string | null }> = await db.query(
-    `SELECT position_kind, position_key, position, (extract(epoch FROM source_ts) * 1000)::int8::text AS ts_ms FROM source_truncate WHERE system = $1`,
-    [system],
-  );
-  if (rows.length === 0) return null;
-  const r = rows[0];
+type StoredPosition = Pick<Row, 'position_kind' | 'position_key' | 'position' | 'ts_ms'>;
+
+function positionOf(r: StoredPosition): SourcePosition {
   return { kind: r.position_kind as SourcePosition['kind'], key: r.position_key, tsMs: r.ts_ms === null ? null : Number(r.ts_ms), text: r.position };
 }
 

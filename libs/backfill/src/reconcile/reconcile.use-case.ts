@@ -3,7 +3,7 @@ import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
 import { ENV_CONFIG, EnvConfig, SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, isTransient } from '@app/projection';
 import { MappingResult, RuleEvaluationError } from '@app/rules';
-import { BackfillError, describeCause } from '../backfill.errors';
+import { BackfillError, describeCause, pageSize } from '../backfill.errors';
 import { LegacyEventBuilder } from '../backfill/legacy-event.builder';
 import { sleep } from '../backfill/rate.limiter';
 import { StoredRecord, StoredRecordsReader } from '../backfill/stored-records.reader';
@@ -69,8 +69,7 @@ export class ReconcileUseCase {
   async execute(options: ReconcileOptions): Promise<ReconcileReport> {
     const started = Date.now();
     const system = this.sources.system(options.system);
-    const batchSize = options.batchSize ?? 5000;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new BackfillError('BAD_OPTION', `batch size must be a positive integer, got ${batchSize}`);
+    const batchSize = pageSize(options.batchSize);
     const source = await this.sources.open(system.name);
     let storedStream: StoredRecordStream | undefined;
     try {

@@ -7,6 +7,7 @@ import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
 import { RedisKeys } from '../cache/redis-keys';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+import { StatusChangeView } from '../customer-view.model';
 
 interface OutboxRow {
   id: string;
@@ -18,15 +19,8 @@ interface OutboxRow {
   at: Date;
 }
 
-/** The message every canonical status change becomes, on RabbitMQ and on Redis pub/sub. */
-export interface StatusChangeMessage {
-  customerId: string;
-  from: string | null;
-  to: string;
-  reason: string;
-  ruleSetVersion: number;
-  at: string;
-}
+/** The message every canonical status change becomes, on RabbitMQ and on Redis pub/sub: the change as the store reports it. */
+export type StatusChangeMessage = StatusChangeView;
 
 const BATCH = 500;
 const POLL_MS = 250;

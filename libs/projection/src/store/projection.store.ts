@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { isNewer, normalizeRow, SourcePosition } from '@app/cdc';
 import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
-import { CompiledRuleSet, MappingResult } from '@app/rules';
+import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChangeView } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
@@ -292,42 +292,21 @@ export class ProjectionStore {
       }
       const ids = [...byCustomer.keys()].sort();
       if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [ids]);
-      const keys = changes.map((c) => ({
-        system: c.system,
-        record_key: c.recordKey,
-        customer_id: c.customerId,
-        position_kind: c.position.kind,
-        position_key: c.position.key,
-        source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
-      }));
-      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [JSON.stringify(keys)])) as Array<{ busy: boolean }>;
+      // One JSON document for both statements (each reads the columns it names).
+      const records = JSON.stringify(changes.map(recordRow));
+      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [records])) as Array<{ busy: boolean }>;
       if (busy) return null;
 
-      const { compiled } = rules;
-      const masks = new Int32Array(compiled.systems.length);
+      const decide = decider(rules.compiled);
       const customers: Array<{ id: string; status: string; reason: string }> = [];
       const statusChanges: StatusChangeView[] = [];
       const at = now.toISOString();
       for (const id of ids) {
-        masks.fill(0);
-        for (const r of byCustomer.get(id) ?? []) {
-          const s = compiled.systemIndex(r.system);
-          if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
-        }
-        const decided = compiled.resolve(masks);
+        const decided = decide(byCustomer.get(id) ?? []);
         customers.push({ id, status: decided.status, reason: decided.reason });
         statusChanges.push({ customerId: id, from: null, to: decided.status, reason: decided.reason, ruleSetVersion: rules.version, at });
       }
-      const records = changes.map((c, i) => ({
-        ...keys[i],
-        raw: c.raw,
-        status: c.status,
-        rule: c.rule,
-        unmapped_field: c.unmapped?.field ?? null,
-        unmapped_value: c.unmapped?.value ?? null,
-        position: c.position.text,
-      }));
-      await em.query(LOAD_NEW_SQL, [JSON.stringify(records), JSON.stringify(customers), at, rules.version]);
+      await em.query(LOAD_NEW_SQL, [records, JSON.stringify(customers), at, rules.version]);
       return { applied: changes.length, stale: items.length - changes.length, views: [], statusChanges, ruleSetVersion: rules.version };
     });
   }
@@ -350,7 +329,7 @@ export class ProjectionStore {
     const existing = new Map(((await em.query(CUSTOMERS_SQL, [ids])) as CustomerRow[]).map((c) => [c.id, c]));
 
     const { compiled } = rules;
-    const masks = new Int32Array(compiled.systems.length);
+    const decide = decider(compiled);
     const writes: CustomerRow[] = [];
     const remapped: LiveRecordRow[] = [];
     const remappedUnmapped: Array<{ field: string; value: string } | null> = [];
@@ -379,12 +358,7 @@ export class ProjectionStore {
         }
         continue;
       }
-      masks.fill(0);
-      for (const r of recs) {
-        const s = compiled.systemIndex(r.system);
-        if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
-      }
-      const decided = compiled.resolve(masks);
+      const decided = decide(recs);
       const wasLive = before?.live === true;
       const statusChanged = !wasLive || before.status !== decided.status;
       const reasonChanged = !wasLive || before.reason !== decided.reason;
@@ -460,23 +434,40 @@ export class ProjectionStore {
 
   private async applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {
     if (changes.length === 0) return [];
-    const rows = changes.map((c) => ({
-      system: c.system,
-      record_key: c.recordKey,
-      customer_id: c.customerId,
-      raw: c.raw,
-      status: c.status,
-      rule: c.rule,
-      unmapped_field: c.unmapped?.field ?? null,
-      unmapped_value: c.unmapped?.value ?? null,
-      position_kind: c.position.kind,
-      position_key: c.position.key,
-      position: c.position.text,
-      source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
-      deleted: c.deleted,
-    }));
-    return em.query(APPLY_RECORDS_SQL, [JSON.stringify(rows)]);
+    return em.query(APPLY_RECORDS_SQL, [JSON.stringify(changes.map(recordRow))]);
   }
+}
+
+/** A change as the statements' `jsonb_to_recordset` reads it (the columns of `source_record`). */
+function recordRow(c: PreparedChange) {
+  return {
+    system: c.system,
+    record_key: c.recordKey,
+    customer_id: c.customerId,
+    raw: c.raw,
+    status: c.status,
+    rule: c.rule,
+    unmapped_field: c.unmapped?.field ?? null,
+    unmapped_value: c.unmapped?.value ?? null,
+    position_kind: c.position.kind,
+    position_key: c.position.key,
+    position: c.position.text,
+    source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
+    deleted: c.deleted,
+  };
+}
+
+/** The resolution of one customer from its records' mapped statuses (one mask per system). */
+function decider(compiled: CompiledRuleSet): (records: ReadonlyArray<{ system: string; status: string | null }>) => Resolution {
+  const masks = new Int32Array(compiled.systems.length);
+  return (records) => {
+    masks.fill(0);
+    for (const r of records) {
+      const s = compiled.systemIndex(r.system);
+      if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
+    }
+    return compiled.resolve(masks);
+  };
 }
 
 type Segment = { kind: 'changes'; changes: PreparedChange[] } | { kind: 'truncate'; truncate: PreparedTruncate };
