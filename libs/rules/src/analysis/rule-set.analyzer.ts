@@ -1,3 +1,4 @@
+import { compileMaskCondition } from '../compiler/mask-condition.compiler';
 import { CellTest, compileCell, normalizer } from '../compiler/cell.compiler';
 import { formatPath } from '../model/path';
 import { Cell, Condition, InputDef, MappingTable, Problem, RuleSet, Scalar, Severity } from '../model/rule-set.model';
@@ -649,7 +650,8 @@ class ResolutionTableAnalysis {
     this.priority = table.hitPolicy === 'PRIORITY';
     this.unique = table.hitPolicy === 'UNIQUE';
     this.report = new TableReport(['resolution'], table.rules.length);
-    this.rules = table.rules.map((rule) => ({ ...ranked(rule, context), test: this.compile(rule.when), need: this.need(rule.when) }));
+    const layout = { systemIndex: (system: string) => this.systemIndexes.get(system), bits: (statuses: readonly string[]) => this.bits(statuses), systemCount: this.systems.length };
+    this.rules = table.rules.map((rule) => ({ ...ranked(rule, context), test: compileMaskCondition(rule.when, layout), need: this.need(rule.when) }));
     this.maxStatuses = this.systems.map((_, i) => {
       const needs = this.rules
         .filter((r) => !r.fallback)
@@ -815,42 +817,6 @@ class ResolutionTableAnalysis {
 
   private masksOf(domain: MaskDomain, combo: Int32Array): Int32Array {
     return Int32Array.from(combo, (c, i) => domain.families[i][c]);
-  }
-
-  /** As `CompiledRuleSet` evaluates conditions over masks. */
-  private compile(c: Condition): (m: Int32Array) => boolean {
-    switch (c.kind) {
-      case 'always':
-        return () => true;
-      case 'system': {
-        const i = this.systemIndexes.get(c.system);
-        if (i === undefined) return () => false;
-        const test = c.test;
-        switch (test.kind) {
-          case 'absent':
-            return (m) => m[i] === 0;
-          case 'present':
-            return (m) => m[i] !== 0;
-          case 'has': {
-            const bits = this.bits(test.statuses);
-            return (m) => (m[i] & bits) !== 0;
-          }
-        }
-        break;
-      }
-      case 'anySystem': {
-        const bits = this.bits(c.statuses);
-        return (m) => m.some((mask) => (mask & bits) !== 0);
-      }
-      case 'allOf': {
-        const parts = c.conditions.map((p) => this.compile(p));
-        return (m) => parts.every((p) => p(m));
-      }
-      case 'anyOf': {
-        const parts = c.conditions.map((p) => this.compile(p));
-        return (m) => parts.some((p) => p(m));
-      }
-    }
   }
 
   /** Per system, the most statuses one AND-branch of `c` tests that system for (`anySystem` may be any system). */

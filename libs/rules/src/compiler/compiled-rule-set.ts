@@ -1,3 +1,4 @@
+import { compileMaskCondition } from './mask-condition.compiler';
 import { MappingTable, ResolutionTable, RuleSet } from '../model/rule-set.model';
 import { RuleEvaluationError } from '../rules.errors';
 import { compileCell, normalizer } from './cell.compiler';
@@ -127,45 +128,9 @@ export class CompiledRuleSet {
   }
 
   private compileResolution(table: ResolutionTable): (masks: ArrayLike<number>) => Resolution {
-    const compile = (c: ResolutionTable['rules'][number]['when']): ((m: ArrayLike<number>) => boolean) => {
-      switch (c.kind) {
-        case 'always':
-          return () => true;
-        case 'system': {
-          const i = this.systemIndexes.get(c.system) as number;
-          const test = c.test;
-          switch (test.kind) {
-            case 'absent':
-              return (m) => m[i] === 0;
-            case 'present':
-              return (m) => m[i] !== 0;
-            case 'has': {
-              const bits = this.bits(test.statuses);
-              return (m) => (m[i] & bits) !== 0;
-            }
-          }
-          break;
-        }
-        case 'anySystem': {
-          const bits = this.bits(c.statuses);
-          const n = this.systems.length;
-          return (m) => {
-            for (let i = 0; i < n; i++) if ((m[i] & bits) !== 0) return true;
-            return false;
-          };
-        }
-        case 'allOf': {
-          const parts = c.conditions.map(compile);
-          return (m) => parts.every((p) => p(m));
-        }
-        case 'anyOf': {
-          const parts = c.conditions.map(compile);
-          return (m) => parts.some((p) => p(m));
-        }
-      }
-    };
+    const layout = { systemIndex: (system: string) => this.systemIndexes.get(system), bits: (statuses: readonly string[]) => this.bits(statuses), systemCount: this.systems.length };
     const rules = table.rules.map((r) => ({
-      test: compile(r.when),
+      test: compileMaskCondition(r.when, layout),
       result: { status: r.then, reason: r.id } as Resolution,
       statusIndex: this.statusIndex(r.then),
     }));
