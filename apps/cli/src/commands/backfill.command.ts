@@ -1,12 +1,11 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { BackfillSummary } from '@app/backfill';
 import { CliPrinter } from '../output/cli.printer';
-import { ProgressReporter } from '../output/progress.reporter';
 import { backfillSummaryLines } from '../output/summary.formatter';
 import { WorkContextFactory } from '../work-context.factory';
-import { outputFormat, OutputFormat, positiveInteger, positiveNumber, targetSystems } from './command-options';
-import { describeFailure, ExitCode } from './exit-code';
-import { Interruption } from './interruption';
+import { outputFormat, OutputFormat, positiveInteger, positiveNumber } from './command-options';
+import { ExitCode } from './exit-code';
+import { runPerSystem } from './per-system.run';
 
 interface BackfillCommandOptions {
   system?: string;
@@ -24,7 +23,7 @@ interface BackfillCommandOptions {
 @Command({
   name: 'backfill',
   description:
-    'Load the projection from a legacy table through its read-only connection, in primary-key order, through the same projection path as change events',
+    'Load the projection from a legacy table through its read-only connection, in primary-key order, through the same decoding, mapping and projection code as change events',
 })
 export class BackfillCommand extends CommandRunner {
   constructor(
@@ -35,51 +34,25 @@ export class BackfillCommand extends CommandRunner {
   }
 
   async run(_params: string[], options: BackfillCommandOptions): Promise<void> {
-    const interruption = new Interruption(this.printer);
-    const summaries: BackfillSummary[] = [];
-    try {
-      const { domain } = this.contexts.loadConfig();
-      const systems = targetSystems(options, domain);
-      if (typeof systems === 'string') {
-        this.printer.error(systems);
-        process.exitCode = ExitCode.Failed;
-        return;
-      }
-      const ctx = await this.contexts.open();
-      try {
-        for (const system of systems) {
-          if (interruption.signal.aborted) break;
-          const progress = new ProgressReporter(this.printer, `backfill ${system}`, (options.progressEvery ?? 5) * 1000);
-          try {
-            const summary = await ctx.backfill.execute({
-              system,
-              resume: options.resume,
-              dryRun: options.dryRun,
-              rate: options.rate ?? null,
-              batchSize: options.batchSize,
-              concurrency: options.concurrency,
-              initialLoad: !options.generalPath,
-              signal: interruption.signal,
-              onProgress: (p) => progress.update(p),
-              onNotice: (m) => this.printer.notice(m),
-            });
-            summaries.push(summary);
-          } finally {
-            progress.stop();
-          }
-          if (options.format !== 'json') for (const line of backfillSummaryLines(summaries[summaries.length - 1])) this.printer.out(line);
-        }
-      } finally {
-        await ctx.close();
-      }
-      if (options.format === 'json') this.printer.json(options.all ? summaries : summaries[0]);
-      process.exitCode = summaries.some((s) => s.interrupted) || interruption.signal.aborted ? ExitCode.Interrupted : ExitCode.Ok;
-    } catch (e) {
-      this.printer.error(describeFailure(e));
-      process.exitCode = ExitCode.Failed;
-    } finally {
-      interruption.dispose();
-    }
+    await runPerSystem<BackfillSummary>(this.contexts, this.printer, options, {
+      name: 'backfill',
+      run: (ctx, system, signal, progress) =>
+        ctx.backfill.execute({
+          system,
+          resume: options.resume,
+          dryRun: options.dryRun,
+          rate: options.rate ?? null,
+          batchSize: options.batchSize,
+          concurrency: options.concurrency,
+          initialLoad: !options.generalPath,
+          signal,
+          onProgress: (p) => progress.update(p),
+          onNotice: (m) => this.printer.notice(m),
+        }),
+      lines: backfillSummaryLines,
+      interrupted: (s) => s.interrupted,
+      exitCode: () => ExitCode.Ok,
+    });
   }
 
   @Option({ flags: '-s, --system <name>', description: 'the system to load (a name in sources.yaml)' })

@@ -2,12 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { ReconcileReport } from '@app/backfill';
 import { CliPrinter } from '../output/cli.printer';
-import { ProgressReporter } from '../output/progress.reporter';
 import { reconcileReportLines } from '../output/summary.formatter';
 import { WorkContextFactory } from '../work-context.factory';
-import { outputFormat, OutputFormat, positiveInteger, positiveNumber, targetSystems } from './command-options';
-import { describeFailure, ExitCode } from './exit-code';
-import { Interruption } from './interruption';
+import { outputFormat, OutputFormat, positiveInteger, positiveNumber } from './command-options';
+import { ExitCode } from './exit-code';
+import { runPerSystem } from './per-system.run';
 
 interface ReconcileCommandOptions {
   system?: string;
@@ -34,51 +33,25 @@ export class ReconcileCommand extends CommandRunner {
   }
 
   async run(_params: string[], options: ReconcileCommandOptions): Promise<void> {
-    const interruption = new Interruption(this.printer);
-    const reports: ReconcileReport[] = [];
-    try {
-      const { domain } = this.contexts.loadConfig();
-      const systems = targetSystems(options, domain);
-      if (typeof systems === 'string') {
-        this.printer.error(systems);
-        process.exitCode = ExitCode.Failed;
-        return;
-      }
-      const ctx = await this.contexts.open();
-      try {
-        for (const system of systems) {
-          if (interruption.signal.aborted) break;
-          const progress = new ProgressReporter(this.printer, `reconcile ${system}`, (options.progressEvery ?? 5) * 1000);
-          try {
-            reports.push(
-              await ctx.reconcile.execute({
-                system,
-                repair: options.repair,
-                limit: options.limit,
-                batchSize: options.batchSize,
-                signal: interruption.signal,
-                onProgress: (p) => progress.update({ ...p, rowsThisRun: p.rowsRead }),
-                onNotice: (m) => this.printer.notice(m),
-              }),
-            );
-          } finally {
-            progress.stop();
-          }
-          if (options.format !== 'json') for (const line of reconcileReportLines(reports[reports.length - 1])) this.printer.out(line);
-        }
+    await runPerSystem<ReconcileReport>(this.contexts, this.printer, options, {
+      name: 'reconcile',
+      run: (ctx, system, signal, progress) =>
+        ctx.reconcile.execute({
+          system,
+          repair: options.repair,
+          limit: options.limit,
+          batchSize: options.batchSize,
+          signal,
+          onProgress: (p) => progress.update({ ...p, rowsThisRun: p.rowsRead }),
+          onNotice: (m) => this.printer.notice(m),
+        }),
+      lines: reconcileReportLines,
+      afterAll: async (ctx) => {
         if (options.metricsFile) writeFileSync(options.metricsFile, await ctx.metrics.text());
-      } finally {
-        await ctx.close();
-      }
-      if (options.format === 'json') this.printer.json(options.all ? reports : reports[0]);
-      if (interruption.signal.aborted || reports.some((r) => r.interrupted)) process.exitCode = ExitCode.Interrupted;
-      else process.exitCode = reports.every((r) => r.agreed) ? ExitCode.Ok : ExitCode.Differences;
-    } catch (e) {
-      this.printer.error(describeFailure(e));
-      process.exitCode = ExitCode.Failed;
-    } finally {
-      interruption.dispose();
-    }
+      },
+      interrupted: (r) => r.interrupted,
+      exitCode: (reports) => (reports.every((r) => r.agreed) ? ExitCode.Ok : ExitCode.Differences),
+    });
   }
 
   @Option({ flags: '-s, --system <name>', description: 'the system to check (a name in sources.yaml)' })
