@@ -280,12 +280,12 @@ describe('backfill', () => {
          VALUES ('crm', '7001', 'B-007001', '{"id": 7001, "status": "ACTIVE"}', 'ACTIVE', 'crm-active', 'lsn', '00000000000000000001', 'lsn:1')`,
       );
       const running = backfill.execute({ system: 'crm', initialLoad: true });
-      // The page's insert waits for the writer's uncommitted row, which its check could not see.
+      // The page's COPY waits for the writer's uncommitted row, which its check could not see.
       await waitFor(
         async () =>
           (
             await app.db.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO source_record%'`,
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'COPY source_record%'`,
             )
           )[0].n === 1,
         'the page waiting on the record',

@@ -6,7 +6,7 @@ import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { PreparedChange, PreparedItem, ProjectionStore } from './store/projection.store';
+import { PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -38,27 +38,36 @@ export class ApplyChangesUseCase {
     private readonly outbox: StatusOutboxRelay,
   ) {}
 
-  /**
-   * `initialLoad` (the backfill): when none of the batch's records and customers is known yet,
-   * take the store's one-statement path (`ProjectionStore.loadNew`); otherwise, or when anything
-   * is, the general one. The result is the same either way, except that new customers are cached
-   * on their first read.
-   */
-  /**
-   * A live event that stored one of the batch's records after the check (between the check and
-   * the insert) makes the insert fail on the key, with nothing written: the general path then
-   * takes the batch, in a transaction of its own.
-   */
-  private async loadNew(changes: PreparedChange[], mappedWith: number) {
-    try {
-      return await this.store.loadNew(changes, mappedWith);
-    } catch (e) {
-      if (isUniqueViolation(e)) return null;
-      throw e;
-    }
+  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now()): Promise<ApplyOutcome> {
+    const { items, rejected, touched, version } = this.prepare(events, now);
+    const result = await this.stored(() => this.store.apply(items, touched, version));
+    return this.finish(result, rejected);
   }
 
-  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now(), options: { initialLoad?: boolean } = {}): Promise<ApplyOutcome> {
+  /**
+   * The initial load (the backfill): when none of the batch's records and customers is known yet,
+   * the store's COPY path (`ProjectionStore.loadNew`) takes it; the result is the same as
+   * `execute`'s, except that the new customers are cached on their first read. Returns null, with
+   * nothing written, when the batch cannot take that path (anything known, a deletion, a rule set
+   * published meanwhile, or a live writer that stored one of its records after the check, which
+   * makes the COPY fail on the key): the caller then uses `execute`.
+   */
+  async executeInitialLoad(events: readonly ChangeEvent[], now = Date.now()): Promise<ApplyOutcome | null> {
+    const { items, rejected, version } = this.prepare(events, now);
+    const changes = items.map((i) => (i as { change: PreparedChange }).change);
+    const result = await this.stored(async () => {
+      try {
+        return await this.store.loadNew(changes, version);
+      } catch (e) {
+        if (isUniqueViolation(e)) return null;
+        throw e;
+      }
+    });
+    return result && this.finish(result, rejected);
+  }
+
+  /** Maps each change with the active rule set; a change the rules cannot map is rejected alone. */
+  private prepare(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now: number) {
     const active = this.rules.current();
     const { compiled } = active;
     const items: PreparedItem[] = [];
@@ -82,16 +91,20 @@ export class ApplyChangesUseCase {
         rejected.push({ index, error: new ProjectionError('UNMAPPABLE', `cannot be mapped: ${e.message}`, e) });
       }
     });
+    return { items, rejected, touched: [...touched], version: active.version };
+  }
 
-    let result;
+  /** A store outage is STORE_UNAVAILABLE; anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it. */
+  private async stored<T>(write: () => Promise<T>): Promise<T> {
     try {
-      const changes = options.initialLoad && items.every((i) => i.kind === 'change') ? items.map((i) => (i as { change: PreparedChange }).change) : null;
-      result = (changes && (await this.loadNew(changes, active.version))) ?? (await this.store.apply(items, [...touched], active.version));
+      return await write();
     } catch (e) {
-      // Anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it.
       if (isTransient(e)) throw new ProjectionError('STORE_UNAVAILABLE', `PostgreSQL: ${(e as Error).message}`, e);
       throw e;
     }
+  }
+
+  private async finish(result: StoreResult & { ruleSetVersion: number }, rejected: Rejected[]): Promise<ApplyOutcome> {
     if (result.statusChanges.length > 0) this.outbox.kick();
     try {
       await this.cache.write(result.views);

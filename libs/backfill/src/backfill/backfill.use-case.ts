@@ -160,7 +160,6 @@ export class BackfillUseCase {
       }
       const block = checkpoint ? checkpoint.sourceBlock : await source.currentPosition(notice);
       const position = this.events.position(system, block);
-      const sourceJson = this.events.sourceJson(system, block);
       summary.startPosition = position.text;
       let after: string[] | null = null;
       if (checkpoint) {
@@ -184,6 +183,8 @@ export class BackfillUseCase {
       // moves over pages whose projection committed, in key order, whatever order they finish in.
       const concurrency = dry ? 1 : Math.max(1, options.concurrency ?? 2);
       const inFlight: Array<Promise<PageResult>> = [];
+      // Whether pages may take the initial-load path, and whether the next one is expected to (see `page`).
+      const hint = { initialLoad: !dry && (options.initialLoad ?? true), expectNew: true };
       const finish = async (page: PageResult): Promise<void> => {
         summary.rowsRead += page.rows;
         rowsThisRun += page.rows;
@@ -210,7 +211,7 @@ export class BackfillUseCase {
           const records = await readPage(source, after, size);
           if (records.length === 0) break;
           after = records[records.length - 1].key;
-          inFlight.push(this.page(system, records, sourceJson, block.ts_ms, dry ? summary : null, sampleSize, options.initialLoad ?? true, options.signal));
+          inFlight.push(this.page(system, records, position, dry ? summary : null, sampleSize, hint, options.signal));
           while (inFlight.length >= concurrency) await finish(await (inFlight.shift() as Promise<PageResult>));
           if (records.length < size) break;
           await limiter.took(records.length, options.signal);
@@ -235,21 +236,29 @@ export class BackfillUseCase {
   private async page(
     system: SourceSystem,
     records: LegacyRecord[],
-    sourceJson: string,
-    tsMs: number,
+    position: SourcePosition,
     dry: BackfillSummary | null,
     sampleSize: number,
-    initialLoad: boolean,
+    run: { initialLoad: boolean; expectNew: boolean },
     signal?: AbortSignal,
   ): Promise<PageResult> {
     const result: PageResult = { rows: records.length, lastKey: records[records.length - 1].key, unchanged: 0, applied: 0, stale: 0, customersChanged: 0, unmappable: [] };
     const events: ChangeEvent[] = [];
     for (const r of records) {
-      const built = this.events.read(system, r.row, sourceJson, tsMs);
+      const built = this.events.read(system, r.row, position);
       if (built.ok) events.push(built.event);
       else result.unmappable.push({ key: r.key, reason: built.reason });
     }
+    // A page of records and customers the view does not know yet (checked under the customers'
+    // locks) is loaded as it is: no row of it can be unchanged. Not tried while the pages before
+    // held stored records (a second run, a resume): the lookup below then comes first.
+    const loaded = run.initialLoad && run.expectNew && events.length > 0 ? await this.applyWithRetry(events, true, signal) : null;
+    if (loaded) {
+      this.count(result, loaded, events);
+      return result;
+    }
     const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
+    run.expectNew = current.size === 0;
     // A row the view already holds with the same values would only bump versions: not sent.
     const changed = events.filter((e) => {
       const s = current.get(e.recordKey);
@@ -258,14 +267,15 @@ export class BackfillUseCase {
       return !same;
     });
     if (dry) this.compare(dry, changed, current, await this.stored.truncateWatermark(system.name), sampleSize);
-    else if (changed.length > 0) {
-      const outcome = await this.applyWithRetry(changed, initialLoad, signal);
-      result.applied = outcome.applied;
-      result.stale = outcome.stale;
-      result.customersChanged = outcome.statusChanges.length;
-      for (const r of outcome.rejected) result.unmappable.push({ key: [changed[r.index].recordKey], reason: r.error.message });
-    }
+    else if (changed.length > 0) this.count(result, await this.applyWithRetry(changed, false, signal), changed);
     return result;
+  }
+
+  private count(result: PageResult, outcome: ApplyOutcome, events: ChangeEvent[]): void {
+    result.applied = outcome.applied;
+    result.stale = outcome.stale;
+    result.customersChanged = outcome.statusChanges.length;
+    for (const r of outcome.rejected) result.unmappable.push({ key: [events[r.index].recordKey], reason: r.error.message });
   }
 
   private unmappable(summary: BackfillSummary, key: string[], reason: string, sampleSize: number): void {
@@ -309,11 +319,16 @@ export class BackfillUseCase {
     }
   }
 
-  /** PostgreSQL or Redis restarting is waited out; anything else stops the run (resume later). */
-  private async applyWithRetry(events: ChangeEvent[], initialLoad: boolean, signal?: AbortSignal): Promise<ApplyOutcome> {
+  /**
+   * PostgreSQL or Redis restarting is waited out; anything else stops the run (resume later).
+   * `initialLoad`: the projection's initial-load path, or null when the page cannot take it.
+   */
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: true, signal?: AbortSignal): Promise<ApplyOutcome | null>;
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: false, signal?: AbortSignal): Promise<ApplyOutcome>;
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: boolean, signal?: AbortSignal): Promise<ApplyOutcome | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.apply.execute(events, Date.now(), { initialLoad });
+        return initialLoad ? await this.apply.executeInitialLoad(events, Date.now()) : await this.apply.execute(events, Date.now());
       } catch (e) {
         if (!isTransient(e) || attempt >= RETRIES || signal?.aborted) {
           throw new BackfillError('PROJECTION_FAILED', `the projection refused a batch: ${describeCause(e)}; run again with --resume`, e);

@@ -39,8 +39,6 @@ interface Run {
   system: SourceSystem;
   source: LegacySource;
   start: SourcePosition;
-  sourceJson: string;
-  tsMs: number;
   report: ReconcileReport;
   limit: number;
   repair: boolean;
@@ -79,8 +77,6 @@ export class ReconcileUseCase {
         system,
         source,
         start,
-        sourceJson: this.events.sourceJson(system, block),
-        tsMs: block.ts_ms,
         limit: options.limit ?? 20,
         repair: options.repair ?? false,
         signal: options.signal,
@@ -193,7 +189,7 @@ export class ReconcileUseCase {
   }
 
   private mapLegacy(run: Run, l: LegacyRecord): { event: ChangeEvent; mapped: MappingResult } | null {
-    const built = this.events.read(run.system, l.row, run.sourceJson, run.tsMs);
+    const built = this.events.read(run.system, l.row, run.start);
     const key = l.key.length === 1 ? l.key[0] : JSON.stringify(l.key);
     if (!built.ok) {
       this.unmappable(run, key, built.reason);
@@ -243,7 +239,7 @@ export class ReconcileUseCase {
       if (!run.repair) continue;
       if (c.legacy) repairs[kind].push(c.legacy.event);
       else {
-        const built = this.events.delete(run.system, c.recordKey, run.sourceJson, run.tsMs);
+        const built = this.events.delete(run.system, c.recordKey, run.start);
         if (built.ok) repairs.gone.push(built.event);
         else this.unmappable(run, c.recordKey, built.reason);
       }

@@ -1,6 +1,6 @@
 import { CustomerKeyStep, SourcesConfig, SourceSystem } from '@app/config';
 import { DecodeError } from '../cdc.errors';
-import { ChangeEvent, ChangeOp, DecodedMessage, RawMessage, SkippedMessage } from './change-event.model';
+import { ChangeEvent, ChangeOp, DecodedMessage, RawMessage, SkippedMessage, SourcePosition } from './change-event.model';
 import { normalizeRow } from './field-normalizer';
 import { positionOf } from './source-position';
 
@@ -55,6 +55,15 @@ export class ChangeEventDecoder {
       return this.fromEnvelope(system, body);
     }
     return this.fromFlattened(system, body);
+  }
+
+  /**
+   * A row that came from the source table itself rather than as a message (a backfill reads the
+   * table): decoded as the envelope with this op, row (`after`, or `before` for a delete) and
+   * position would be, without writing and parsing that envelope. `row` must hold JSON values.
+   */
+  decodeRow(system: SourceSystem, op: 'r' | 'd', row: Json, position: SourcePosition): ChangeEvent {
+    return this.event(system, op, row, op === 'd', position);
   }
 
   private skipReason(topic: string, body: Json): SkippedMessage['reason'] | undefined {

@@ -6,6 +6,7 @@ import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChangeView } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
+import { copyIn, copyLine } from './copy-in';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
 export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -147,41 +148,23 @@ SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS histor
 
 // Whether an initial load must take the general path: a record already stored (live or deleted),
 // a customer already known (a customer row exists whenever any of its records ever did), or a
-// record older than its system's last truncate.
+// record older than its system's last truncate. Keys as arrays: one index probe each.
 const LOAD_NEW_BUSY_SQL = `
-WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb)
-    AS t(system text, record_key text, customer_id text, position_kind text, position_key text, source_ts timestamptz)
-)
-SELECT EXISTS (SELECT 1 FROM source_record s JOIN input i ON s.system = i.system AND s.record_key = i.record_key)
-    OR EXISTS (SELECT 1 FROM customer c WHERE c.id IN (SELECT customer_id FROM input))
-    OR EXISTS (SELECT 1 FROM source_truncate w JOIN input i ON w.system = i.system WHERE NOT ${newer('i', 'w')}) AS busy`;
+SELECT EXISTS (SELECT 1 FROM source_record s JOIN unnest($1::text[], $2::text[]) AS i(system, record_key)
+                 ON s.system = i.system AND s.record_key = i.record_key)
+    OR EXISTS (SELECT 1 FROM customer c JOIN unnest($3::text[]) AS i(id) ON c.id = i.id)
+    OR EXISTS (SELECT 1 FROM source_truncate w
+                 JOIN jsonb_to_recordset($4::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
+                 ON w.system = i.system
+               WHERE NOT ${newer('i', 'w')}) AS busy`;
 
-// Records, customers (version 1), their first history entry and outbox message, in one statement.
-const LOAD_NEW_SQL = `
-WITH r AS (
-  INSERT INTO source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-                             position_kind, position_key, position, source_ts, deleted, updated_at)
-  SELECT system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-         position_kind, position_key, position, source_ts, false, $3::timestamptz
-  FROM jsonb_to_recordset($1::jsonb)
-    AS t(system text, record_key text, customer_id text, raw jsonb, status text, rule text, unmapped_field text, unmapped_value text,
-         position_kind text, position_key text, position text, source_ts timestamptz)
-  RETURNING 1
-), c AS (
-  INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
-  SELECT id, status, reason, $3::timestamptz, $3::timestamptz, 1, true, $4::int
-  FROM jsonb_to_recordset($2::jsonb) AS t(id text, status text, reason text)
-  RETURNING id, status, reason
-), h AS (
-  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
-  SELECT id, NULL, status, reason, $4::int, $3::timestamptz FROM c RETURNING 1
-), o AS (
-  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at)
-  SELECT id, NULL, status, reason, $4::int, $3::timestamptz FROM c RETURNING 1
-)
-SELECT (SELECT count(*) FROM r)::int AS records, (SELECT count(*) FROM c)::int AS customers,
-       (SELECT count(*) FROM h)::int AS history, (SELECT count(*) FROM o)::int AS outbox`;
+// What an initial load writes, by COPY: customers first, so that one already known (a concurrent
+// writer's) stops the page before anything else is sent.
+const COPY_CUSTOMERS = `COPY customer (id, status, reason, status_since, updated_at, version, live, rule_set_version) FROM STDIN`;
+const COPY_RECORDS = `COPY source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+  position_kind, position_key, position, source_ts, deleted, updated_at) FROM STDIN`;
+const COPY_HISTORY = `COPY status_history (customer_id, from_status, to_status, reason, rule_set_version, at) FROM STDIN`;
+const COPY_OUTBOX = `COPY status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at) FROM STDIN`;
 
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
@@ -265,13 +248,13 @@ export class ProjectionStore {
 
   /**
    * The initial-load path: when none of the batch's records and customers is known yet, each
-   * customer is resolved from the batch's own records and everything is inserted in one
-   * statement, with the result the general path would give (records, customer at version 1, one
-   * history entry and outbox message each). Returns null, having written nothing, when anything
-   * is already known or the rule set changed since mapping: the caller then takes `apply`.
+   * customer is resolved from the batch's own records and everything is written with COPY, with
+   * the result the general path would give (records, customer at version 1, one history entry and
+   * outbox message each). Returns null, having written nothing, when anything is already known or
+   * the rule set changed since mapping: the caller then takes `apply`.
    * The customers are locked before the check, so a live event for one of them waits, and then
    * resolves it from everything committed; a live event that stores one of these very records
-   * after the check makes the insert fail on the key (ApplyChangesUseCase then takes `apply`), or,
+   * after the check makes the COPY fail on the key (ApplyChangesUseCase then takes `apply`), or,
    * if the two wait on each other, PostgreSQL cancels one as a deadlock, which is retried.
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
@@ -292,21 +275,49 @@ export class ProjectionStore {
       }
       const ids = [...byCustomer.keys()].sort();
       if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [ids]);
-      // One JSON document for both statements (each reads the columns it names).
-      const records = JSON.stringify(changes.map(recordRow));
-      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [records])) as Array<{ busy: boolean }>;
+      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [
+        changes.map((c) => c.system),
+        changes.map((c) => c.recordKey),
+        ids,
+        JSON.stringify(distinctPositions(changes)),
+      ])) as Array<{ busy: boolean }>;
       if (busy) return null;
 
       const decide = decider(rules.compiled);
-      const customers: Array<{ id: string; status: string; reason: string }> = [];
-      const statusChanges: StatusChangeView[] = [];
       const at = now.toISOString();
+      const statusChanges: StatusChangeView[] = [];
+      let customers = '';
+      let entries = '';
       for (const id of ids) {
-        const decided = decide(byCustomer.get(id) ?? []);
-        customers.push({ id, status: decided.status, reason: decided.reason });
-        statusChanges.push({ customerId: id, from: null, to: decided.status, reason: decided.reason, ruleSetVersion: rules.version, at });
+        const { status, reason } = decide(byCustomer.get(id) ?? []);
+        customers += copyLine([id, status, reason, at, at, 1, true, rules.version]);
+        entries += copyLine([id, null, status, reason, rules.version, at]);
+        statusChanges.push({ customerId: id, from: null, to: status, reason, ruleSetVersion: rules.version, at });
       }
-      await em.query(LOAD_NEW_SQL, [records, JSON.stringify(customers), at, rules.version]);
+      let records = '';
+      for (const c of changes) {
+        const p = c.position;
+        records += copyLine([
+          c.system,
+          c.recordKey,
+          c.customerId,
+          JSON.stringify(c.raw),
+          c.status,
+          c.rule,
+          c.unmapped?.field ?? null,
+          c.unmapped?.value ?? null,
+          p.kind,
+          p.key,
+          p.text,
+          p.tsMs === null ? null : new Date(p.tsMs).toISOString(),
+          false,
+          at,
+        ]);
+      }
+      await copyIn(em, COPY_CUSTOMERS, customers);
+      await copyIn(em, COPY_RECORDS, records);
+      await copyIn(em, COPY_HISTORY, entries);
+      await copyIn(em, COPY_OUTBOX, entries);
       return { applied: changes.length, stale: items.length - changes.length, views: [], statusChanges, ruleSetVersion: rules.version };
     });
   }
@@ -455,6 +466,19 @@ function recordRow(c: PreparedChange) {
     source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
     deleted: c.deleted,
   };
+}
+
+/** The distinct positions of a batch's records, per system, as LOAD_NEW_BUSY_SQL reads them. */
+function distinctPositions(changes: readonly PreparedChange[]) {
+  const seen = new Map<string, { system: string; position_kind: string; position_key: string; source_ts: string | null }>();
+  for (const c of changes) {
+    const p = c.position;
+    const key = `${c.system}\u0000${p.text}`;
+    if (!seen.has(key)) {
+      seen.set(key, { system: c.system, position_kind: p.kind, position_key: p.key, source_ts: p.tsMs === null ? null : new Date(p.tsMs).toISOString() });
+    }
+  }
+  return [...seen.values()];
 }
 
 /** The resolution of one customer from its records' mapped statuses (one mask per system). */

@@ -1,0 +1,36 @@
+import { finished } from 'node:stream/promises';
+import { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { EntityManager } from 'typeorm';
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const SPECIAL = /[\\\t\n\r]/;
+const SPECIAL_ALL = /[\\\t\n\r]/g;
+
+/** A column value in COPY's text format: `\N` for null; backslash, tab and line breaks escaped. */
+export function copyValue(v: string | number | boolean | null): string {
+  if (v === null) return '\\N';
+  if (typeof v !== 'string') return String(v);
+  return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : v;
+}
+
+/** One row of COPY's text format, with its line break. */
+export function copyLine(values: ReadonlyArray<string | number | boolean | null>): string {
+  let line = copyValue(values[0]);
+  for (let i = 1; i < values.length; i++) line += `\t${copyValue(values[i])}`;
+  return `${line}\n`;
+}
+
+/**
+ * Streams `data` (lines of COPY's text format) into `COPY … FROM STDIN` on the connection of the
+ * entity manager's transaction. A refused row (a unique violation, say) rejects with PostgreSQL's
+ * error, and the transaction is then aborted like after any failed statement.
+ */
+export async function copyIn(em: EntityManager, sql: string, data: string): Promise<void> {
+  if (data === '') return;
+  if (!em.queryRunner) throw new Error('COPY needs the entity manager of a transaction');
+  const client = (await em.queryRunner.connect()) as PoolClient;
+  const stream = client.query(copyFrom(sql));
+  stream.end(data);
+  await finished(stream);
+}
