@@ -2,11 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { Connections, openConnections } from '@app/bootstrap';
 import { BackfillUseCase, createBackfillContext, LegacySourceFactory, ReconcileMetrics, ReconcileUseCase } from '@app/backfill';
 import { DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
+import { StatusOutboxRelay } from '@app/projection';
 
 export interface WorkContext {
   backfill: BackfillUseCase;
   reconcile: ReconcileUseCase;
   metrics: ReconcileMetrics;
+  /** Status changes committed and not yet published; null when this process relays them itself. */
+  outboxBacklog(): Promise<number | null>;
   /** Every system with a legacy connection (what --all means). */
   connectedSystems(): string[];
   close(): Promise<void>;
@@ -18,8 +21,12 @@ export interface WorkContext {
  */
 @Injectable()
 export class WorkContextFactory {
+  /**
+   * The CLI does not relay the status outbox unless OUTBOX_RELAY=true: the changes it commits are
+   * published by the service's relay, the one publisher, in commit order (docs/backfill.md).
+   */
   loadConfig(): { env: EnvConfig; domain: DomainConfig } {
-    const env = loadEnvConfig();
+    const env = loadEnvConfig({ OUTBOX_RELAY: 'false', ...process.env });
     return { env, domain: loadDomainConfig(env.configDir) };
   }
 
@@ -33,6 +40,7 @@ export class WorkContextFactory {
         backfill: ctx.get(BackfillUseCase),
         reconcile: ctx.get(ReconcileUseCase),
         metrics: ctx.get(ReconcileMetrics),
+        outboxBacklog: async () => (env.outbox.enabled ? null : ctx.get(StatusOutboxRelay).backlog()),
         connectedSystems: () => sources.connectedSystems(),
         close: async () => {
           await ctx.close();

@@ -13,7 +13,8 @@ describe('backfill CLI', () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    [app, crm, empty] = await Promise.all([TestApp.start(), LegacyPostgres.create('crm'), LegacyPostgres.create('portal')]);
+    // No relay in the test's service either: the status changes the CLI commits stay in the outbox, countable.
+    [app, crm, empty] = await Promise.all([TestApp.start({ OUTBOX_RELAY: 'false' }), LegacyPostgres.create('crm'), LegacyPostgres.create('portal')]);
     await app.db.query('TRUNCATE backfill_checkpoint, reconcile_report');
     await crm.query(
       `INSERT INTO crm.customers SELECT g, 'Q-' || lpad(g::text, 6, '0'), null, (ARRAY['PROSPECT','ACTIVE','DORMANT','CLOSED'])[1 + g % 4], now()
@@ -56,13 +57,18 @@ describe('backfill CLI', () => {
     expect(done).toMatchObject({ rows: ROWS, last_key: [String(ROWS)], start_position: mid.start_position });
     expect(done.finished_at).not.toBeNull();
 
-    // Exactly once: one record and one customer per row, each customer written once, one history entry each.
+    // Exactly once: one record and one customer per row, each customer written once, one history
+    // entry and one status message each.
     const [r] = await app.db.query(`
       SELECT (SELECT count(*)::int FROM source_record WHERE system = 'crm') AS records,
              (SELECT count(*)::int FROM customer WHERE id LIKE 'Q-%') AS customers,
              (SELECT max(version)::int FROM customer WHERE id LIKE 'Q-%') AS max_version,
-             (SELECT count(*)::int FROM status_history WHERE customer_id LIKE 'Q-%') AS history`);
-    expect(r).toEqual({ records: ROWS, customers: ROWS, max_version: 1, history: ROWS });
+             (SELECT count(*)::int FROM status_history WHERE customer_id LIKE 'Q-%') AS history,
+             (SELECT count(DISTINCT customer_id)::int FROM status_outbox WHERE customer_id LIKE 'Q-%') AS messages,
+             (SELECT count(*)::int FROM status_outbox) AS outbox`);
+    expect(r).toEqual({ records: ROWS, customers: ROWS, max_version: 1, history: ROWS, messages: ROWS, outbox: ROWS });
+    // The CLI leaves them to the service's relay, and says so.
+    expect(resumed.stderr).toContain(`${ROWS} status changes wait in the outbox: the service's relay publishes them`);
 
     const again = await runCli(['backfill', '--system', 'crm', '--format', 'json'], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ rowsRead: ROWS, recordsChanged: 0, unchanged: ROWS });

@@ -80,12 +80,12 @@ export class ApplyChangesUseCase {
       }
       if (event.customerId) touched.add(event.customerId);
       if (event.deleted) {
-        items.push({ kind: 'change', change: { ...base(event), status: null, rule: null, unmapped: null } });
+        items.push({ kind: 'change', change: prepared(event, null, null, null) });
         return;
       }
       try {
         const mapped = compiled.map(event.system, event.row, now);
-        items.push({ kind: 'change', change: { ...base(event), status: mapped.status, rule: mapped.rule, unmapped: mapped.unmapped ?? null } });
+        items.push({ kind: 'change', change: prepared(event, mapped.status, mapped.rule, mapped.unmapped ?? null) });
       } catch (e) {
         if (!(e instanceof RuleEvaluationError)) throw e;
         rejected.push({ index, error: new ProjectionError('UNMAPPABLE', `cannot be mapped: ${e.message}`, e) });
@@ -128,6 +128,6 @@ function isUniqueViolation(e: unknown): boolean {
   return err?.code === '23505' || err?.driverError?.code === '23505';
 }
 
-function base(e: ChangeEvent) {
-  return { system: e.system, recordKey: e.recordKey, customerId: e.customerId, deleted: e.deleted, raw: e.raw, position: e.position };
+function prepared(e: ChangeEvent, status: string | null, rule: string | null, unmapped: PreparedChange['unmapped']): PreparedChange {
+  return { system: e.system, recordKey: e.recordKey, customerId: e.customerId, deleted: e.deleted, raw: e.raw, status, rule, unmapped, position: e.position };
 }

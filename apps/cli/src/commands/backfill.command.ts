@@ -50,6 +50,10 @@ export class BackfillCommand extends CommandRunner {
           onNotice: (m) => this.printer.notice(m),
         }),
       lines: backfillSummaryLines,
+      afterAll: async (ctx) => {
+        const waiting = await ctx.outboxBacklog();
+        if (waiting) this.printer.notice(`${waiting} status changes wait in the outbox: the service's relay publishes them (OUTBOX_RELAY=true makes this command relay them too)`);
+      },
       interrupted: (s) => s.interrupted,
       exitCode: () => ExitCode.Ok,
     });

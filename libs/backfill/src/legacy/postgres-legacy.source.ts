@@ -134,8 +134,9 @@ export class PostgresLegacySource implements LegacySource {
   async readBatch(after: readonly string[] | null, limit: number, order: ReadOrder): Promise<LegacyRecord[]> {
     const sql = this.batchQuery(after !== null, order);
     const params: unknown[] = after ? [...after, limit] : [limit];
-    const { rows } = await this.client.query({ name: `sv-batch-${after ? 'a' : 'f'}-${order}`, text: sql, values: params });
-    return rows.map((r: Record<string, unknown>) => this.toRecord(r));
+    // Rows as arrays (the select list's order): no object per row from the driver.
+    const { rows } = await this.client.query<unknown[]>({ name: `sv-batch-${after ? 'a' : 'f'}-${order}`, text: sql, values: params, rowMode: 'array' });
+    return rows.map((r) => this.fromArray(r));
   }
 
   async readKeys(keys: readonly string[][]): Promise<LegacyRecord[]> {
@@ -159,11 +160,17 @@ export class PostgresLegacySource implements LegacySource {
 
   private toRecord(r: Record<string, unknown>): LegacyRecord {
     const row: Record<string, unknown> = {};
-    for (const c of this.columns) {
-      const v = r[c.name];
-      row[c.name] = c.post === 'none' || v === null ? v : c.post === 'int8' ? bigintValue(v) : isoFromParts(v as string);
-    }
+    for (const c of this.columns) row[c.name] = convert(r[c.name], c.post);
     const key = this.keyColumns.map((_, i) => r[`__k${i}`] as string);
+    return { row, key };
+  }
+
+  private fromArray(r: unknown[]): LegacyRecord {
+    const row: Record<string, unknown> = {};
+    const columns = this.columns;
+    for (let i = 0; i < columns.length; i++) row[columns[i].name] = convert(r[i], columns[i].post);
+    const key: string[] = [];
+    for (let i = 0; i < this.keyColumns.length; i++) key.push(r[columns.length + i] as string);
     return { row, key };
   }
 
@@ -179,6 +186,10 @@ export class PostgresLegacySource implements LegacySource {
     this.batchSql.set(id, sql);
     return sql;
   }
+}
+
+function convert(v: unknown, post: Post): unknown {
+  return post === 'none' || v === null ? v : post === 'int8' ? bigintValue(v) : isoFromParts(v as string);
 }
 
 function keyType(typname: string): KeyType {

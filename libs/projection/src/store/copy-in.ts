@@ -14,11 +14,17 @@ export function copyValue(v: string | number | boolean | null): string {
   return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : v;
 }
 
-/** One row of COPY's text format, with its line break. */
-export function copyLine(values: ReadonlyArray<string | number | boolean | null>): string {
-  let line = copyValue(values[0]);
-  for (let i = 1; i < values.length; i++) line += `\t${copyValue(values[i])}`;
-  return `${line}\n`;
+/** A timestamp in COPY's text format; the last one is remembered (a page's rows share theirs). */
+export function isoTimestamps(): (ms: number | null) => string {
+  let lastMs: number | null = null;
+  let last = '\\N';
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = ms === null ? '\\N' : new Date(ms).toISOString();
+    }
+    return last;
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChangeView } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
-import { copyIn, copyLine } from './copy-in';
+import { copyIn, copyValue, isoTimestamps } from './copy-in';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
 export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -265,7 +265,7 @@ export class ProjectionStore {
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
       if (rules.version !== mappedWith) return null;
-      const changes = newestPerRecord([...items]);
+      const changes = newestPerRecord([...items], false);
       const byCustomer = new Map<string, PreparedChange[]>();
       for (const c of changes) {
         if (c.customerId === null) continue;
@@ -283,36 +283,28 @@ export class ProjectionStore {
       ])) as Array<{ busy: boolean }>;
       if (busy) return null;
 
+      // COPY's text format, built as one string per table (a page's rows share their position and times).
       const decide = decider(rules.compiled);
       const at = now.toISOString();
+      const version = rules.version;
       const statusChanges: StatusChangeView[] = [];
       let customers = '';
       let entries = '';
       for (const id of ids) {
         const { status, reason } = decide(byCustomer.get(id) ?? []);
-        customers += copyLine([id, status, reason, at, at, 1, true, rules.version]);
-        entries += copyLine([id, null, status, reason, rules.version, at]);
-        statusChanges.push({ customerId: id, from: null, to: status, reason, ruleSetVersion: rules.version, at });
+        const [i, st, re] = [copyValue(id), copyValue(status), copyValue(reason)];
+        customers += `${i}\t${st}\t${re}\t${at}\t${at}\t1\tt\t${version}\n`;
+        entries += `${i}\t\\N\t${st}\t${re}\t${version}\t${at}\n`;
+        statusChanges.push({ customerId: id, from: null, to: status, reason, ruleSetVersion: version, at });
       }
+      const sourceTs = isoTimestamps();
       let records = '';
       for (const c of changes) {
         const p = c.position;
-        records += copyLine([
-          c.system,
-          c.recordKey,
-          c.customerId,
-          JSON.stringify(c.raw),
-          c.status,
-          c.rule,
-          c.unmapped?.field ?? null,
-          c.unmapped?.value ?? null,
-          p.kind,
-          p.key,
-          p.text,
-          p.tsMs === null ? null : new Date(p.tsMs).toISOString(),
-          false,
-          at,
-        ]);
+        records +=
+          `${copyValue(c.system)}\t${copyValue(c.recordKey)}\t${copyValue(c.customerId)}\t${copyValue(JSON.stringify(c.raw))}\t` +
+          `${copyValue(c.status)}\t${copyValue(c.rule)}\t${copyValue(c.unmapped?.field ?? null)}\t${copyValue(c.unmapped?.value ?? null)}\t` +
+          `${copyValue(p.kind)}\t${copyValue(p.key)}\t${copyValue(p.text)}\t${sourceTs(p.tsMs)}\tf\t${at}\n`;
       }
       await copyIn(em, COPY_CUSTOMERS, customers);
       await copyIn(em, COPY_RECORDS, records);
@@ -470,15 +462,16 @@ function recordRow(c: PreparedChange) {
 
 /** The distinct positions of a batch's records, per system, as LOAD_NEW_BUSY_SQL reads them. */
 function distinctPositions(changes: readonly PreparedChange[]) {
-  const seen = new Map<string, { system: string; position_kind: string; position_key: string; source_ts: string | null }>();
+  const out: Array<{ system: string; position_kind: string; position_key: string; source_ts: string | null }> = [];
+  const seen = new Map<SourcePosition, Set<string>>();
   for (const c of changes) {
     const p = c.position;
-    const key = `${c.system}\u0000${p.text}`;
-    if (!seen.has(key)) {
-      seen.set(key, { system: c.system, position_kind: p.kind, position_key: p.key, source_ts: p.tsMs === null ? null : new Date(p.tsMs).toISOString() });
-    }
+    const systems = seen.get(p) ?? new Set<string>();
+    if (systems.has(c.system)) continue;
+    seen.set(p, systems.add(c.system));
+    out.push({ system: c.system, position_kind: p.kind, position_key: p.key, source_ts: p.tsMs === null ? null : new Date(p.tsMs).toISOString() });
   }
-  return [...seen.values()];
+  return out;
 }
 
 /** The resolution of one customer from its records' mapped statuses (one mask per system). */
@@ -516,14 +509,26 @@ function recordId(system: string, recordKey: string): string {
   return `${system}\u0000${recordKey}`;
 }
 
-/** One row per record: PostgreSQL cannot update a row twice in one statement, and only the newest counts. */
-function newestPerRecord(changes: PreparedChange[]): PreparedChange[] {
-  const byKey = new Map<string, PreparedChange>();
+/**
+ * One row per record: PostgreSQL cannot update a row twice in one statement, and only the newest
+ * counts. `sorted`: in key order, so that two batches committing at once lock the records they
+ * share in the same order (the general path's upsert); the initial load inserts and locks nothing
+ * of the records'.
+ */
+function newestPerRecord(changes: PreparedChange[], sorted = true): PreparedChange[] {
+  const bySystem = new Map<string, Map<string, PreparedChange>>();
+  let duplicates = false;
   for (const c of changes) {
-    const key = recordId(c.system, c.recordKey);
-    const prev = byKey.get(key);
-    if (!prev || isNewer(c.position, prev.position)) byKey.set(key, c);
+    let byKey = bySystem.get(c.system);
+    if (!byKey) bySystem.set(c.system, (byKey = new Map()));
+    const prev = byKey.get(c.recordKey);
+    if (prev) duplicates = true;
+    if (!prev || isNewer(c.position, prev.position)) byKey.set(c.recordKey, c);
   }
-  // In key order: two batches committing at once lock the records they share in the same order.
-  return [...byKey.keys()].sort().map((k) => byKey.get(k) as PreparedChange);
+  const out = duplicates ? [...bySystem.values()].flatMap((m) => [...m.values()]) : changes;
+  return sorted ? out.sort((a, b) => compareKeys(a.system, b.system) || compareKeys(a.recordKey, b.recordKey)) : out;
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
