@@ -6,7 +6,7 @@ import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChangeView } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
-import { copyIn, copyValue, isoTimestamps } from './copy-in';
+import { copyIn, CopyText, copyValue, isoTimestamps } from './copy-in';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
 export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -283,28 +283,31 @@ export class ProjectionStore {
       ])) as Array<{ busy: boolean }>;
       if (busy) return null;
 
-      // COPY's text format, built as one string per table (a page's rows share their position and times).
+      // COPY's text format, per table (a page's rows share their position and times).
       const decide = decider(rules.compiled);
       const at = now.toISOString();
       const version = rules.version;
       const statusChanges: StatusChangeView[] = [];
-      let customers = '';
-      let entries = '';
+      const customers = new CopyText();
+      const entries = new CopyText();
       for (const id of ids) {
         const { status, reason } = decide(byCustomer.get(id) ?? []);
-        const [i, st, re] = [copyValue(id), copyValue(status), copyValue(reason)];
-        customers += `${i}\t${st}\t${re}\t${at}\t${at}\t1\tt\t${version}\n`;
-        entries += `${i}\t\\N\t${st}\t${re}\t${version}\t${at}\n`;
+        const i = copyValue(id);
+        const st = copyValue(status);
+        const re = copyValue(reason);
+        customers.add(`${i}\t${st}\t${re}\t${at}\t${at}\t1\tt\t${version}\n`);
+        entries.add(`${i}\t\\N\t${st}\t${re}\t${version}\t${at}\n`);
         statusChanges.push({ customerId: id, from: null, to: status, reason, ruleSetVersion: version, at });
       }
       const sourceTs = isoTimestamps();
-      let records = '';
+      const records = new CopyText();
       for (const c of changes) {
         const p = c.position;
-        records +=
+        records.add(
           `${copyValue(c.system)}\t${copyValue(c.recordKey)}\t${copyValue(c.customerId)}\t${copyValue(JSON.stringify(c.raw))}\t` +
           `${copyValue(c.status)}\t${copyValue(c.rule)}\t${copyValue(c.unmapped?.field ?? null)}\t${copyValue(c.unmapped?.value ?? null)}\t` +
-          `${copyValue(p.kind)}\t${copyValue(p.key)}\t${copyValue(p.text)}\t${sourceTs(p.tsMs)}\tf\t${at}\n`;
+          `${copyValue(p.kind)}\t${copyValue(p.key)}\t${copyValue(p.text)}\t${sourceTs(p.tsMs)}\tf\t${at}\n`,
+        );
       }
       await copyIn(em, COPY_CUSTOMERS, customers);
       await copyIn(em, COPY_RECORDS, records);
