@@ -302,6 +302,24 @@ describe('backfill', () => {
     expect(await customer('B-007003')).toMatchObject({ status: 'INACTIVE' });
   });
 
+  it('takes the general path for a stored record that moved to a customer the view does not know yet', async () => {
+    await crm.query(`DELETE FROM crm.customers`);
+    await crmRows(8001, 8002, 'ACTIVE');
+    expect(await backfill.execute({ system: 'crm' })).toMatchObject({ rowsRead: 2, recordsChanged: 2 });
+    // Record 8001 now belongs to a new customer number: its customer is new, the record is not.
+    await crm.query(`UPDATE crm.customers SET customer_no = 'M-008001', status = 'DORMANT' WHERE id = 8001`);
+    const summary = await backfill.execute({ system: 'crm' });
+    expect(summary).toMatchObject({ rowsRead: 2, recordsChanged: 1, unchanged: 1 });
+    expect(await record('crm', '8001')).toMatchObject({ customer_id: 'M-008001', status: 'INACTIVE' });
+    expect(await customer('M-008001')).toMatchObject({ status: 'INACTIVE', sources: [expect.objectContaining({ system: 'crm', status: 'INACTIVE' })] });
+    // The customer it left has no record any more, exactly as a live update would leave it.
+    expect(await customer('B-008001')).toBeNull();
+    expect(await app.db.query(`SELECT id, version::int, live FROM customer WHERE id IN ('B-008001', 'M-008001') ORDER BY id`)).toEqual([
+      { id: 'B-008001', version: 2, live: false },
+      { id: 'M-008001', version: 1, live: true },
+    ]);
+  });
+
   // Last: the truncate watermark it leaves is newer than any later start position of this file.
   it('respects a truncate newer than its start: a dry run reports the rows as kept, and a real run stores them deleted', async () => {
     await crm.query(`DELETE FROM crm.customers`);

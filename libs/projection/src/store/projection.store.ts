@@ -146,15 +146,14 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
-// Whether an initial load must take the general path: a record already stored (live or deleted),
-// a customer already known (a customer row exists whenever any of its records ever did), or a
-// record older than its system's last truncate. Keys as arrays: one index probe each.
+// Whether an initial load must take the general path: a customer already known, or a record older
+// than its system's last truncate. A customer row exists whenever any of its records ever did, so
+// a known record has a known customer too, except one that moved to a new customer: that one makes
+// the COPY of the records fail on their key, and the batch then takes the general path all the same.
 const LOAD_NEW_BUSY_SQL = `
-SELECT EXISTS (SELECT 1 FROM source_record s JOIN unnest($1::text[], $2::text[]) AS i(system, record_key)
-                 ON s.system = i.system AND s.record_key = i.record_key)
-    OR EXISTS (SELECT 1 FROM customer c JOIN unnest($3::text[]) AS i(id) ON c.id = i.id)
+SELECT EXISTS (SELECT 1 FROM customer c JOIN unnest($1::text[]) AS i(id) ON c.id = i.id)
     OR EXISTS (SELECT 1 FROM source_truncate w
-                 JOIN jsonb_to_recordset($4::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
+                 JOIN jsonb_to_recordset($2::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
                  ON w.system = i.system
                WHERE NOT ${newer('i', 'w')}) AS busy`;
 
@@ -250,12 +249,13 @@ export class ProjectionStore {
    * The initial-load path: when none of the batch's records and customers is known yet, each
    * customer is resolved from the batch's own records and everything is written with COPY, with
    * the result the general path would give (records, customer at version 1, one history entry and
-   * outbox message each). Returns null, having written nothing, when anything is already known or
-   * the rule set changed since mapping: the caller then takes `apply`.
-   * The customers are locked before the check, so a live event for one of them waits, and then
-   * resolves it from everything committed; a live event that stores one of these very records
-   * after the check makes the COPY fail on the key (ApplyChangesUseCase then takes `apply`), or,
-   * if the two wait on each other, PostgreSQL cancels one as a deadlock, which is retried.
+   * outbox message each). Returns null, having written nothing, when a customer is already known
+   * or the rule set changed since mapping: the caller then takes `apply`; a record already stored
+   * makes the COPY fail on its key, with nothing written either (ApplyChangesUseCase then takes
+   * `apply`). The customers are locked before the check, so a live event for one of them waits,
+   * and then resolves it from everything committed; a live event that stores one of these very
+   * records after the check makes the COPY fail on the key, or, if the two wait on each other,
+   * PostgreSQL cancels one as a deadlock, which is retried.
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
    */
@@ -275,12 +275,7 @@ export class ProjectionStore {
       }
       const ids = [...byCustomer.keys()].sort();
       if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [ids]);
-      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [
-        changes.map((c) => c.system),
-        changes.map((c) => c.recordKey),
-        ids,
-        JSON.stringify(distinctPositions(changes)),
-      ])) as Array<{ busy: boolean }>;
+      const [{ busy }] = (await em.query(LOAD_NEW_BUSY_SQL, [ids, JSON.stringify(distinctPositions(changes))])) as Array<{ busy: boolean }>;
       if (busy) return null;
 
       // COPY's text format, per table (a page's rows share their position and times).
