@@ -308,7 +308,8 @@ describe('backfill', () => {
     expect(await backfill.execute({ system: 'crm' })).toMatchObject({ rowsRead: 2, recordsChanged: 2 });
     // Record 8001 now belongs to a new customer number: its customer is new, the record is not.
     await crm.query(`UPDATE crm.customers SET customer_no = 'M-008001', status = 'DORMANT' WHERE id = 8001`);
-    const summary = await backfill.execute({ system: 'crm' });
+    // A page of that record alone: no known customer in it, so only the record's key can stop its initial load.
+    const summary = await backfill.execute({ system: 'crm', batchSize: 1 });
     expect(summary).toMatchObject({ rowsRead: 2, recordsChanged: 1, unchanged: 1 });
     expect(await record('crm', '8001')).toMatchObject({ customer_id: 'M-008001', status: 'INACTIVE' });
     expect(await customer('M-008001')).toMatchObject({ status: 'INACTIVE', sources: [expect.objectContaining({ system: 'crm', status: 'INACTIVE' })] });
