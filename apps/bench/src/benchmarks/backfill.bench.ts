@@ -96,7 +96,7 @@ export async function backfillBench(ctx: BenchContext, size: BackfillSize): Prom
     notes: [
       `Backfill and reconcile: measured by libs/backfill's own benchmark (\`npm run bench:backfill -- --rows ${size.rows.join(',')}\`), called from here: ` +
         `the real CLI as a child process (heap capped at 128 MB like \`npm run cli\`), default batch size, a generated crm table (PostgreSQL) ` +
-        `into an empty view of its own, so every row becomes a new customer (record, customer, history and outbox rows); peak RSS is the CLI's VmHWM; ` +
+        `into an empty view of its own, so every row becomes a new customer (record, customer, history and outbox rows; the CLI leaves the outbox to the service's relay, so publishing is not timed here); peak RSS is the CLI's VmHWM; ` +
         `the COPY reference reads the same rows with the backfill's own conversions through psql. Rates include the CLI's start.`,
     ],
     data: { table },
