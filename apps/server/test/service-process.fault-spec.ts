@@ -90,6 +90,14 @@ class Scenario {
   }
 
   /** Every event reflected once: GraphQL answers every customer right, one history entry and one published change each. */
+  /** The queue once RabbitMQ has noticed that the killed service's consumer is gone. */
+  waitingWithoutConsumer() {
+    return waitFor(async () => {
+      const w = await this.waiting();
+      return w.consumers === 0 ? w : undefined;
+    }, 'RabbitMQ to notice the dead consumer');
+  }
+
   async expectEverythingReflectedOnce(svc: ServiceProcess): Promise<void> {
     await waitFor(async () => (await this.applied()) === N && (await this.waiting()).messages === 0, 'every event applied after the restart', 60_000);
     for (let k = 0; k < N; k += 1000) {
@@ -142,6 +150,14 @@ describe('the service killed or stopped in the middle of the flow', () => {
     }
   };
 
+  /** A second service finishes the scenario: every event reflected once, then it stops cleanly. */
+  const restartAndExpectEverythingOnce = async (s: Scenario) => {
+    const second = await start(s);
+    await s.expectEverythingReflectedOnce(second);
+    second.kill('SIGTERM');
+    expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
+  };
+
   beforeAll(async () => {
     main = await ensureBuilt();
   }, 300_000);
@@ -158,17 +174,11 @@ describe('the service killed or stopped in the middle of the flow', () => {
       expect(await first.exited(5000)).toEqual({ code: null, signal: 'SIGKILL' });
       // Torn: part applied; the rest, and whatever was committed but not yet acknowledged, back in the queue.
       const applied = await s.applied();
-      const waiting = await waitFor(async () => {
-        const w = await s.waiting();
-        return w.consumers === 0 ? w : undefined;
-      }, 'RabbitMQ to notice the dead consumer');
+      const waiting = await s.waitingWithoutConsumer();
       expect(applied).toBeLessThan(N);
       expect(applied + waiting.messages).toBeGreaterThanOrEqual(N);
 
-      const second = await start(s);
-      await s.expectEverythingReflectedOnce(second);
-      second.kill('SIGTERM');
-      expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
+      await restartAndExpectEverythingOnce(s);
     } finally {
       await killAll();
       await s.close();
@@ -189,16 +199,10 @@ describe('the service killed or stopped in the middle of the flow', () => {
       await held.release('ROLLBACK');
       // Nothing of the batch that was in the middle is committed; all of it is back in the queue.
       expect(await s.applied()).toBe(before);
-      const waiting = await waitFor(async () => {
-        const w = await s.waiting();
-        return w.consumers === 0 ? w : undefined;
-      }, 'RabbitMQ to notice the dead consumer');
+      const waiting = await s.waitingWithoutConsumer();
       expect(waiting.messages).toBeGreaterThanOrEqual(N - before);
 
-      const second = await start(s);
-      await s.expectEverythingReflectedOnce(second);
-      second.kill('SIGTERM');
-      expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
+      await restartAndExpectEverythingOnce(s);
     } finally {
       await killAll();
       await s.close();

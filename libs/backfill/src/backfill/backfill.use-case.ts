@@ -239,7 +239,7 @@ export class BackfillUseCase {
     position: SourcePosition,
     dry: BackfillSummary | null,
     sampleSize: number,
-    run: { initialLoad: boolean; expectNew: boolean },
+    hint: { initialLoad: boolean; expectNew: boolean },
     signal?: AbortSignal,
   ): Promise<PageResult> {
     const result: PageResult = { rows: records.length, lastKey: records[records.length - 1].key, unchanged: 0, applied: 0, stale: 0, customersChanged: 0, unmappable: [] };
@@ -252,13 +252,13 @@ export class BackfillUseCase {
     // A page of records and customers the view does not know yet (checked under the customers'
     // locks) is loaded as it is: no row of it can be unchanged. Not tried while the pages before
     // held stored records (a second run, a resume): the lookup below then comes first.
-    const loaded = run.initialLoad && run.expectNew && events.length > 0 ? await this.applyWithRetry(events, true, signal) : null;
+    const loaded = hint.initialLoad && hint.expectNew && events.length > 0 ? await this.applyWithRetry(events, true, signal) : null;
     if (loaded) {
       this.count(result, loaded, events);
       return result;
     }
     const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
-    run.expectNew = current.size === 0;
+    hint.expectNew = current.size === 0;
     // A row the view already holds with the same values would only bump versions: not sent.
     const changed = events.filter((e) => {
       const s = current.get(e.recordKey);

@@ -8,9 +8,8 @@ const SPECIAL = /[\\\t\n\r]/;
 const SPECIAL_ALL = /[\\\t\n\r]/g;
 
 /** A column value in COPY's text format: `\N` for null; backslash, tab and line breaks escaped. */
-export function copyValue(v: string | number | boolean | null): string {
+export function copyValue(v: string | null): string {
   if (v === null) return '\\N';
-  if (typeof v !== 'string') return String(v);
   return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : v;
 }
 
