@@ -224,6 +224,9 @@ describe('backfill', () => {
     await crm.query(`DELETE FROM crm.customers`);
     await crmRows(6001, 6060, 'ACTIVE');
     await crm.query(`UPDATE crm.customers SET status = CASE id % 4 WHEN 0 THEN 'DORMANT' WHEN 1 THEN 'PROSPECT' WHEN 2 THEN 'CLOSED' ELSE 'LEAD' END WHERE id % 5 <> 0`);
+    // What COPY's text format must escape, and characters of two to four bytes.
+    const tricky = 'tab\there back\\slash\nnew line\r ünïcödé ✓ 😀 "quoted" \\N';
+    await crm.query(`UPDATE crm.customers SET email = $1 WHERE id = 6027`, [tricky]);
     const known = log.envelope(BILLING, 'c', null, { account_id: 6001, cust_ref: 'B-006001', state: 1, balance_cents: 0, modified: 1 });
     const ids = Array.from({ length: 60 }, (_, i) => `B-${String(6001 + i).padStart(6, '0')}`);
     const state = async () => ({
@@ -265,6 +268,7 @@ describe('backfill', () => {
     expect(cached).toEqual([60, 20]);
     expect(initial.customers[0]).toMatchObject({ id: 'B-006001', status: 'AT_RISK', version: '2' });
     expect(initial.records.filter((r: { unmapped_value: string | null }) => r.unmapped_value === 'LEAD')).toHaveLength(12);
+    expect((await record('crm', '6027')).raw.email).toBe(tricky);
   });
 
   it('falls back to the general path when a live writer stores one of the page\'s records after its check', async () => {

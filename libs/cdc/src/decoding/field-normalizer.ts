@@ -39,6 +39,7 @@ function timestamp(value: unknown): unknown {
 /** Brings a system's raw row to the types the rules expect, the same way for events and stored records. */
 export function normalizeRow(fields: Readonly<Record<string, FieldType>>, raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) row[k] = normalizeField(v, fields[k]);
+  // for…in, not Object.entries: no array of pairs per row (this runs for every event and backfilled row).
+  for (const k in raw) if (Object.prototype.hasOwnProperty.call(raw, k)) row[k] = normalizeField(raw[k], fields[k]);
   return row;
 }

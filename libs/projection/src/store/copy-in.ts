@@ -26,29 +26,46 @@ export function isoTimestamps(): (ms: number | null) => string {
   };
 }
 
+const CHUNK = 65_536;
+
 /**
- * Lines of COPY's text format, gathered into buffers of about 64 KB as they come: the many small
- * strings a line is made of die young instead of surviving, as one long concatenation, until the
- * whole table is sent.
+ * Rows of COPY's text format, written into buffers of 64 KB as they come: each row's string dies
+ * at once (a page-long concatenation kept every piece of it alive through every scavenge, and its
+ * final flattening copied it all once more).
  */
 export class CopyText {
   private readonly chunks: Buffer[] = [];
-  private pending = '';
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
 
-  add(line: string): void {
-    this.pending += line;
-    if (this.pending.length >= 65_536) this.flush();
+  /**
+   * One row from its columns' values, already in COPY's text format (see `copyValue`). Joined in
+   * one go: a template literal would make a string for every piece it adds.
+   */
+  row(values: string[]): void {
+    const line = values.join('\t');
+    // A UTF-16 unit takes at most 3 bytes in UTF-8 (and the newline one): so a row is never cut.
+    if (line.length * 3 + 1 > this.buf.length - this.used) this.next(line.length * 3 + 1);
+    this.used += this.buf.write(line, this.used);
+    this.buf[this.used++] = 0x0a;
   }
 
   buffers(): Buffer[] {
-    this.flush();
+    this.seal();
     return this.chunks;
   }
 
-  private flush(): void {
-    if (this.pending === '') return;
-    this.chunks.push(Buffer.from(this.pending));
-    this.pending = '';
+  private next(room: number): void {
+    this.seal();
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, room));
+  }
+
+  /** What is written so far becomes a chunk; the rest of the buffer takes the next lines. */
+  private seal(): void {
+    if (this.used === 0) return;
+    this.chunks.push(this.buf.subarray(0, this.used));
+    this.buf = this.buf.subarray(this.used);
+    this.used = 0;
   }
 }
 

@@ -44,11 +44,17 @@ export function compileMaskCondition(c: Condition, layout: MaskLayout): (m: Arra
     }
     case 'allOf': {
       const parts = c.conditions.map((p) => compileMaskCondition(p, layout));
-      return (m) => parts.every((p) => p(m));
+      return (m) => {
+        for (const p of parts) if (!p(m)) return false;
+        return true;
+      };
     }
     case 'anyOf': {
       const parts = c.conditions.map((p) => compileMaskCondition(p, layout));
-      return (m) => parts.some((p) => p(m));
+      return (m) => {
+        for (const p of parts) if (p(m)) return true;
+        return false;
+      };
     }
   }
 }
