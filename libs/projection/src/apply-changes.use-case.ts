@@ -6,7 +6,7 @@ import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
+import { initialLoad, PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -48,16 +48,17 @@ export class ApplyChangesUseCase {
    * The initial load (the backfill): when none of the batch's records and customers is known yet,
    * the store's COPY path (`ProjectionStore.loadNew`) takes it; the result is the same as
    * `execute`'s, except that the new customers are cached on their first read. Returns null, with
-   * nothing written, when the batch cannot take that path (anything known, a deletion, a rule set
-   * published meanwhile, or a live writer that stored one of its records after the check, which
-   * makes the COPY fail on the key): the caller then uses `execute`.
+   * nothing written, when the batch cannot take that path (a deletion, a truncate newer than a
+   * record, a rule set published meanwhile, or a customer or record already stored, which makes
+   * the COPY fail on its key): the caller then uses `execute`.
    */
   async executeInitialLoad(events: readonly ChangeEvent[], now = Date.now()): Promise<ApplyOutcome | null> {
-    const { items, rejected, version } = this.prepare(events, now);
-    const changes = items.map((i) => (i as { change: PreparedChange }).change);
+    const { items, rejected, rules } = this.prepare(events, now);
+    const load = initialLoad(items.map((i) => (i as { change: PreparedChange }).change), rules);
+    if (!load) return null;
     const result = await this.stored(async () => {
       try {
-        return await this.store.loadNew(changes, version);
+        return await this.store.loadNew(load, rules.version);
       } catch (e) {
         if (isUniqueViolation(e)) return null;
         throw e;
@@ -91,7 +92,7 @@ export class ApplyChangesUseCase {
         rejected.push({ index, error: new ProjectionError('UNMAPPABLE', `cannot be mapped: ${e.message}`, e) });
       }
     });
-    return { items, rejected, touched: [...touched], version: active.version };
+    return { items, rejected, touched: [...touched], version: active.version, rules: active };
   }
 
   /** A store outage is STORE_UNAVAILABLE; anything else (a value PostgreSQL refuses) is the batch's own problem: the caller isolates it. */

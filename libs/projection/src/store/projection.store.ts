@@ -148,16 +148,15 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
-// Whether an initial load must take the general path: a customer already known, or a record older
-// than its system's last truncate. A customer row exists whenever any of its records ever did, so
-// a known record has a known customer too, except one that moved to a new customer: that one makes
-// the COPY of the records fail on their key, and the batch then takes the general path all the same.
-const LOAD_NEW_BUSY_SQL = `
-SELECT EXISTS (SELECT 1 FROM customer c JOIN json_array_elements_text($1::json) AS i(id) ON c.id = i.id)
-    OR EXISTS (SELECT 1 FROM source_truncate w
-                 JOIN jsonb_to_recordset($2::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
+// Whether an initial load must take the general path for a record older than its system's last
+// truncate; and the transaction's time, which the COPY leaves to the columns' defaults. A known
+// customer needs no check of its own: its key makes the COPY of the customers fail (and a known
+// record, that of the records), and the batch then takes the general path all the same.
+const LOAD_NEW_TRUNCATED_SQL = `
+SELECT EXISTS (SELECT 1 FROM source_truncate w
+                 JOIN jsonb_to_recordset($1::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
                  ON w.system = i.system
-               WHERE NOT ${newer('i', 'w')}) AS busy, now() AS at`;
+               WHERE NOT ${newer('i', 'w')}) AS truncated, now() AS at`;
 
 // What an initial load writes, by COPY: customers first, so that one already known (a concurrent
 // writer's) stops the page before anything else is sent. The times it stamps are left to the
@@ -249,72 +248,35 @@ export class ProjectionStore {
   }
 
   /**
-   * The initial-load path: when none of the batch's records and customers is known yet, each
-   * customer is resolved from the batch's own records and everything is written with COPY, with
-   * the result the general path would give (records, customer at version 1, one history entry and
-   * outbox message each). Returns null, having written nothing, when a customer is already known
-   * or the rule set changed since mapping: the caller then takes `apply`; a record already stored
-   * makes the COPY fail on its key, with nothing written either (ApplyChangesUseCase then takes
-   * `apply`). The customers are locked before the check, so a live event for one of them waits,
-   * and then resolves it from everything committed; a live event that stores one of these very
-   * records after the check makes the COPY fail on the key, or, if the two wait on each other,
-   * PostgreSQL cancels one as a deadlock, which is retried.
+   * The initial-load path: when none of the batch's records and customers is known yet, what
+   * `initialLoad` wrote out (each customer resolved from the batch's own records) is written with
+   * COPY, with the result the general path would give (records, customer at version 1, one history entry and
+   * outbox message each). Returns null, having written nothing, when a record is older than its
+   * system's last truncate or the rule set changed since mapping: the caller then takes `apply`; a
+   * customer or record already stored makes the COPY fail on its key, with nothing written either
+   * (ApplyChangesUseCase then takes `apply`). The customers are locked first, so a live event for
+   * one of them waits, and then resolves it from everything committed; a live event that stores
+   * one of these very records first makes the COPY fail on the key, or, if the two wait on each
+   * other, PostgreSQL cancels one as a deadlock, which is retried.
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
    */
-  async loadNew(items: readonly PreparedChange[], mappedWith: number): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
-    if (items.some((c) => c.deleted)) return null;
+  async loadNew(load: InitialLoad, mappedWith: number): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
       if (rules.version !== mappedWith) return null;
-      const changes = newestPerRecord([...items], false);
-      const byCustomer = new Map<string, PreparedChange[]>();
-      for (const c of changes) {
-        if (c.customerId === null) continue;
-        const list = byCustomer.get(c.customerId);
-        if (list) list.push(c);
-        else byCustomer.set(c.customerId, [c]);
-      }
-      const ids = [...byCustomer.keys()].sort();
-      const idList = JSON.stringify(ids);
-      if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [idList]);
-      const [{ busy, at: written }] = (await em.query(LOAD_NEW_BUSY_SQL, [idList, JSON.stringify(distinctPositions(changes))])) as Array<{
-        busy: boolean;
-        at: Date;
-      }>;
-      if (busy) return null;
-
-      // COPY's text format, per table (a page's rows share their position and times).
-      const decide = decider(rules.compiled);
-      const at = written.toISOString();
-      const version = String(rules.version);
-      const statusChanges: StatusChangeView[] = [];
-      const customers = new CopyText();
-      const entries = new CopyText();
-      for (const id of ids) {
-        const { status, reason } = decide(byCustomer.get(id) ?? []);
-        const i = copyValue(id);
-        const st = copyValue(status);
-        const re = copyValue(reason);
-        customers.row([i, st, re, '1', 't', version]);
-        entries.row([i, '\\N', st, re, version]);
-        statusChanges.push({ customerId: id, from: null, to: status, reason, ruleSetVersion: rules.version, at });
-      }
-      const sourceTs = isoTimestamps();
-      const records = new CopyText();
-      for (const c of changes) {
-        const p = c.position;
-        records.row([
-          copyValue(c.system), copyValue(c.recordKey), copyValue(c.customerId), copyValue(JSON.stringify(c.raw)),
-          copyValue(c.status), copyValue(c.rule), copyValue(c.unmapped?.field ?? null), copyValue(c.unmapped?.value ?? null),
-          copyValue(p.kind), copyValue(p.key), copyValue(p.text), sourceTs(p.tsMs), 'f',
-        ]);
-      }
-      await copyIn(em, COPY_CUSTOMERS, customers);
-      await copyIn(em, COPY_RECORDS, records);
-      await copyIn(em, COPY_HISTORY, entries);
-      await copyIn(em, COPY_OUTBOX, entries);
-      return { applied: changes.length, stale: items.length - changes.length, views: [], statusChanges, ruleSetVersion: rules.version };
+      if (load.ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [JSON.stringify(load.ids)]);
+      const [{ truncated, at }] = (await em.query(LOAD_NEW_TRUNCATED_SQL, [load.positions])) as Array<{ truncated: boolean; at: Date }>;
+      if (truncated) return null;
+      await copyIn(em, COPY_CUSTOMERS, load.customers);
+      await copyIn(em, COPY_RECORDS, load.recordRows);
+      await copyIn(em, COPY_HISTORY, load.entries);
+      await copyIn(em, COPY_OUTBOX, load.entries);
+      const when = at.toISOString();
+      const statusChanges = load.ids.map(
+        (customerId, i): StatusChangeView => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when }),
+      );
+      return { applied: load.records, stale: load.stale, views: [], statusChanges, ruleSetVersion: rules.version };
     });
   }
 
@@ -464,7 +426,7 @@ function recordRow(c: PreparedChange) {
   };
 }
 
-/** The distinct positions of a batch's records, per system, as LOAD_NEW_BUSY_SQL reads them. */
+/** The distinct positions of a batch's records, per system, as LOAD_NEW_TRUNCATED_SQL reads them. */
 function distinctPositions(changes: readonly PreparedChange[]) {
   const out: Array<{ system: string; position_kind: string; position_key: string; source_ts: string | null }> = [];
   const seen = new Map<SourcePosition, Set<string>>();
@@ -489,6 +451,75 @@ function decider(compiled: CompiledRuleSet): (records: ReadonlyArray<{ system: s
     }
     return compiled.resolve(masks);
   };
+}
+
+/**
+ * What `loadNew` writes, in COPY's text format: customers, records, and their first history entry
+ * and outbox message. Written out before the transaction, so that through its round trips a batch
+ * is this text, not the objects of its changes (which would outlive two scavenges and be promoted).
+ */
+export interface InitialLoad {
+  ids: string[];
+  statuses: string[];
+  reasons: string[];
+  /** The distinct positions, as LOAD_NEW_TRUNCATED_SQL reads them (JSON). */
+  positions: string;
+  records: number;
+  stale: number;
+  customers: CopyText;
+  recordRows: CopyText;
+  entries: CopyText;
+}
+
+/**
+ * Resolves each customer from the batch's own records (newest per record) with the rule set that
+ * mapped them, and writes the rows out; null for a batch with a deletion (the general path's).
+ */
+export function initialLoad(items: readonly PreparedChange[], rules: ActiveRules): InitialLoad | null {
+  if (items.some((c) => c.deleted)) return null;
+  const changes = newestPerRecord([...items], false);
+  const byCustomer = new Map<string, PreparedChange[]>();
+  for (const c of changes) {
+    if (c.customerId === null) continue;
+    const list = byCustomer.get(c.customerId);
+    if (list) list.push(c);
+    else byCustomer.set(c.customerId, [c]);
+  }
+  const ids = [...byCustomer.keys()].sort();
+  const decide = decider(rules.compiled);
+  const version = String(rules.version);
+  const load: InitialLoad = {
+    ids,
+    statuses: [],
+    reasons: [],
+    positions: JSON.stringify(distinctPositions(changes)),
+    records: changes.length,
+    stale: items.length - changes.length,
+    customers: new CopyText(),
+    recordRows: new CopyText(),
+    entries: new CopyText(),
+  };
+  for (const id of ids) {
+    const { status, reason } = decide(byCustomer.get(id) ?? []);
+    load.statuses.push(status);
+    load.reasons.push(reason);
+    const i = copyValue(id);
+    const st = copyValue(status);
+    const re = copyValue(reason);
+    load.customers.row([i, st, re, '1', 't', version]);
+    load.entries.row([i, '\\N', st, re, version]);
+  }
+  // A batch's records share their position: its time is written out once.
+  const sourceTs = isoTimestamps();
+  for (const c of changes) {
+    const p = c.position;
+    load.recordRows.row([
+      copyValue(c.system), copyValue(c.recordKey), copyValue(c.customerId), copyValue(JSON.stringify(c.raw)),
+      copyValue(c.status), copyValue(c.rule), copyValue(c.unmapped?.field ?? null), copyValue(c.unmapped?.value ?? null),
+      copyValue(p.kind), copyValue(p.key), copyValue(p.text), sourceTs(p.tsMs), 'f',
+    ]);
+  }
+  return load;
 }
 
 type Segment = { kind: 'changes'; changes: PreparedChange[] } | { kind: 'truncate'; truncate: PreparedTruncate };
