@@ -6,7 +6,7 @@ import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { initialLoad, PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
+import { PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -48,17 +48,16 @@ export class ApplyChangesUseCase {
    * The initial load (the backfill): when none of the batch's records and customers is known yet,
    * the store's COPY path (`ProjectionStore.loadNew`) takes it; the result is the same as
    * `execute`'s, except that the new customers are cached on their first read. Returns null, with
-   * nothing written, when the batch cannot take that path (a deletion, a truncate newer than a
-   * record, a rule set published meanwhile, or a customer or record already stored, which makes
-   * the COPY fail on its key): the caller then uses `execute`.
+   * nothing written, when the batch cannot take that path (a deletion, a known customer, a
+   * truncate newer than a record, a rule set published meanwhile, or a customer or record stored
+   * meanwhile, which makes the COPY fail on its key): the caller then uses `execute`.
    */
   async executeInitialLoad(events: readonly ChangeEvent[], now = Date.now()): Promise<ApplyOutcome | null> {
     const { items, rejected, rules } = this.prepare(events, now);
-    const load = initialLoad(items.map((i) => (i as { change: PreparedChange }).change), rules);
-    if (!load) return null;
+    const changes = items.map((i) => (i as { change: PreparedChange }).change);
     const result = await this.stored(async () => {
       try {
-        return await this.store.loadNew(load, rules.version);
+        return await this.store.loadNew(changes, rules);
       } catch (e) {
         if (isUniqueViolation(e)) return null;
         throw e;

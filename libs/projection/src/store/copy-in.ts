@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 import { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, CopyStreamQuery } from 'pg-copy-streams';
 import { EntityManager } from 'typeorm';
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -44,8 +44,12 @@ export class CopyText {
    */
   row(values: string[]): void {
     const line = values.join('\t');
-    // A UTF-16 unit takes at most 3 bytes in UTF-8 (and the newline one): so a row is never cut.
-    if (line.length * 3 + 1 > this.buf.length - this.used) this.next(line.length * 3 + 1);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8: a row that surely fits is written at once; one
+    // that may not is measured, so that a row is never cut and a long one gets no more than it needs.
+    if (line.length * 3 + 1 > this.buf.length - this.used) {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (bytes > this.buf.length - this.used) this.next(bytes);
+    }
     this.used += this.buf.write(line, this.used);
     this.buf[this.used++] = 0x0a;
   }
@@ -79,8 +83,30 @@ export async function copyIn(em: EntityManager, sql: string, data: CopyText): Pr
   if (chunks.length === 0) return;
   if (!em.queryRunner) throw new Error('COPY needs the entity manager of a transaction');
   const client = (await em.queryRunner.connect()) as PoolClient;
-  const stream = client.query(copyFrom(sql));
+  const stream = client.query(copyStream(sql));
   for (const chunk of chunks) stream.write(chunk);
   stream.end();
   await finished(stream);
+}
+
+/** What pg-copy-streams writes to after an error: nothing reaches the server (which drops it anyway). */
+const DISCARD = { write: () => true, once: () => undefined };
+
+/**
+ * pg-copy-streams' `COPY … FROM STDIN`, made safe for a COPY that PostgreSQL refuses while the
+ * stream still waits for the socket to drain (a unique violation in a page larger than the
+ * socket's buffers): the stream drops its connection on the error, and its pending 'drain'
+ * handler then wrote to it anyway and threw out of an event handler, ending the process
+ * (brianc/node-pg-copy-streams#171, open in 7.0.0). After an error it writes into the void
+ * instead: PostgreSQL drops whatever follows a refused COPY.
+ */
+export function copyStream(sql: string): CopyStreamQuery {
+  // Members the library has and its types do not declare.
+  const stream = copyFrom(sql) as CopyStreamQuery & { handleError(e: Error): void; connection: unknown };
+  const handleError = stream.handleError.bind(stream);
+  stream.handleError = (e: Error) => {
+    handleError(e);
+    stream.connection = { stream: DISCARD };
+  };
+  return stream;
 }

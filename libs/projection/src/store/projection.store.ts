@@ -148,10 +148,15 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
-// Whether an initial load must take the general path for a record older than its system's last
-// truncate; and the transaction's time, which the COPY leaves to the columns' defaults. A known
-// customer needs no check of its own: its key makes the COPY of the customers fail (and a known
-// record, that of the records), and the batch then takes the general path all the same.
+// Whether any of an initial load's customers is known already: the batch then takes the general
+// path. Asked before the transaction, without locks: a customer that a live event stores after it
+// makes the COPY of the customers fail on its key (a known record, that of the records), and the
+// batch takes the general path all the same.
+const KNOWN_CUSTOMERS_SQL = `
+SELECT EXISTS (SELECT 1 FROM customer c JOIN json_array_elements_text($1::json) AS i(id) ON c.id = i.id) AS known`;
+
+// Whether a record is older than its system's last truncate (the batch then takes the general
+// path); and the transaction's time, which the COPY leaves to the columns' defaults.
 const LOAD_NEW_TRUNCATED_SQL = `
 SELECT EXISTS (SELECT 1 FROM source_truncate w
                  JOIN jsonb_to_recordset($1::jsonb) AS i(system text, position_kind text, position_key text, source_ts timestamptz)
@@ -248,35 +253,46 @@ export class ProjectionStore {
   }
 
   /**
-   * The initial-load path: when none of the batch's records and customers is known yet, what
-   * `initialLoad` wrote out (each customer resolved from the batch's own records) is written with
-   * COPY, with the result the general path would give (records, customer at version 1, one history entry and
-   * outbox message each). Returns null, having written nothing, when a record is older than its
-   * system's last truncate or the rule set changed since mapping: the caller then takes `apply`; a
-   * customer or record already stored makes the COPY fail on its key, with nothing written either
-   * (ApplyChangesUseCase then takes `apply`). The customers are locked first, so a live event for
-   * one of them waits, and then resolves it from everything committed; a live event that stores
-   * one of these very records first makes the COPY fail on the key, or, if the two wait on each
-   * other, PostgreSQL cancels one as a deadlock, which is retried.
+   * The initial-load path: when none of the batch's records and customers is known yet, each
+   * customer is resolved from the batch's own records and everything is written with COPY, with
+   * the result the general path would give (records, customer at version 1, one history entry and
+   * outbox message each). Returns null, having written nothing, when a customer is known, a record
+   * is older than its system's last truncate, or the rule set changed since mapping: the caller
+   * then takes `apply`; a customer or record stored meanwhile makes the COPY fail on its key, with
+   * nothing written either (ApplyChangesUseCase then takes `apply`). In the transaction the
+   * customers are locked first, so a live event for one of them waits, and then resolves it from
+   * everything committed; if the two wait on each other, PostgreSQL cancels one as a deadlock,
+   * which is retried.
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
    */
-  async loadNew(load: InitialLoad, mappedWith: number): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
+  async loadNew(items: readonly PreparedChange[], mappedWith: ActiveRules): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
+    if (items.some((c) => c.deleted)) return null;
+    const batch = loadBatch(items);
+    // Known customers (a second system, a re-run, live events that came first) are the usual
+    // reason to refuse: looked up before anything is written out or locked.
+    if (batch.ids.length > 0) {
+      const [{ known }] = (await this.db.query(KNOWN_CUSTOMERS_SQL, [batch.idList])) as Array<{ known: boolean }>;
+      if (known) return null;
+    }
+    const load = initialLoad(batch, mappedWith);
+    const { ids, idList, stale } = batch;
+    const applied = batch.changes.length;
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
-      if (rules.version !== mappedWith) return null;
-      if (load.ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [JSON.stringify(load.ids)]);
+      if (rules.version !== mappedWith.version) return null;
+      if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [idList]);
       const [{ truncated, at }] = (await em.query(LOAD_NEW_TRUNCATED_SQL, [load.positions])) as Array<{ truncated: boolean; at: Date }>;
       if (truncated) return null;
       await copyIn(em, COPY_CUSTOMERS, load.customers);
-      await copyIn(em, COPY_RECORDS, load.recordRows);
+      await copyIn(em, COPY_RECORDS, load.records);
       await copyIn(em, COPY_HISTORY, load.entries);
       await copyIn(em, COPY_OUTBOX, load.entries);
       const when = at.toISOString();
-      const statusChanges = load.ids.map(
+      const statusChanges = ids.map(
         (customerId, i): StatusChangeView => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when }),
       );
-      return { applied: load.records, stale: load.stale, views: [], statusChanges, ruleSetVersion: rules.version };
+      return { applied, stale, views: [], statusChanges, ruleSetVersion: rules.version };
     });
   }
 
@@ -453,30 +469,17 @@ function decider(compiled: CompiledRuleSet): (records: ReadonlyArray<{ system: s
   };
 }
 
-/**
- * What `loadNew` writes, in COPY's text format: customers, records, and their first history entry
- * and outbox message. Written out before the transaction, so that through its round trips a batch
- * is this text, not the objects of its changes (which would outlive two scavenges and be promoted).
- */
-export interface InitialLoad {
+/** A batch for the initial load: the newest change of each record, grouped by customer. */
+interface LoadBatch {
+  changes: PreparedChange[];
+  byCustomer: Map<string, PreparedChange[]>;
+  /** Sorted, and as JSON for LOCK_CUSTOMERS_SQL and KNOWN_CUSTOMERS_SQL. */
   ids: string[];
-  statuses: string[];
-  reasons: string[];
-  /** The distinct positions, as LOAD_NEW_TRUNCATED_SQL reads them (JSON). */
-  positions: string;
-  records: number;
+  idList: string;
   stale: number;
-  customers: CopyText;
-  recordRows: CopyText;
-  entries: CopyText;
 }
 
-/**
- * Resolves each customer from the batch's own records (newest per record) with the rule set that
- * mapped them, and writes the rows out; null for a batch with a deletion (the general path's).
- */
-export function initialLoad(items: readonly PreparedChange[], rules: ActiveRules): InitialLoad | null {
-  if (items.some((c) => c.deleted)) return null;
+function loadBatch(items: readonly PreparedChange[]): LoadBatch {
   const changes = newestPerRecord([...items], false);
   const byCustomer = new Map<string, PreparedChange[]>();
   for (const c of changes) {
@@ -486,21 +489,38 @@ export function initialLoad(items: readonly PreparedChange[], rules: ActiveRules
     else byCustomer.set(c.customerId, [c]);
   }
   const ids = [...byCustomer.keys()].sort();
+  return { changes, byCustomer, ids, idList: JSON.stringify(ids), stale: items.length - changes.length };
+}
+
+/**
+ * What `loadNew` writes, in COPY's text format: customers, records, and their first history entry
+ * and outbox message. Written out before the transaction, which then holds its locks only
+ * through its statements.
+ */
+interface InitialLoad {
+  statuses: string[];
+  reasons: string[];
+  /** The distinct positions, as LOAD_NEW_TRUNCATED_SQL reads them (JSON). */
+  positions: string;
+  customers: CopyText;
+  records: CopyText;
+  entries: CopyText;
+}
+
+/** Resolves each customer from the batch's own records with the rule set that mapped them, and writes the rows out. */
+function initialLoad(batch: LoadBatch, rules: ActiveRules): InitialLoad {
   const decide = decider(rules.compiled);
   const version = String(rules.version);
   const load: InitialLoad = {
-    ids,
     statuses: [],
     reasons: [],
-    positions: JSON.stringify(distinctPositions(changes)),
-    records: changes.length,
-    stale: items.length - changes.length,
+    positions: JSON.stringify(distinctPositions(batch.changes)),
     customers: new CopyText(),
-    recordRows: new CopyText(),
+    records: new CopyText(),
     entries: new CopyText(),
   };
-  for (const id of ids) {
-    const { status, reason } = decide(byCustomer.get(id) ?? []);
+  for (const id of batch.ids) {
+    const { status, reason } = decide(batch.byCustomer.get(id) ?? []);
     load.statuses.push(status);
     load.reasons.push(reason);
     const i = copyValue(id);
@@ -511,9 +531,9 @@ export function initialLoad(items: readonly PreparedChange[], rules: ActiveRules
   }
   // A batch's records share their position: its time is written out once.
   const sourceTs = isoTimestamps();
-  for (const c of changes) {
+  for (const c of batch.changes) {
     const p = c.position;
-    load.recordRows.row([
+    load.records.row([
       copyValue(c.system), copyValue(c.recordKey), copyValue(c.customerId), copyValue(JSON.stringify(c.raw)),
       copyValue(c.status), copyValue(c.rule), copyValue(c.unmapped?.field ?? null), copyValue(c.unmapped?.value ?? null),
       copyValue(p.kind), copyValue(p.key), copyValue(p.text), sourceTs(p.tsMs), 'f',
