@@ -6,7 +6,7 @@ import { StatusChangeView } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
+import { KnownCustomers, PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -47,12 +47,13 @@ export class ApplyChangesUseCase {
   /**
    * The initial load (the backfill): when none of the batch's records and customers is known yet,
    * the store's COPY path (`ProjectionStore.loadNew`) takes it; the result is the same as
-   * `execute`'s, except that the new customers are cached on their first read. Returns null, with
-   * nothing written, when the batch cannot take that path (a deletion, a known customer, a
-   * truncate newer than a record, a rule set published meanwhile, or a customer or record stored
-   * meanwhile, which makes the COPY fail on its key): the caller then uses `execute`.
+   * `execute`'s, except that the new customers are cached on their first read. Returns the known
+   * customers when there are any, and null for any other reason the batch cannot take that path (a
+   * deletion, a truncate newer than a record, a rule set published meanwhile, or a customer or
+   * record stored meanwhile, which makes the COPY fail on its key), with nothing written: the
+   * caller then uses `execute`, for the known customers' changes at least.
    */
-  async executeInitialLoad(events: readonly ChangeEvent[], now = Date.now()): Promise<ApplyOutcome | null> {
+  async executeInitialLoad(events: readonly ChangeEvent[], now = Date.now()): Promise<ApplyOutcome | KnownCustomers | null> {
     const { items, rejected, rules } = this.prepare(events, now);
     const changes = items.map((i) => (i as { change: PreparedChange }).change);
     const result = await this.stored(async () => {
@@ -63,7 +64,8 @@ export class ApplyChangesUseCase {
         throw e;
       }
     });
-    return result && this.finish(result, rejected);
+    if (result === null || 'known' in result) return result;
+    return this.finish(result, rejected);
   }
 
   /** Maps each change with the active rule set; a change the rules cannot map is rejected alone. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
 import { SourceSystem } from '@app/config';
-import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient } from '@app/projection';
+import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient, KnownCustomers } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';
 import { BackfillError, describeCause, pageSize } from '../backfill.errors';
 import { LegacyRecord, LegacySource } from '../legacy/legacy-source';
@@ -249,18 +249,34 @@ export class BackfillUseCase {
       if (built.ok) events.push(built.event);
       else result.unmappable.push({ key: r.key, reason: built.reason });
     }
-    // A page of records and customers the view does not know yet (checked under the customers'
-    // locks) is loaded as it is: no row of it can be unchanged. Not tried while the pages before
-    // held stored records (a second run, a resume): the lookup below then comes first.
-    const loaded = hint.initialLoad && hint.expectNew && events.length > 0 ? await this.applyWithRetry(events, true, signal) : null;
-    if (loaded) {
-      this.count(result, loaded, events);
-      return result;
+    // A page of records and customers the view does not know yet is loaded as it is: no row of it
+    // can be unchanged. When some of its customers are known (live events that came first, say),
+    // the rows of the others are loaded so, and only theirs go the general way below. Not tried
+    // while the pages before held stored records (a second run, a resume): the lookup below then
+    // comes first.
+    let rest = events;
+    let loadedSome = false;
+    if (hint.initialLoad && hint.expectNew && events.length > 0) {
+      let loaded = await this.applyWithRetry(events, true, signal);
+      if (loaded && 'known' in loaded) {
+        const { known } = loaded;
+        const isKnown = (e: ChangeEvent) => e.customerId !== null && known.has(e.customerId);
+        const fresh = events.filter((e) => !isKnown(e));
+        loaded = fresh.length > 0 ? await this.applyWithRetry(fresh, true, signal) : null;
+        if (loaded && !('known' in loaded)) {
+          this.count(result, loaded, fresh);
+          rest = events.filter(isKnown);
+          loadedSome = true;
+        }
+      } else if (loaded) {
+        this.count(result, loaded, events);
+        return result;
+      }
     }
-    const current = await this.stored.byKeys(system.name, events.map((e) => e.recordKey));
-    hint.expectNew = current.size === 0;
+    const current = await this.stored.byKeys(system.name, rest.map((e) => e.recordKey));
+    hint.expectNew = loadedSome || current.size === 0;
     // A row the view already holds with the same values would only bump versions: not sent.
-    const changed = events.filter((e) => {
+    const changed = rest.filter((e) => {
       const s = current.get(e.recordKey);
       const same = s !== undefined && !s.deleted && sameRaw(s.raw, e.raw);
       if (same) result.unchanged += 1;
@@ -272,9 +288,9 @@ export class BackfillUseCase {
   }
 
   private count(result: PageResult, outcome: ApplyOutcome, events: ChangeEvent[]): void {
-    result.applied = outcome.applied;
-    result.stale = outcome.stale;
-    result.customersChanged = outcome.statusChanges.length;
+    result.applied += outcome.applied;
+    result.stale += outcome.stale;
+    result.customersChanged += outcome.statusChanges.length;
     for (const r of outcome.rejected) result.unmappable.push({ key: [events[r.index].recordKey], reason: r.error.message });
   }
 
@@ -321,11 +337,11 @@ export class BackfillUseCase {
 
   /**
    * PostgreSQL or Redis restarting is waited out; anything else stops the run (resume later).
-   * `initialLoad`: the projection's initial-load path, or null when the page cannot take it.
+   * `initialLoad`: the projection's initial-load path; the known customers or null when the page cannot take it.
    */
-  private async applyWithRetry(events: ChangeEvent[], initialLoad: true, signal?: AbortSignal): Promise<ApplyOutcome | null>;
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: true, signal?: AbortSignal): Promise<ApplyOutcome | KnownCustomers | null>;
   private async applyWithRetry(events: ChangeEvent[], initialLoad: false, signal?: AbortSignal): Promise<ApplyOutcome>;
-  private async applyWithRetry(events: ChangeEvent[], initialLoad: boolean, signal?: AbortSignal): Promise<ApplyOutcome | null> {
+  private async applyWithRetry(events: ChangeEvent[], initialLoad: boolean, signal?: AbortSignal): Promise<ApplyOutcome | KnownCustomers | null> {
     for (let attempt = 1; ; attempt++) {
       try {
         return initialLoad ? await this.apply.executeInitialLoad(events, Date.now()) : await this.apply.execute(events, Date.now());

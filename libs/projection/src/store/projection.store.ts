@@ -38,6 +38,11 @@ export interface CacheEntry {
   view: CustomerView | null;
 }
 
+/** Why an initial load was refused: these customers are known already (nothing was written). */
+export interface KnownCustomers {
+  known: ReadonlySet<string>;
+}
+
 export interface StoreResult {
   /** Changes that were newer than what was stored. */
   applied: number;
@@ -148,12 +153,12 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
-// Whether any of an initial load's customers is known already: the batch then takes the general
-// path. Asked before the transaction, without locks: a customer that a live event stores after it
+// Which of an initial load's customers are known already: the batch then takes the general path
+// (the caller may send the rest again without them). Asked before the transaction, without locks: a customer that a live event stores after it
 // makes the COPY of the customers fail on its key (a known record, that of the records), and the
 // batch takes the general path all the same.
 const KNOWN_CUSTOMERS_SQL = `
-SELECT EXISTS (SELECT 1 FROM customer c JOIN json_array_elements_text($1::json) AS i(id) ON c.id = i.id) AS known`;
+SELECT c.id FROM customer c JOIN json_array_elements_text($1::json) AS i(id) ON c.id = i.id`;
 
 // Whether a record is older than its system's last truncate (the batch then takes the general
 // path); and the transaction's time, which the COPY leaves to the columns' defaults.
@@ -256,9 +261,9 @@ export class ProjectionStore {
    * The initial-load path: when none of the batch's records and customers is known yet, each
    * customer is resolved from the batch's own records and everything is written with COPY, with
    * the result the general path would give (records, customer at version 1, one history entry and
-   * outbox message each). Returns null, having written nothing, when a customer is known, a record
-   * is older than its system's last truncate, or the rule set changed since mapping: the caller
-   * then takes `apply`; a customer or record stored meanwhile makes the COPY fail on its key, with
+   * outbox message each). Returns the known customers, having written nothing, when there are
+   * any; null, having written nothing, when a record is older than its system's last truncate or
+   * the rule set changed since mapping: the caller then takes `apply` (for the known customers' changes at least); a customer or record stored meanwhile makes the COPY fail on its key, with
    * nothing written either (ApplyChangesUseCase then takes `apply`). In the transaction the
    * customers are locked first, so a live event for one of them waits, and then resolves it from
    * everything committed; if the two wait on each other, PostgreSQL cancels one as a deadlock,
@@ -266,14 +271,14 @@ export class ProjectionStore {
    * No views are cached: the customers are new, so Redis holds nothing stale, and the first read
    * fills it.
    */
-  async loadNew(items: readonly PreparedChange[], mappedWith: ActiveRules): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
+  async loadNew(items: readonly PreparedChange[], mappedWith: ActiveRules): Promise<(StoreResult & { ruleSetVersion: number }) | KnownCustomers | null> {
     if (items.some((c) => c.deleted)) return null;
     const batch = loadBatch(items);
     // Known customers (a second system, a re-run, live events that came first) are the usual
     // reason to refuse: looked up before anything is written out or locked.
     if (batch.ids.length > 0) {
-      const [{ known }] = (await this.db.query(KNOWN_CUSTOMERS_SQL, [batch.idList])) as Array<{ known: boolean }>;
-      if (known) return null;
+      const known = (await this.db.query(KNOWN_CUSTOMERS_SQL, [batch.idList])) as Array<{ id: string }>;
+      if (known.length > 0) return { known: new Set(known.map((k) => k.id)) };
     }
     const load = initialLoad(batch, mappedWith);
     const { ids, idList, stale } = batch;
