@@ -120,10 +120,13 @@ describe('Redis stopped while events flow and reads go on', () => {
   // of the client (libs/bootstrap/src/connections.ts) makes reads fall back to PostgreSQL.
   it('Redis hung (process stopped, connections open): reads still answer from PostgreSQL within 5 s', async () => {
     redis.pause();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const a = await Promise.race([answer(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
+      const a = await Promise.race([answer(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000)))]);
       expect(a.every((c, i) => c?.status === after(i))).toBe(true);
     } finally {
+      // Not left to keep Jest waiting after the run.
+      clearTimeout(timer);
       redis.resume();
       await waitFor(async () => (await answer()).every((c, i) => c?.status === after(i)), 'reads once Redis answers again');
     }
