@@ -251,9 +251,9 @@ export class BackfillUseCase {
     }
     // A page of records and customers the view does not know yet is loaded as it is: no row of it
     // can be unchanged. When some of its customers are known (live events that came first, say),
-    // the rows of the others are loaded so, and only theirs go the general way below. Not tried
-    // while the pages before held stored records (a second run, a resume): the lookup below then
-    // comes first.
+    // the rows of the others are loaded so, and only the known ones' go the general way below. Not
+    // tried after a page that was mostly stored already (a second run, a resume): the lookup below
+    // then comes first, until a page is mostly new again.
     let rest = events;
     let loadedSome = false;
     if (hint.initialLoad && hint.expectNew && events.length > 0) {
@@ -274,7 +274,8 @@ export class BackfillUseCase {
       }
     }
     const current = await this.stored.byKeys(system.name, rest.map((e) => e.recordKey));
-    hint.expectNew = loadedSome || current.size === 0;
+    // Mostly new: a few records stored by live events do not make a page a re-run's.
+    hint.expectNew = loadedSome || current.size * 2 < rest.length;
     // A row the view already holds with the same values would only bump versions: not sent.
     const changed = rest.filter((e) => {
       const s = current.get(e.recordKey);
