@@ -22,7 +22,6 @@ export class BackfillError extends Error {
   }
 }
 
-/** Hides a password in a URL before it is printed. */
 /** Rows per page (default 5000), checked: a page of 0 or 1.5 rows would never end. */
 export function pageSize(batchSize: number | undefined): number {
   const size = batchSize ?? 5000;
@@ -30,6 +29,7 @@ export function pageSize(batchSize: number | undefined): number {
   return size;
 }
 
+/** Hides a password in a URL before it is printed. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);

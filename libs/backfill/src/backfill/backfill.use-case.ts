@@ -23,9 +23,9 @@ export interface BackfillOptions {
   /** Rows per second at most; null or undefined: no cap. */
   rate?: number | null;
   /**
-   * Pages whose records and customers the view does not know yet take the projection's
-   * initial-load path (one statement; new customers are cached on first read). Default true;
-   * false sends every page through the general path, as live events go.
+   * Rows whose records and customers the view does not know yet take the projection's
+   * initial-load path (COPY; new customers are cached on first read). Default true; false sends
+   * every page through the general path, as live events go.
    */
   initialLoad?: boolean;
   /** How many unmappable rows and would-be changes to keep as samples. */

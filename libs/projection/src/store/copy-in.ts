@@ -100,7 +100,7 @@ const DISCARD = { write: () => true, once: () => undefined };
  * (brianc/node-pg-copy-streams#171, open in 7.0.0). After an error it writes into the void
  * instead: PostgreSQL drops whatever follows a refused COPY.
  */
-export function copyStream(sql: string): CopyStreamQuery {
+function copyStream(sql: string): CopyStreamQuery {
   // Members the library has and its types do not declare.
   const stream = copyFrom(sql) as CopyStreamQuery & { handleError(e: Error): void; connection: unknown };
   const handleError = stream.handleError.bind(stream);

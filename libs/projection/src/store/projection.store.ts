@@ -154,9 +154,9 @@ WITH c AS (
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
 // Which of an initial load's customers are known already: the batch then takes the general path
-// (the caller may send the rest again without them). Asked before the transaction, without locks: a customer that a live event stores after it
-// makes the COPY of the customers fail on its key (a known record, that of the records), and the
-// batch takes the general path all the same.
+// (the caller may send the rest again without them). Asked before the transaction, without locks:
+// a customer that a live event stores after it makes the COPY of the customers fail on its key (a
+// known record, that of the records), and the batch takes the general path all the same.
 const KNOWN_CUSTOMERS_SQL = `
 SELECT c.id FROM customer c JOIN json_array_elements_text($1::json) AS i(id) ON c.id = i.id`;
 
@@ -263,7 +263,8 @@ export class ProjectionStore {
    * the result the general path would give (records, customer at version 1, one history entry and
    * outbox message each). Returns the known customers, having written nothing, when there are
    * any; null, having written nothing, when a record is older than its system's last truncate or
-   * the rule set changed since mapping: the caller then takes `apply` (for the known customers' changes at least); a customer or record stored meanwhile makes the COPY fail on its key, with
+   * the rule set changed since mapping: the caller then takes `apply` (for the known customers'
+   * changes at least). A customer or record stored meanwhile makes the COPY fail on its key, with
    * nothing written either (ApplyChangesUseCase then takes `apply`). In the transaction the
    * customers are locked first, so a live event for one of them waits, and then resolves it from
    * everything committed; if the two wait on each other, PostgreSQL cancels one as a deadlock,
