@@ -44,6 +44,8 @@ describe('status changes', () => {
       ['PENDING', null, 'PENDING', 'no-billing-yet', 1],
       ['AT_RISK', 'PENDING', 'AT_RISK', 'at-risk', 1],
     ]);
+    // The customer's version after each change: a consumer drops one older than what it has.
+    expect(mine.map((r) => r.body.customerVersion)).toEqual([1, 2]);
     expect(mine.every((r) => r.persistent && typeof r.body.at === 'string' && r.messageId.startsWith('status-change-'))).toBe(true);
     // The relay deletes its rows in the transaction it publishes them from, just after the confirms.
     await waitFor(async () => (await app.db.query('SELECT count(*)::int AS n FROM status_outbox'))[0].n === 0, 'outbox relayed');

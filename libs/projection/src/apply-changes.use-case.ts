@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChangeEvent, TruncateEvent } from '@app/cdc';
 import { RuleEvaluationError } from '@app/rules';
 import { CustomerCache } from './cache/customer.cache';
-import { StatusChangeView } from './customer-view.model';
+import { StatusChange } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
@@ -19,7 +19,7 @@ export interface ApplyOutcome {
   stale: number;
   rejected: Rejected[];
   customersTouched: number;
-  statusChanges: StatusChangeView[];
+  statusChanges: StatusChange[];
   ruleSetVersion: number;
 }
 

@@ -29,3 +29,9 @@ export interface StatusChangeView {
   ruleSetVersion: number;
   at: string;
 }
+
+/** A status change as it is published (outbox, RabbitMQ, subscriptions): with the customer's version after it. */
+export interface StatusChange extends StatusChangeView {
+  /** Grows with every change of the customer's view: a consumer drops a change older than one it has. */
+  customerVersion: number;
+}

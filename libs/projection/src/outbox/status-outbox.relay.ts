@@ -7,7 +7,7 @@ import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
 import { RedisKeys } from '../cache/redis-keys';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
-import { StatusChangeView } from '../customer-view.model';
+import { StatusChange } from '../customer-view.model';
 
 interface OutboxRow {
   id: string;
@@ -17,10 +17,15 @@ interface OutboxRow {
   reason: string;
   rule_set_version: number;
   at: Date;
+  /** Null for rows written before the column existed. */
+  customer_version: string | null;
 }
 
-/** The message every canonical status change becomes, on RabbitMQ and on Redis pub/sub: the change as the store reports it. */
-export type StatusChangeMessage = StatusChangeView;
+/**
+ * The message every canonical status change becomes, on RabbitMQ and on Redis pub/sub: the change
+ * as the store reports it. `customerVersion` is null only for changes committed before it existed.
+ */
+export type StatusChangeMessage = Omit<StatusChange, 'customerVersion'> & { customerVersion: number | null };
 
 const BATCH = 500;
 const POLL_MS = 250;
@@ -152,5 +157,6 @@ function toMessage(r: OutboxRow): StatusChangeMessage {
     reason: r.reason,
     ruleSetVersion: r.rule_set_version,
     at: r.at.toISOString(),
+    customerVersion: r.customer_version === null ? null : Number(r.customer_version),
   };
 }

@@ -4,7 +4,7 @@ import { isNewer, normalizeRow, SourcePosition } from '@app/cdc';
 import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
 import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { RuleSetRepository } from '../rules/rule-set.repository';
-import { CustomerView, StatusChangeView } from '../customer-view.model';
+import { CustomerView, StatusChange } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
 import { copyIn, CopyText, copyValue, isoTimestamps } from './copy-in';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
@@ -50,11 +50,15 @@ export interface StoreResult {
   stale: number;
   /** The current view of every customer the batch touched (view null = no longer exists). */
   views: CacheEntry[];
-  statusChanges: StatusChangeView[];
+  statusChanges: StatusChange[];
 }
 
 interface RecordOutcome {
-  old_customer: string | null;
+  /** Applied changes: the customer the record left (it moved), else null. */
+  left_customer: string | null;
+  /** The record's customer in the statement's snapshot (null for a record it does not hold). */
+  stored_customer: string | null;
+  /** Applied changes: the record's customer now. */
   new_customer: string | null;
   applied: boolean;
 }
@@ -80,10 +84,14 @@ WITH input AS (
     AS t(system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
          position_kind, position_key, position, source_ts, deleted, ord)
 ),
-old AS (
+stored AS (
+  -- What this statement's snapshot holds: the customer of a change that turns out stale, whose
+  -- view is cached again. Never the customer an applied change takes a record from: a record
+  -- that another transaction inserted and had not committed when this statement began is not in
+  -- the snapshot (the upsert waits for that insert, then updates the row); left_customer_id,
+  -- set from the row the upsert locked, is that customer.
   SELECT s.system, s.record_key, s.customer_id FROM source_record s
   JOIN input i ON i.system = s.system AND i.record_key = s.record_key
-  FOR UPDATE OF s
 ),
 up AS (
   INSERT INTO source_record AS s (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
@@ -95,15 +103,17 @@ up AS (
          now()
   FROM input i
   ON CONFLICT (system, record_key) DO UPDATE SET
+    left_customer_id = CASE WHEN excluded.deleted OR s.customer_id IS NOT DISTINCT FROM excluded.customer_id THEN NULL ELSE s.customer_id END,
     ${KEEP_ON_DELETE},
     position_kind = excluded.position_kind, position_key = excluded.position_key, position = excluded.position,
     source_ts = excluded.source_ts, deleted = excluded.deleted, updated_at = now()
   WHERE ${NEWER}
-  RETURNING s.system, s.record_key, s.customer_id
+  RETURNING s.system, s.record_key, s.customer_id, s.left_customer_id
 )
-SELECT old.customer_id AS old_customer, up.customer_id AS new_customer, (up.record_key IS NOT NULL) AS applied
+SELECT up.left_customer_id AS left_customer, stored.customer_id AS stored_customer, up.customer_id AS new_customer,
+       (up.record_key IS NOT NULL) AS applied
 FROM input i
-LEFT JOIN old ON old.system = i.system AND old.record_key = i.record_key
+LEFT JOIN stored ON stored.system = i.system AND stored.record_key = i.record_key
 LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key
 ORDER BY i.ord`;
 
@@ -130,6 +140,18 @@ SELECT DISTINCT customer_id FROM t`;
 const LOCK_CUSTOMERS_SQL = `
 SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id, 7316) AS h FROM json_array_elements_text($1::json) id ORDER BY 1) s`;
 
+// A truncate and the record writes of its system exclude each other: writers hold the system's
+// lock shared, a truncate exclusively, each taken in a statement of its own before the writes.
+// Otherwise a record inserted by a transaction still open when the truncate's UPDATE runs is not
+// seen by it, while that insert did not see the truncate's watermark either: both commit and
+// the record stays live although it is older than the truncate. Systems in hash order (the order
+// the locks are taken in, so that two writers never wait on each other), always before customers.
+const LOCK_SYSTEMS_SQL = `
+SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(7317, hashtext(system))::text
+            ELSE pg_advisory_xact_lock_shared(7317, hashtext(system))::text END
+FROM (SELECT system, bool_or(exclusive) AS exclusive FROM json_to_recordset($1::json) AS t(system text, exclusive boolean)
+      GROUP BY system ORDER BY hashtext(system), system) s`;
+
 const REMAP_SQL = `
 UPDATE source_record s SET status = u.status, rule = u.rule, unmapped_field = u.unmapped_field, unmapped_value = u.unmapped_value
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(system, record_key, status, rule, unmapped_field, unmapped_value)
@@ -143,13 +165,14 @@ WITH c AS (
     updated_at = excluded.updated_at, version = excluded.version, live = excluded.live, rule_set_version = excluded.rule_set_version
   RETURNING 1
 ), changes AS (
-  SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[])
-    AS t(customer_id, from_status, to_status, reason, rule_set_version, at)
+  SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[], $15::bigint[])
+    AS t(customer_id, from_status, to_status, reason, rule_set_version, at, customer_version)
 ), h AS (
-  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at) SELECT * FROM changes RETURNING 1
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
+  SELECT customer_id, from_status, to_status, reason, rule_set_version, at FROM changes RETURNING 1
 ), o AS (
   -- The transactional outbox: a change is published only if it committed, and none committed is lost.
-  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at) SELECT * FROM changes RETURNING 1
+  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
@@ -175,7 +198,7 @@ const COPY_CUSTOMERS = `COPY customer (id, status, reason, version, live, rule_s
 const COPY_RECORDS = `COPY source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
   position_kind, position_key, position, source_ts, deleted) FROM STDIN`;
 const COPY_HISTORY = `COPY status_history (customer_id, from_status, to_status, reason, rule_set_version) FROM STDIN`;
-const COPY_OUTBOX = `COPY status_outbox (customer_id, from_status, to_status, reason, rule_set_version) FROM STDIN`;
+const COPY_OUTBOX = `COPY status_outbox (customer_id, from_status, to_status, reason, rule_set_version, customer_version) FROM STDIN`;
 
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
@@ -213,6 +236,7 @@ export class ProjectionStore {
   ): Promise<StoreResult & { ruleSetVersion: number }> {
     const now = new Date();
     return this.db.transaction(async (em) => {
+      await lockSystems(em, items);
       const rules = await this.rulesFor(em);
       let applied = 0;
       let stale = 0;
@@ -240,14 +264,16 @@ export class ProjectionStore {
         const outcomes = await this.applyRecords(em, changes);
         outcomes.forEach((o, i) => {
           if (o.applied) {
+            // Every customer that gained or lost the record is resolved again, under its lock.
             applied += 1;
             if (sameRules && !changes[i].deleted) fresh.add(recordId(changes[i].system, changes[i].recordKey));
-            if (o.old_customer) changed.add(o.old_customer);
+            if (o.left_customer) changed.add(o.left_customer);
             if (o.new_customer) changed.add(o.new_customer);
           } else {
+            // Nothing changed; the views are cached again (a crash may have come between a commit and its cache write).
             stale += 1;
-            const id = o.old_customer ?? changes[i].customerId;
-            if (id) affected.add(id);
+            if (o.stored_customer) affected.add(o.stored_customer);
+            if (changes[i].customerId) affected.add(changes[i].customerId);
           }
         });
       }
@@ -287,16 +313,17 @@ export class ProjectionStore {
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
       if (rules.version !== mappedWith.version) return null;
+      await lockSystems(em, items.map((change) => ({ kind: 'change' as const, change })));
       if (ids.length > 0) await em.query(LOCK_CUSTOMERS_SQL, [idList]);
       const [{ truncated, at }] = (await em.query(LOAD_NEW_TRUNCATED_SQL, [load.positions])) as Array<{ truncated: boolean; at: Date }>;
       if (truncated) return null;
       await copyIn(em, COPY_CUSTOMERS, load.customers);
       await copyIn(em, COPY_RECORDS, load.records);
       await copyIn(em, COPY_HISTORY, load.entries);
-      await copyIn(em, COPY_OUTBOX, load.entries);
+      await copyIn(em, COPY_OUTBOX, load.outbox);
       const when = at.toISOString();
       const statusChanges = ids.map(
-        (customerId, i): StatusChangeView => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when }),
+        (customerId, i): StatusChange => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when, customerVersion: 1 }),
       );
       return { applied, stale, views: [], statusChanges, ruleSetVersion: rules.version };
     });
@@ -310,9 +337,9 @@ export class ProjectionStore {
     rules: ActiveRules,
     now: Date,
     fresh: ReadonlySet<string> = new Set(),
-  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChangeView[]; written: number }> {
+  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChange[]; written: number }> {
     const views: CacheEntry[] = [];
-    const statusChanges: StatusChangeView[] = [];
+    const statusChanges: StatusChange[] = [];
     if (ids.length === 0) return { views, statusChanges, written: 0 };
     ids.sort();
     await em.query(LOCK_CUSTOMERS_SQL, [JSON.stringify(ids)]);
@@ -376,6 +403,7 @@ export class ProjectionStore {
             reason: decided.reason,
             ruleSetVersion: rules.version,
             at: now.toISOString(),
+            customerVersion: Number(row.version),
           });
         }
       }
@@ -407,6 +435,7 @@ export class ProjectionStore {
         statusChanges.map((c) => c.reason),
         statusChanges.map((c) => c.ruleSetVersion),
         statusChanges.map((c) => c.at),
+        statusChanges.map((c) => String(c.customerVersion)),
       ]);
     }
     return { views, statusChanges, written: writes.length };
@@ -511,6 +540,8 @@ interface InitialLoad {
   customers: CopyText;
   records: CopyText;
   entries: CopyText;
+  /** The entries again, with the customer's version (1). */
+  outbox: CopyText;
 }
 
 /** Resolves each customer from the batch's own records with the rule set that mapped them, and writes the rows out. */
@@ -524,6 +555,7 @@ function initialLoad(batch: LoadBatch, rules: ActiveRules): InitialLoad {
     customers: new CopyText(),
     records: new CopyText(),
     entries: new CopyText(),
+    outbox: new CopyText(),
   };
   for (const id of batch.ids) {
     const { status, reason } = decide(batch.byCustomer.get(id) ?? []);
@@ -534,6 +566,7 @@ function initialLoad(batch: LoadBatch, rules: ActiveRules): InitialLoad {
     const re = copyValue(reason);
     load.customers.row([i, st, re, '1', 't', version]);
     load.entries.row([i, '\\N', st, re, version]);
+    load.outbox.row([i, '\\N', st, re, version, '1']);
   }
   // A batch's records share their position: its time is written out once.
   const sourceTs = isoTimestamps();
@@ -564,6 +597,17 @@ function segments(items: readonly PreparedItem[]): Segment[] {
   }
   if (current.length) out.push({ kind: 'changes', changes: current });
   return out;
+}
+
+/** Takes LOCK_SYSTEMS_SQL's locks for a batch: exclusive for the systems it truncates, shared for the others. */
+async function lockSystems(em: EntityManager, items: readonly PreparedItem[]): Promise<void> {
+  const exclusive = new Map<string, boolean>();
+  for (const item of items) {
+    if (item.kind === 'truncate') exclusive.set(item.truncate.system, true);
+    else if (!exclusive.has(item.change.system)) exclusive.set(item.change.system, false);
+  }
+  if (exclusive.size === 0) return;
+  await em.query(LOCK_SYSTEMS_SQL, [JSON.stringify([...exclusive].map(([system, x]) => ({ system, exclusive: x })))]);
 }
 
 function recordId(system: string, recordKey: string): string {
