@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BackfillCommand } from './commands/backfill.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { ReconcileCommand } from './commands/reconcile.command';
+import { VerifyCommand } from './commands/verify.command';
 import { RulesCommand, RulesDiffCommand, RulesExportCommand, RulesPublishCommand, RulesValidateCommand } from './commands/rules.command';
 import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './commands/tokens.command';
 
@@ -12,5 +13,5 @@ import { ExitCodePolicy } from './output/exit-code.policy';
 import { WorkContextFactory } from './work-context.factory';
 
 /** Commands only: what they need (database, Redis, legacy connections) is opened by each command. */
-@Module({ providers: [CliPrinter, ExitCodePolicy, WorkContextFactory, MigrateCommand, BackfillCommand, ReconcileCommand, ...RULES_COMMANDS, ...TOKENS_COMMANDS] })
+@Module({ providers: [CliPrinter, ExitCodePolicy, WorkContextFactory, MigrateCommand, BackfillCommand, ReconcileCommand, VerifyCommand, ...RULES_COMMANDS, ...TOKENS_COMMANDS] })
 export class CliModule {}

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Connections, openConnections } from '@app/bootstrap';
 import { BackfillUseCase, createBackfillContext, LegacySourceFactory, ReconcileMetrics, ReconcileUseCase } from '@app/backfill';
 import { DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
-import { StatusOutboxRelay } from '@app/projection';
+import { StatusOutboxRelay, VerifyProjectionUseCase } from '@app/projection';
 
 export interface WorkContext {
   backfill: BackfillUseCase;
   reconcile: ReconcileUseCase;
   metrics: ReconcileMetrics;
+  verify: VerifyProjectionUseCase;
   /** Status changes committed and not yet published; null when this process relays them itself. */
   outboxBacklog(): Promise<number | null>;
   /** Every system with a legacy connection (what --all means). */
@@ -40,6 +41,7 @@ export class WorkContextFactory {
         backfill: ctx.get(BackfillUseCase),
         reconcile: ctx.get(ReconcileUseCase),
         metrics: ctx.get(ReconcileMetrics),
+        verify: ctx.get(VerifyProjectionUseCase),
         outboxBacklog: async () => (env.outbox.enabled ? null : ctx.get(StatusOutboxRelay).backlog()),
         connectedSystems: () => sources.connectedSystems(),
         close: async () => {

@@ -48,7 +48,7 @@ type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string
 const sources = new Map<string, ScrapeSource>();
 
 /** Lets a service provide a gauge's value at scrape time (e.g. a count in PostgreSQL). */
-export function setScrapeSource(metric: 'outbox' | 'unmapped' | 'reconcileDrift', source: ScrapeSource): void {
+export function setScrapeSource(metric: 'outbox' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun', source: ScrapeSource): void {
   sources.set(metric, source);
 }
 
@@ -81,5 +81,18 @@ export const reconcileDrift = gauge(
     await fromSource(this, 'reconcileDrift');
   },
 );
+
+/** Read at scrape time from the last stored report of `verify` (the projection checked against itself). */
+export const verifyDifferences = gauge(
+  'statusview_verify_differences',
+  'Customers on which the projection disagrees with itself, by kind (status, mapping, liveness, orphan, cache), as of the last verify; repaired ones are not counted',
+  ['kind'],
+  async function () {
+    await fromSource(this, 'verifyDifferences');
+  },
+);
+export const verifyLastRun = gauge('statusview_verify_last_run_timestamp_seconds', 'When the last verify finished (Unix time)', [], async function () {
+  await fromSource(this, 'verifyLastRun');
+});
 
 export { register as metricsRegistry };

@@ -68,6 +68,12 @@ export class ApplyChangesUseCase {
     return this.finish(result, rejected);
   }
 
+  /** Resolves these customers again from what is stored, with new versions, and caches them (`verify --repair`). */
+  async resolveAgain(ids: readonly string[]): Promise<ApplyOutcome> {
+    const result = await this.stored(() => this.store.resolveAgain(ids));
+    return this.finish(result, []);
+  }
+
   /** Maps each change with the active rule set; a change the rules cannot map is rejected alone. */
   private prepare(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now: number) {
     const active = this.rules.current();

@@ -13,3 +13,6 @@ export * from './rules/rule-set.repository';
 export * from './rules/rule-set-sync.service';
 export * from './reprojection/reprojection.service';
 export * from './outbox/status-outbox.relay';
+export * from './verify/verify-report.model';
+export * from './verify/verify-projection.use-case';
+export { VerifyReportStore } from './verify/verify-report.store';

@@ -12,6 +12,9 @@ import { ReprojectionService } from './reprojection/reprojection.service';
 import { RuleSetRepository } from './rules/rule-set.repository';
 import { RuleSetSyncService } from './rules/rule-set-sync.service';
 import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
+import { CustomerResolution } from './store/customer-resolution';
+import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
+import { VerifyReportStore } from './verify/verify-report.store';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -33,6 +36,7 @@ export class ProjectionModule {
         ActiveRuleSet,
         RuleSetRepository,
         RuleSetSyncService,
+        CustomerResolution,
         ProjectionStore,
         CustomerCache,
         CustomerReader,
@@ -40,8 +44,10 @@ export class ProjectionModule {
         ApplyChangesUseCase,
         ReprojectionService,
         StatusOutboxRelay,
+        VerifyReportStore,
+        VerifyProjectionUseCase,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { BackfillSummary, ReconcileReport } from '@app/backfill';
+import { VERIFY_KIND_TEXT, VERIFY_KINDS, VerifyReport } from '@app/projection';
 import { formatDuration } from './progress.reporter';
 
 /** Human-readable summaries; `--format json` prints the objects themselves. */
@@ -56,5 +57,27 @@ export function reconcileReportLines(r: ReconcileReport): string[] {
     for (const d of r.differences) lines.push(`    ${d.kind.padEnd(8)} ${d.recordKey} (${d.customerId ?? '-'}): ${d.detail}`);
   }
   for (const u of r.unmappableSamples) lines.push(`    unmappable ${u.recordKey}: ${u.reason}`);
+  return lines;
+}
+
+export function verifyReportLines(r: VerifyReport): string[] {
+  const verdict = r.interrupted ? 'interrupted' : r.agreed ? 'the projection agrees with itself' : 'the projection disagrees with itself';
+  const rep = r.repaired;
+  const lines = [
+    `verify: ${verdict}`,
+    `  rule set        version ${r.ruleSetVersion}`,
+    `  customers       ${r.customers}`,
+    `  records         ${r.records}`,
+  ];
+  for (const kind of VERIFY_KINDS) {
+    if (kind === 'cache' && !r.cacheChecked) continue;
+    lines.push(`  ${kind.padEnd(15)} ${r.counts[kind]}${rep ? ` (repaired ${rep[kind]})` : ''}   ${VERIFY_KIND_TEXT[kind]}`);
+  }
+  if (r.pendingReprojection > 0) lines.push(`  not reprojected ${r.pendingReprojection} (a reprojection to version ${r.ruleSetVersion} is running; not counted)`);
+  lines.push(`  duration        ${formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}`);
+  if (r.first.length) {
+    lines.push('  first differences:');
+    for (const d of r.first) lines.push(`    ${d.kind.padEnd(8)} ${d.customerId}: ${d.detail}`);
+  }
   return lines;
 }

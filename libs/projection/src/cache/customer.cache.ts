@@ -44,6 +44,11 @@ export class CustomerCache {
     );
   }
 
+  /** Drops entries (the next read refills them from PostgreSQL). */
+  async evict(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.del(...ids.map((id) => this.keys.customer(id)));
+  }
+
   /** One MGET; `undefined` where Redis has nothing (evicted, flushed, never written). */
   async read(ids: readonly string[]): Promise<Array<CachedEntry | undefined>> {
     if (ids.length === 0) return [];

@@ -31,17 +31,21 @@ export const CUSTOMERS_SQL = `
   SELECT id, status, reason, status_since, updated_at, version, live, rule_set_version
   FROM customer WHERE id = ANY($1::text[])`;
 
+/** A customer's live records as one JSON array (alias `c`: the customer), in the order views list them. */
+export const LIVE_RECORDS_JSON = `
+    (SELECT coalesce(json_agg(json_build_object(
+        'customer_id', s.customer_id, 'system', s.system, 'record_key', s.record_key, 'raw', s.raw::text,
+        'status', s.status, 'rule', s.rule, 'position', s.position,
+        'source_ts_ms', (extract(epoch FROM s.source_ts) * 1000)::bigint) ORDER BY s.system, s.record_key), '[]'::json)
+     FROM source_record s WHERE s.customer_id = c.id AND NOT s.deleted)`;
+
 /**
  * Customers with their live records in one statement, so the view comes from one snapshot even
  * while a writer commits.
  */
 export const CUSTOMER_VIEWS_SQL = `
   SELECT c.id, c.status, c.reason, c.status_since, c.updated_at, c.version, c.live, c.rule_set_version,
-    (SELECT coalesce(json_agg(json_build_object(
-        'customer_id', s.customer_id, 'system', s.system, 'record_key', s.record_key, 'raw', s.raw::text,
-        'status', s.status, 'rule', s.rule, 'position', s.position,
-        'source_ts_ms', (extract(epoch FROM s.source_ts) * 1000)::bigint) ORDER BY s.system, s.record_key), '[]'::json)
-     FROM source_record s WHERE s.customer_id = c.id AND NOT s.deleted) AS records
+    ${LIVE_RECORDS_JSON} AS records
   FROM customer c WHERE c.id = ANY($1::text[])`;
 
 export interface CustomerWithRecordsRow extends CustomerRow {

@@ -1,12 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { isNewer, normalizeRow, SourcePosition } from '@app/cdc';
-import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
-import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
+import { isNewer, SourcePosition } from '@app/cdc';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChange } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
 import { copyIn, CopyText, copyValue, isoTimestamps } from './copy-in';
+import { CustomerResolution, decider } from './customer-resolution';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
 export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -203,17 +202,12 @@ const COPY_OUTBOX = `COPY status_outbox (customer_id, from_status, to_status, re
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
 @Injectable()
 export class ProjectionStore {
-  private readonly logger = new Logger('projection');
-  private readonly fields: Map<string, Record<string, FieldType>>;
-
   constructor(
     @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
-    @Inject(DOMAIN_CONFIG) domain: DomainConfig,
     private readonly activeRules: ActiveRuleSet,
     private readonly ruleSets: RuleSetRepository,
-  ) {
-    this.fields = new Map(domain.sources.systems.map((s) => [s.name, s.fields]));
-  }
+    private readonly resolution: CustomerResolution,
+  ) {}
 
   /**
    * The rule set to evaluate with inside a writing transaction: the active row is read FOR SHARE,
@@ -329,6 +323,18 @@ export class ProjectionStore {
     });
   }
 
+  /**
+   * Resolves customers again from their stored records under the active rule set, each live one
+   * with a new version, so that it replaces whatever the cache holds: the repair of `verify`.
+   */
+  async resolveAgain(ids: readonly string[], now = new Date()): Promise<StoreResult & { ruleSetVersion: number }> {
+    return this.db.transaction(async (em) => {
+      const rules = await this.rulesFor(em);
+      const result = await this.resolveCustomers(em, [...ids], new Set(ids), rules, now);
+      return { applied: 0, stale: 0, views: result.views, statusChanges: result.statusChanges, ruleSetVersion: rules.version };
+    });
+  }
+
   /** Re-resolves customers under `rules`; only those whose view changed get a new version. */
   async resolveCustomers(
     em: EntityManager,
@@ -357,7 +363,7 @@ export class ProjectionStore {
       // a mix of two versions (a record stored under an older version, a new one under this).
       const recs = (records.get(id) ?? []).map((r) => {
         if (fresh.size > 0 && fresh.has(recordId(r.system, r.record_key))) return r;
-        const again = this.remap(r, compiled, now.getTime());
+        const again = this.resolution.remap(r, compiled, now.getTime());
         if (again && (again.status !== r.status || again.rule !== r.rule)) {
           const updated = { ...r, status: again.status, rule: again.rule };
           remapped.push(updated);
@@ -441,17 +447,6 @@ export class ProjectionStore {
     return { views, statusChanges, written: writes.length };
   }
 
-  private remap(r: LiveRecordRow, compiled: CompiledRuleSet, now: number): MappingResult | undefined {
-    if (!compiled.hasSystem(r.system)) return undefined;
-    try {
-      return compiled.map(r.system, normalizeRow(this.fields.get(r.system) ?? {}, JSON.parse(r.raw) as Record<string, unknown>), now);
-    } catch (e) {
-      // A stored record the rule set cannot map keeps its last mapping rather than failing the batch.
-      this.logger.warn(`cannot map stored record ${r.system}/${r.record_key}: ${(e as Error).message}`);
-      return undefined;
-    }
-  }
-
   private async applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {
     if (changes.length === 0) return [];
     return em.query(APPLY_RECORDS_SQL, [JSON.stringify(changes.map(recordRow))]);
@@ -489,19 +484,6 @@ function distinctPositions(changes: readonly PreparedChange[]) {
     out.push({ system: c.system, position_kind: p.kind, position_key: p.key, source_ts: p.tsMs === null ? null : new Date(p.tsMs).toISOString() });
   }
   return out;
-}
-
-/** The resolution of one customer from its records' mapped statuses (one mask per system). */
-function decider(compiled: CompiledRuleSet): (records: ReadonlyArray<{ system: string; status: string | null }>) => Resolution {
-  const masks = new Int32Array(compiled.systems.length);
-  return (records) => {
-    masks.fill(0);
-    for (const r of records) {
-      const s = compiled.systemIndex(r.system);
-      if (s !== undefined && r.status !== null) masks[s] |= 1 << compiled.statusIndex(r.status);
-    }
-    return compiled.resolve(masks);
-  };
 }
 
 /** A batch for the initial load: the newest change of each record, grouped by customer. */
