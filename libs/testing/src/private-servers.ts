@@ -410,6 +410,7 @@ export function envVarsOf(env: EnvConfig): Record<string, string> {
     CDC_BATCH_SIZE: String(env.cdc.batchSize),
     CDC_BATCH_LINGER_MS: String(env.cdc.lingerMs),
     CDC_RETRY_MAX_MS: String(env.cdc.retryMaxMs),
+    CDC_CONCURRENCY: String(env.cdc.concurrency),
     HOST: env.http.host,
     PORT: String(env.http.port),
     GRAPHQL_MAX_DEPTH: String(env.graphql.maxDepth),
