@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.errors';
+import { redactUrl } from './url-redaction';
 
 export type CdcTransport = 'amqp' | 'kafka';
 
@@ -44,12 +45,16 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
   };
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const v = str(name, fallback);
+    // Printed without its password, whether it parses or not.
+    const shown = redactUrl(v);
+    let protocol: string;
     try {
-      const u = new URL(v);
-      if (!protocols.includes(u.protocol)) problems.push(`${name}=${v}: expected a ${protocols.join(' or ')} URL`);
+      protocol = new URL(v).protocol;
     } catch {
-      problems.push(`${name}=${v}: not a URL`);
+      problems.push(`${name}=${shown}: not a URL`);
+      return v;
     }
+    if (!protocols.includes(protocol)) problems.push(`${name}=${shown}: expected a ${protocols.join(' or ')} URL`);
     return v;
   };
 
