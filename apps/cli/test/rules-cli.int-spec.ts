@@ -48,6 +48,17 @@ describe('rules CLI', () => {
     expect(missing.stderr).toMatch(/nope\.yaml: ENOENT/);
   });
 
+  it('prints names from the rule set with their control characters escaped: no forged lines, no terminal escapes', async () => {
+    const bad = parse(reference) as Record<string, any>;
+    bad.mappings.crm.rules[2].then = 'ASLEEP\nerror   mappings.crm.rules[0].then: forged\u001b[2K';
+    const r = await cli('rules', 'validate', file('forged.yaml', bad));
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout.split('\n').filter((line) => line.includes('forged'))).toEqual([
+      expect.stringMatching(/^error\s+mappings\.crm\.rules\[2\]\.then: "ASLEEP\\nerror   mappings\.crm\.rules\[0\]\.then: forged\\u001b\[2K" is not a canonical status/),
+    ]);
+  });
+
   it('diffs a file against the active version, with the impact', async () => {
     const next = parse(reference) as Record<string, any>;
     next.mappings.crm.rules[2] = { id: 'crm-dormant-closed', description: 'Dormant now means closed', when: { status: 'DORMANT' }, then: 'CLOSED' };
