@@ -859,7 +859,7 @@ class ResolutionTableAnalysis {
 /** All subsets of the bits of `mask` with at most `k` bits, smallest first (the empty one first). */
 function subsetsUpTo(mask: number, k: number): number[] {
   const bits: number[] = [];
-  for (let b = 0; b < 31; b++) if (mask & (1 << b)) bits.push(1 << b);
+  for (let b = 0; b < 32; b++) if (mask & (1 << b)) bits.push(1 << b);
   const out: number[] = [0];
   let layer: Array<{ mask: number; next: number }> = [{ mask: 0, next: 0 }];
   for (let size = 1; size <= Math.min(k, bits.length); size++) {
