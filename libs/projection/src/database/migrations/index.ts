@@ -4,6 +4,7 @@ import { StatusOutbox1732600000000 } from './1732600000000-status-outbox';
 import { BackfillAndReconcile1732700000000 } from '@app/backfill/migrations';
 import { TruncateWatermark1732800000000 } from './1732800000000-truncate-watermark';
 import { ByteKeysAndWriteTimes1732900000000 } from './1732900000000-byte-keys-and-write-times';
+import { StatusOutboxDead1733100000000 } from './1733100000000-status-outbox-dead';
 
 /** Every migration, in order. Never `synchronize`. */
-export const migrations = [InitialProjection1732400000000, RuleSetVersions1732500000000, StatusOutbox1732600000000, BackfillAndReconcile1732700000000, TruncateWatermark1732800000000, ByteKeysAndWriteTimes1732900000000];
+export const migrations = [InitialProjection1732400000000, RuleSetVersions1732500000000, StatusOutbox1732600000000, BackfillAndReconcile1732700000000, TruncateWatermark1732800000000, ByteKeysAndWriteTimes1732900000000, StatusOutboxDead1733100000000];
