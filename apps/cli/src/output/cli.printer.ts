@@ -31,3 +31,13 @@ export class CliPrinter {
     process.stderr.write(text);
   }
 }
+
+/**
+ * Resolves once everything written to stdout and stderr has been handed to the OS. To a pipe,
+ * Node writes asynchronously: exiting before this cut long outputs (a validation's thousands of
+ * warnings) at about 64 KB.
+ */
+export async function flushOutput(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+}

@@ -12,6 +12,12 @@ export interface EnvConfig {
   http: { host: string; port: number };
   graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
+  /**
+   * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
+   * calling thread, as the CLI does), at most `queue` wait for one, and one that takes more than
+   * `timeoutMs` is stopped.
+   */
+  rulesAnalysis: { threads: number; queue: number; timeoutMs: number };
   configDir: string;
   logLevel: string;
 }
@@ -92,6 +98,11 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
     outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
+    rulesAnalysis: {
+      threads: int('RULES_ANALYSIS_THREADS', 1, 0),
+      queue: int('RULES_ANALYSIS_QUEUE', 16, 0),
+      timeoutMs: int('RULES_ANALYSIS_TIMEOUT_MS', 30_000, 100),
+    },
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };

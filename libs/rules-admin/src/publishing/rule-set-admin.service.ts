@@ -73,6 +73,16 @@ export class RuleSetAdminService {
     return this.validator.validate(document);
   }
 
+  /** Validates YAML or JSON text (read off the event loop, like the analysis). */
+  async validateText(text: string): Promise<{ problems: Problem[] }> {
+    return { problems: (await this.validator.validateText(text)).problems };
+  }
+
+  /** Reads YAML or JSON text into a document, e.g. for a draft (off the event loop). */
+  readDocument(text: string): Promise<unknown> {
+    return this.validator.read(text);
+  }
+
   async validateVersion(version: number): Promise<Problem[]> {
     return (await this.validator.validate((await this.get(version)).document)).problems;
   }
