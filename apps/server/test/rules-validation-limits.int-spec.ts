@@ -78,6 +78,11 @@ describe('rule set validation limits', () => {
     // Nothing was analyzed: no claim about any row.
   });
 
+  it('refuses a comment over 1000 characters', async () => {
+    const r = await gql(app.url, 'mutation($d: String!, $c: String) { createRuleSetDraft(document: $d, comment: $c) { version } }', { d: JSON.stringify(reference), c: 'x'.repeat(1001) }, analyst);
+    expect(r.errors?.[0]).toMatchObject({ message: 'a comment is at most 1000 characters; this one is 1001', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
   /** Another service on the same servers, with its own settings, and an analyst token for it. */
   async function withService(env: Record<string, string>, fn: (ask: (document: string) => ReturnType<typeof validate>) => Promise<void>): Promise<void> {
     const other = await TestApp.start({ ALLOW_ANONYMOUS_READS: 'false', ...env });
