@@ -190,20 +190,26 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
       throw new Error(`its routing key (the new status) is ${keyBytes} bytes in UTF-8; RabbitMQ takes at most ${ROUTING_KEY_BYTES}`);
     }
     const content = Buffer.from(JSON.stringify(message));
-    return new Promise((resolve, reject) => {
-      // amqplib throws, before sending anything, on what it cannot encode.
-      ch.publish(
-        this.env.outbox.exchange,
-        row.to_status,
-        content,
-        { persistent: true, contentType: 'application/json', messageId: `status-change-${row.id}`, timestamp: Math.floor(row.at.getTime() / 1000) },
-        (err: Error | null) => {
-          if (err === null) resolve(null);
-          else if (/nack/i.test(err.message)) resolve(new Unconfirmed(err.message));
-          else reject(err);
-        },
-      );
+    let settle!: (outcome: Unconfirmed | null) => void;
+    let fail!: (e: Error) => void;
+    const confirmed = new Promise<Unconfirmed | null>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
     });
+    // Outside the promise: amqplib throws, before sending anything, on what it cannot encode, and
+    // that must reach the caller as such (the row is parked), not as a failed confirm (an outage).
+    ch.publish(
+      this.env.outbox.exchange,
+      row.to_status,
+      content,
+      { persistent: true, contentType: 'application/json', messageId: `status-change-${row.id}`, timestamp: Math.floor(row.at.getTime() / 1000) },
+      (err: Error | null) => {
+        if (err === null) settle(null);
+        else if (/nack/i.test(err.message)) settle(new Unconfirmed(err.message));
+        else fail(err);
+      },
+    );
+    return confirmed;
   }
 
   /** Moves changes that can never be published to `status_outbox_dead`, with their reasons. */
