@@ -24,10 +24,11 @@ export interface WorkContext {
 export class WorkContextFactory {
   /**
    * The CLI does not relay the status outbox unless OUTBOX_RELAY=true: the changes it commits are
-   * published by the service's relay, the one publisher, in commit order (docs/backfill.md).
+   * published by the service's relay, the one publisher, in commit order (docs/backfill.md). It
+   * analyzes rule sets in its own thread (no event loop to keep free, and one heap to stay within).
    */
   loadConfig(): { env: EnvConfig; domain: DomainConfig } {
-    const env = loadEnvConfig({ OUTBOX_RELAY: 'false', ...process.env });
+    const env = loadEnvConfig({ OUTBOX_RELAY: 'false', RULES_ANALYSIS_THREADS: '0', ...process.env });
     return { env, domain: loadDomainConfig(env.configDir) };
   }
 

@@ -9,13 +9,23 @@ import { CRM, gql, TestApp, waitFor } from '@app/testing';
 const CLI = join(__dirname, '../../../dist/apps/cli/src/main.js');
 const reference = readFileSync(join(__dirname, '../../../config/rules.yaml'), 'utf8');
 
+/** The reference rule set with `rows` more crm rows (legacy codes), as compact JSON (YAML reads JSON). */
+function withCodes(rows: number): string {
+  const doc = parse(reference) as Record<string, any>;
+  delete doc.mappings.crm.inputs.status.allowed;
+  const codes = Array.from({ length: rows }, (_, i) => ({ id: `c${i}`, description: 'd', when: { status: `C${i}` }, then: 'ACTIVE' }));
+  doc.mappings.crm.rules.splice(doc.mappings.crm.rules.length - 1, 0, ...codes);
+  return JSON.stringify(doc);
+}
+
 describe('rules CLI', () => {
   let app: TestApp;
   let env: Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'statusview-rules-'));
   const cli = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      // With the heap `npm run cli` gives it.
+      execFile(process.execPath, ['--max-old-space-size=128', CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -46,6 +56,35 @@ describe('rules CLI', () => {
     const missing = await cli('rules', 'validate', join(dir, 'nope.yaml'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.yaml: ENOENT/);
+  });
+
+  it('prints names from the rule set with their control characters escaped: no forged lines, no terminal escapes', async () => {
+    const bad = parse(reference) as Record<string, any>;
+    bad.mappings.crm.rules[2].then = 'ASLEEP\nerror   mappings.crm.rules[0].then: forged\u001b[2K';
+    const r = await cli('rules', 'validate', file('forged.yaml', bad));
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stdout.split('\n').filter((line) => line.includes('forged'))).toEqual([
+      expect.stringMatching(/^error\s+mappings\.crm\.rules\[2\]\.then: "ASLEEP\\nerror   mappings\.crm\.rules\[0\]\.then: forged\\u001b\[2K" is not a canonical status/),
+    ]);
+  });
+
+  it('validates a rule set at the row limit within its 128 MB heap', async () => {
+    const started = Date.now();
+    const r = await cli('rules', 'validate', file('codes.json', withCodes(4990)));
+    expect(r.stderr).not.toMatch(/heap out of memory/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^warning mappings\.crm\.rules\[4993\]: rule c4989 has no example/m);
+    expect(r.stderr).toMatch(/codes\.json: 0 error\(s\), \d+ warning\(s\)/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('refuses a file over 512 KiB with its size, instead of running out of memory', async () => {
+    const text = withCodes(20_000);
+    const r = await cli('rules', 'validate', file('huge.json', text));
+    expect(r.stderr).not.toMatch(/heap out of memory/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`huge\\.json is ${Buffer.byteLength(text)} bytes; a rule set is at most 524288 bytes \\(512 KiB\\)`));
   });
 
   it('diffs a file against the active version, with the impact', async () => {

@@ -125,6 +125,11 @@ describe('rule management', () => {
       ],
       ['an allowed value no row covers but the fallback', (rs) => rs.mappings.billing.rules.splice(3, 1), 'mappings.billing', /9/, 'WARNING'],
       ['a failing example', (rs) => (rs.examples.mappings[0].expect.status = 'ACTIVE'), 'examples.mappings[0]', /should map to ACTIVE/, 'ERROR'],
+      // A 33rd status would share a bit with the first: refused, not resolved wrongly.
+      ['a 33rd status', (rs) => rs.statuses.push(...Array.from({ length: 26 }, (_, i) => `EXTRA_${i}`)), 'statuses', /^at most 32 canonical statuses .* has 33$/, 'ERROR'],
+      // A status is the routing key of its change messages: RabbitMQ takes at most 255 bytes.
+      ['a status name RabbitMQ cannot route', (rs) => rs.statuses.push('É'.repeat(128)), 'statuses[7]', /at most 255 bytes in UTF-8.* is 256/, 'ERROR'],
+      ['a status name with a control character', (rs) => rs.statuses.push('NEW\nLINE'), 'statuses[7]', /control, format or separator characters/, 'ERROR'],
     ])('reports %s at its path', async (_name, mutate, path, message, severity) => {
       const rs = clone();
       mutate(rs);

@@ -41,6 +41,14 @@ describe('start-up problems', () => {
     expect(r.stderr).not.toMatch(/\s+at /);
   });
 
+  it('never prints the password of a URL it refuses, whether it parses or not', async () => {
+    const r = await start({ DATABASE_URL: 'mysql://root:pw-db@127.0.0.1:3306/statusview', AMQP_URL: 'amqp://guest:pw/amqp@127.0.0.1:5672' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/DATABASE_URL=mysql:\/\/root:\*\*\*@127\.0\.0\.1:3306\/statusview: expected a postgres: or postgresql: URL/);
+    expect(r.stderr).toMatch(/AMQP_URL=amqp:\/\/guest:\*\*\*@127\.0\.0\.1:5672: not a URL/);
+    expect(r.stderr).not.toMatch(/pw/);
+  });
+
   it('names the configuration file and the path inside it', async () => {
     const r = await start({ CONFIG_DIR: join(__dirname, 'fixtures/bad-config') });
     expect(r.code).toBe(1);

@@ -91,4 +91,30 @@ describe('status changes', () => {
       await client.dispose();
     }
   });
+
+  it('parks a change RabbitMQ can never take, with its reason, and publishes the changes after it', async () => {
+    // A status of a rule set stored before such names were refused: too long for a routing key.
+    const long = 'X'.repeat(300);
+    await app.db.query(
+      `INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at) VALUES ('S-LONG', NULL, $1, 'stored-before', 1, now())`,
+      [long],
+    );
+    await app.event(CRM, 'c', null, { id: 5, customer_no: 'S-5', email: null, status: 'ACTIVE', updated_at: 1 });
+    await waitFor(async () => received.some((r) => r.body.customerId === 'S-5'), 'the change after the one RabbitMQ cannot take');
+    await waitFor(async () => (await app.db.query('SELECT count(*)::int AS n FROM status_outbox'))[0].n === 0, 'outbox relayed');
+    expect(received.some((r) => r.body.customerId === 'S-LONG')).toBe(false);
+    expect(await app.db.query('SELECT customer_id, to_status, reason, error FROM status_outbox_dead')).toEqual([
+      { customer_id: 'S-LONG', to_status: long, reason: 'stored-before', error: 'its routing key (the new status) is 300 bytes in UTF-8; RabbitMQ takes at most 255' },
+    ]);
+    const health = (await (await fetch(`${app.url}/health`)).json()) as { details: Record<string, unknown> };
+    expect(health.details.outbox).toEqual({
+      status: 'up',
+      parked: 1,
+      lastParked: { id: expect.any(String), error: expect.stringMatching(/300 bytes/), at: expect.any(String) },
+    });
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^statusview_outbox_parked 1$/m);
+    expect(metrics).toMatch(/^statusview_outbox_parked_total 1$/m);
+    expect(metrics).toMatch(/^statusview_outbox_backlog 0$/m);
+  });
 });

@@ -1,3 +1,5 @@
+import { redactUrl } from '@app/config';
+
 /** A service the app needs is missing or unreachable at start: printed as one line, no stack trace. */
 export class StartupError extends Error {
   readonly code = 'STARTUP';
@@ -10,19 +12,9 @@ const START_COMMANDS: Record<string, string> = {
 };
 
 export function unreachable(service: 'PostgreSQL' | 'Redis' | 'RabbitMQ', url: string, e: unknown): StartupError {
-  const safe = redact(url);
+  const safe = redactUrl(url);
   const err = e as { code?: string; message?: string };
   const why = [err.code, err.message].filter(Boolean).join(': ') || String(e);
   return new StartupError(`${service} at ${safe} is unreachable (${why}); start it with: ${START_COMMANDS[service]}`);
 }
 
-/** Hides a password in a URL before it is printed. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

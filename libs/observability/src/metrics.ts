@@ -44,11 +44,12 @@ export const graphqlDuration = histogram(
   [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 );
 
+type ScrapeSourceName = 'outbox' | 'outboxParked' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun';
 type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string>; value: number }>>;
 const sources = new Map<string, ScrapeSource>();
 
 /** Lets a service provide a gauge's value at scrape time (e.g. a count in PostgreSQL). */
-export function setScrapeSource(metric: 'outbox' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun', source: ScrapeSource): void {
+export function setScrapeSource(metric: ScrapeSourceName, source: ScrapeSource): void {
   sources.set(metric, source);
 }
 
@@ -65,6 +66,15 @@ async function fromSource(g: Gauge<string>, key: string): Promise<void> {
 export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes committed but not yet published', [], async function () {
   await fromSource(this, 'outbox');
 });
+export const outboxParked = gauge(
+  'statusview_outbox_parked',
+  'Status changes that can never be published (e.g. a routing key RabbitMQ refuses), set aside in status_outbox_dead',
+  [],
+  async function () {
+    await fromSource(this, 'outboxParked');
+  },
+);
+export const outboxParkedTotal = counter('statusview_outbox_parked_total', 'Status changes this process set aside in status_outbox_dead because they can never be published');
 export const unmappedValues = gauge('statusview_unmapped_values', 'Live source records whose raw value no mapping rule covers, by system and field', ['system', 'field'], async function () {
   await fromSource(this, 'unmapped');
 });

@@ -2,6 +2,7 @@ export * from './rules-admin.errors';
 export * from './rules-admin.module';
 export * from './validation/rule-set-document';
 export * from './validation/rule-set.validator';
+export { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 export * from './preview/impact-preview.service';
 export * from './publishing/rule-set-admin.service';
 export * from './tokens/api-token.service';

@@ -1,6 +1,7 @@
 export * from './model/rule-set.model';
 export { parseRuleSet, parseDuration } from './model/rule-set.parser';
-export type { KnownSources, ParseResult } from './model/rule-set.parser';
+export type { KnownSources, ParseOptions, ParseResult } from './model/rule-set.parser';
+export { RULE_SET_LIMITS, statusNameProblem } from './model/rule-set.limits';
 export { formatPath } from './model/path';
 export { CompiledRuleSet } from './compiler/compiled-rule-set';
 export type { MappingResult, Mapper, Resolution } from './compiler/compiled-rule-set';

@@ -418,6 +418,9 @@ export function envVarsOf(env: EnvConfig): Record<string, string> {
     ALLOW_ANONYMOUS_READS: String(env.graphql.allowAnonymousReads),
     OUTBOX_RELAY: String(env.outbox.enabled),
     STATUS_EXCHANGE: env.outbox.exchange,
+    RULES_ANALYSIS_THREADS: String(env.rulesAnalysis.threads),
+    RULES_ANALYSIS_QUEUE: String(env.rulesAnalysis.queue),
+    RULES_ANALYSIS_TIMEOUT_MS: String(env.rulesAnalysis.timeoutMs),
     CONFIG_DIR: env.configDir,
     LOG_LEVEL: env.logLevel,
   };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { INestApplicationContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
@@ -6,7 +6,7 @@ import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
 import { ReprojectionService } from '@app/projection';
 import { Problem, ruleSetChecksum } from '@app/rules';
-import { createRulesAdminContext, parseRuleSetText, RuleSetAdminService, RulesAdminError, toYaml } from '@app/rules-admin';
+import { checkDocumentSize, createRulesAdminContext, parseRuleSetText, RuleSetAdminService, RulesAdminError, toYaml } from '@app/rules-admin';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
 import { describeFailure, ExitCode } from './exit-code';
@@ -57,14 +57,17 @@ abstract class RulesSubCommand extends CommandRunner {
     }
   }
 
+  /** Reads a rule set file, refusing one larger than a rule set may be before reading it. */
   protected readDocument(file: string): unknown {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new RulesAdminError('BAD_DOCUMENT', `${file}: ${(e as Error).message}`);
-    }
-    return parseRuleSetText(text);
+    const read = <T>(fn: () => T): T => {
+      try {
+        return fn();
+      } catch (e) {
+        throw new RulesAdminError('BAD_DOCUMENT', `${file}: ${(e as Error).message}`);
+      }
+    };
+    checkDocumentSize(read(() => statSync(file).size), file);
+    return parseRuleSetText(read(() => readFileSync(file, 'utf8')));
   }
 
   protected printProblems(problems: Problem[], json = false): void {

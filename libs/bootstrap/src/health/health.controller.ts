@@ -3,7 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { CdcConsumerService } from '@app/ingest';
-import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT } from '@app/projection';
+import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT, StatusOutboxRelay } from '@app/projection';
 
 /** `/health/live`: the process answers. `/health` and `/health/ready`: it can serve and consume. */
 @Controller('health')
@@ -14,6 +14,7 @@ export class HealthController {
     @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly rules: ActiveRuleSet,
+    private readonly outbox: StatusOutboxRelay,
     @Optional() private readonly consumer?: CdcConsumerService,
   ) {}
 
@@ -33,22 +34,25 @@ export class HealthController {
   ready() {
     const { version, checksum } = this.rules.current();
     return this.health.check([
-      () => this.probe('database', () => this.db.query('SELECT 1')),
-      () => this.probe('redis', () => this.redis.ping()),
+      () => this.probe('database', async () => void (await this.db.query('SELECT 1'))),
+      () => this.probe('redis', async () => void (await this.redis.ping())),
       () => {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });
         return this.consumer.running ? s.up() : s.down({ message: 'not consuming (broker unreachable or stopping)' });
       },
       () => this.indicator.check('ruleSet').up({ version, checksum }),
+      // Parked changes need an operator, but the instance still serves: shown, not "down".
+      () => this.probe('outbox', async () => ({ ...(await this.outbox.health()) })),
     ]);
   }
 
-  private async probe(key: string, fn: () => Promise<unknown>) {
+  /** Up (with what `fn` returns as details) unless it fails or takes more than 2 s. */
+  private async probe(key: string, fn: () => Promise<Record<string, unknown> | void>) {
     const s = this.indicator.check(key);
     try {
-      await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
-      return s.up();
+      const details = await Promise.race([fn(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
+      return details ? s.up(details) : s.up();
     } catch (e) {
       return s.down({ message: (e as Error).message });
     }

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromRoot } from '../project-root';
 import { parse } from 'yaml';
-import { CompiledRuleSet, formatPath, parseRuleSet, Problem, RuleSet, ruleSetChecksum, runExamples } from '@app/rules';
+import { CompiledRuleSet, formatPath, ParseOptions, parseRuleSet, Problem, RULE_SET_LIMITS, RuleSet, ruleSetChecksum, runExamples } from '@app/rules';
 import { ConfigError } from '../config.errors';
 import { SourcesConfig, SourceSystem } from './sources.model';
 import { sourcesFileSchema } from './sources.schema';
@@ -20,9 +20,11 @@ export interface DomainConfig {
   rules: LoadedRuleSet;
 }
 
-/** Reads a YAML or JSON file; a syntax error names the file, line and column. */
+/** Reads a YAML or JSON file (at most the size of a rule set document); a syntax error names the file, line and column. */
 export function readDocument(file: string): unknown {
   if (!existsSync(file)) throw new ConfigError([`${file}: file not found`]);
+  const { size } = statSync(file);
+  if (size > RULE_SET_LIMITS.documentBytes) throw new ConfigError([`${file}: is ${size} bytes; a configuration file is at most ${RULE_SET_LIMITS.documentBytes}`]);
   const text = readFileSync(file, 'utf8');
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parse(text);
@@ -56,10 +58,13 @@ export function parseSources(doc: unknown, file: string): SourcesConfig {
   return { customerKey: parsed.data.customerKey, systems };
 }
 
-/** Checks a rule set document against the sources; returns it compiled, or throws with every error. */
-export function loadRuleSet(doc: unknown, sources: SourcesConfig, file: string): LoadedRuleSet {
+/**
+ * Checks a rule set document against the sources; returns it compiled, or throws with every error.
+ * `stored` for a version accepted earlier (see `ParseOptions`).
+ */
+export function loadRuleSet(doc: unknown, sources: SourcesConfig, file: string, options: ParseOptions = {}): LoadedRuleSet {
   const known = Object.fromEntries(sources.systems.map((s) => [s.name, Object.keys(s.fields)]));
-  const { ruleSet, problems } = parseRuleSet(doc, known);
+  const { ruleSet, problems } = parseRuleSet(doc, known, options);
   const errors = problems.filter((p) => p.severity === 'error');
   if (!ruleSet || errors.length) throw new ConfigError(errors.map((p) => `${file}: ${p.path}: ${p.message}`));
   const compiled = new CompiledRuleSet(ruleSet);

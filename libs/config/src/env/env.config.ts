@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.errors';
+import { redactUrl } from './url-redaction';
 
 export type CdcTransport = 'amqp' | 'kafka';
 
@@ -11,6 +12,12 @@ export interface EnvConfig {
   http: { host: string; port: number };
   graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
+  /**
+   * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
+   * calling thread, as the CLI does), at most `queue` wait for one, and one that takes more than
+   * `timeoutMs` is stopped.
+   */
+  rulesAnalysis: { threads: number; queue: number; timeoutMs: number };
   configDir: string;
   logLevel: string;
 }
@@ -44,12 +51,16 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
   };
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const v = str(name, fallback);
+    // Printed without its password, whether it parses or not.
+    const shown = redactUrl(v);
+    let protocol: string;
     try {
-      const u = new URL(v);
-      if (!protocols.includes(u.protocol)) problems.push(`${name}=${v}: expected a ${protocols.join(' or ')} URL`);
+      protocol = new URL(v).protocol;
     } catch {
-      problems.push(`${name}=${v}: not a URL`);
+      problems.push(`${name}=${shown}: not a URL`);
+      return v;
     }
+    if (!protocols.includes(protocol)) problems.push(`${name}=${shown}: expected a ${protocols.join(' or ')} URL`);
     return v;
   };
 
@@ -87,6 +98,11 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
     outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
+    rulesAnalysis: {
+      threads: int('RULES_ANALYSIS_THREADS', 1, 0),
+      queue: int('RULES_ANALYSIS_QUEUE', 16, 0),
+      timeoutMs: int('RULES_ANALYSIS_TIMEOUT_MS', 30_000, 100),
+    },
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };

@@ -57,5 +57,7 @@ export function toGraphqlError(e: unknown): unknown {
       return new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT', problems: e.problems.map(toProblem) } });
     case 'INVALID_RULE_SET':
       return new GraphQLError(e.message, { extensions: { code: 'INVALID_RULE_SET', problems: e.problems.map(toProblem) } });
+    case 'ANALYSIS_UNAVAILABLE':
+      return new GraphQLError(e.message, { extensions: { code: 'ANALYSIS_UNAVAILABLE' } });
   }
 }

@@ -1,6 +1,6 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { parseRuleSetText, ApiTokenService, RuleSetAdminService } from '@app/rules-admin';
+import { ApiTokenService, RuleSetAdminService } from '@app/rules-admin';
 import { RequestAuth } from '../auth/request-auth';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
 import { GraphqlContext } from '../customers/customer.loaders';
@@ -56,7 +56,7 @@ export class RuleSetResolver {
   @Query('validateRuleSet')
   @RequiresRole('analyst')
   validateRuleSet(@Args('document') document: string): Promise<RuleProblem[]> {
-    return edge(async () => (await this.admin.validateDocument(parseRuleSetText(document))).problems.map(toProblem));
+    return edge(async () => (await this.admin.validateText(document)).problems.map(toProblem));
   }
 
   @Query('ruleSetProblems')
@@ -96,7 +96,7 @@ export class RuleSetResolver {
   @Mutation('createRuleSetDraft')
   @RequiresRole('analyst')
   createRuleSetDraft(@Args('document') document: string, @Args('comment', { nullable: true }) comment: string | null, @Context() ctx: GraphqlContext): Promise<RuleSetVersion> {
-    return edge(async () => toRuleSetVersion(await this.admin.createDraft(parseRuleSetText(document), comment ?? '', actor(ctx.auth))));
+    return edge(async () => toRuleSetVersion(await this.admin.createDraft(await this.admin.readDocument(document), comment ?? '', actor(ctx.auth))));
   }
 
   @Mutation('updateRuleSetDraft')
@@ -106,7 +106,7 @@ export class RuleSetResolver {
     @Args('document') document: string,
     @Args('comment', { nullable: true }) comment: string | null,
   ): Promise<RuleSetVersion> {
-    return edge(async () => toRuleSetVersion(await this.admin.updateDraft(version, parseRuleSetText(document), comment)));
+    return edge(async () => toRuleSetVersion(await this.admin.updateDraft(version, await this.admin.readDocument(document), comment)));
   }
 
   @Mutation('validateRuleSetDraft')

@@ -54,7 +54,8 @@ export class ActiveRuleSet implements OnModuleInit {
     if (!compiled) {
       compiled = this.repository.get(version).then((row) => {
         if (!row) throw new Error(`rule set version ${version} does not exist`);
-        const loaded = loadRuleSet(row.document, this.domain.sources, `rule set version ${version}`);
+        // Stored versions were accepted when they were stored: limits added since must not stop them loading.
+        const loaded = loadRuleSet(row.document, this.domain.sources, `rule set version ${version}`, { stored: true });
         return { version, checksum: row.checksum, compiled: loaded.compiled };
       });
       compiled.catch(() => this.compiledVersions.delete(version));

@@ -15,6 +15,15 @@ import { RuleSetValidator } from '../validation/rule-set.validator';
 
 export type RuleSetState = 'draft' | 'active' | 'retired';
 
+/** Characters of a draft's, publish's or rollback's comment (kept in the versions and the audit log). */
+export const MAX_COMMENT_LENGTH = 1_000;
+
+function checkComment(comment: string | null): void {
+  if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
+    throw new RulesAdminError('BAD_DOCUMENT', `a comment is at most ${MAX_COMMENT_LENGTH} characters; this one is ${comment.length}`);
+  }
+}
+
 export interface RuleSetVersionInfo extends RuleSetVersionRow {
   status: RuleSetState;
 }
@@ -56,11 +65,13 @@ export class RuleSetAdminService {
   }
 
   async createDraft(document: unknown, comment: string, actor: string): Promise<RuleSetVersionInfo> {
+    checkComment(comment);
     const row = await this.repository.createDraft(document, ruleSetChecksum(document), comment, actor);
     return withStatus(row, await this.repository.activeVersion());
   }
 
   async updateDraft(version: number, document: unknown, comment: string | null): Promise<RuleSetVersionInfo> {
+    checkComment(comment);
     const row = await this.repository.updateDraft(version, document, ruleSetChecksum(document), comment);
     if (!row) {
       await this.get(version);
@@ -71,6 +82,16 @@ export class RuleSetAdminService {
 
   validateDocument(document: unknown): Promise<{ problems: Problem[] }> {
     return this.validator.validate(document);
+  }
+
+  /** Validates YAML or JSON text (read off the event loop, like the analysis). */
+  async validateText(text: string): Promise<{ problems: Problem[] }> {
+    return { problems: (await this.validator.validateText(text)).problems };
+  }
+
+  /** Reads YAML or JSON text into a document, e.g. for a draft (off the event loop). */
+  readDocument(text: string): Promise<unknown> {
+    return this.validator.read(text);
   }
 
   async validateVersion(version: number): Promise<Problem[]> {
@@ -107,6 +128,7 @@ export class RuleSetAdminService {
 
   private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback'): Promise<PublishResult> {
     if (!comment.trim()) throw new RulesAdminError('BAD_DOCUMENT', 'a publish or rollback needs a comment');
+    checkComment(comment);
     const row = await this.get(version);
     const { compiled, problems } = await this.validator.validate(row.document);
     if (!compiled) throw invalid(version, problems);

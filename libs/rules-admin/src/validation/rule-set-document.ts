@@ -1,8 +1,18 @@
 import { parse, stringify } from 'yaml';
+import { RULE_SET_LIMITS } from '@app/rules';
 import { RulesAdminError } from '../rules-admin.errors';
 
-/** Reads a rule set sent as YAML or JSON text (YAML is a superset of JSON). */
+/** Refuses a document larger than a rule set may be, before anything reads it. */
+export function checkDocumentSize(bytes: number, what = 'the rule set document'): void {
+  const max = RULE_SET_LIMITS.documentBytes;
+  if (bytes <= max) return;
+  const message = `${what} is ${bytes} bytes; a rule set is at most ${max} bytes (${max / 1024} KiB) of YAML or JSON`;
+  throw new RulesAdminError('BAD_DOCUMENT', message, [{ path: '(root)', message, severity: 'error' }]);
+}
+
+/** Reads a rule set sent as YAML or JSON text (YAML is a superset of JSON), at most `RULE_SET_LIMITS.documentBytes`. */
 export function parseRuleSetText(text: string): unknown {
+  checkDocumentSize(Buffer.byteLength(text, 'utf8'));
   try {
     return parse(text);
   } catch (e) {

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { normalizeRow } from '@app/cdc';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { PROJECTION_DATA_SOURCE } from '@app/projection';
-import { analyzeRuleSet, CompiledRuleSet, parseRuleSet, Problem, RuleSet, runExamples } from '@app/rules';
+import { CompiledRuleSet, Problem, RuleSet } from '@app/rules';
+import { AnalysisResult, RuleSetAnalysisPool } from './rule-set-analysis.pool';
 
 export interface ValidationResult {
   problems: Problem[];
@@ -14,7 +15,8 @@ export interface ValidationResult {
 /**
  * Everything an analyst needs to know about a rule set before publishing it: shape and reference
  * errors, unreachable rows, overlaps, gaps, failing examples, and raw values already stored that
- * only a fallback would map.
+ * only a fallback would map. The CPU-bound part runs on the analysis pool (off the event loop of a
+ * serving process); the stored values are read here.
  */
 @Injectable()
 export class RuleSetValidator {
@@ -23,15 +25,31 @@ export class RuleSetValidator {
   constructor(
     @Inject(DOMAIN_CONFIG) private readonly domain: DomainConfig,
     @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    private readonly analysis: RuleSetAnalysisPool,
   ) {
     this.known = Object.fromEntries(domain.sources.systems.map((s) => [s.name, Object.keys(s.fields)]));
   }
 
+  /** Validates a document already read (a stored version, a CLI file). */
   async validate(document: unknown, now = Date.now()): Promise<ValidationResult> {
-    const { ruleSet, problems } = parseRuleSet(document, this.known);
+    return this.complete(await this.analysis.run({ document, known: this.known, now }), now);
+  }
+
+  /** Validates a document sent as YAML or JSON text; reading it is part of the analysis. */
+  async validateText(text: string, now = Date.now()): Promise<ValidationResult & { document: unknown }> {
+    const result = await this.analysis.run({ text, known: this.known, now });
+    return { document: result.document, ...(await this.complete(result, now)) };
+  }
+
+  /** Reads YAML or JSON text into a document (on the analysis pool: a large document takes a while). */
+  async read(text: string): Promise<unknown> {
+    return (await this.analysis.run({ text, known: this.known, now: Date.now(), parseOnly: true })).document;
+  }
+
+  private async complete({ ruleSet, problems }: AnalysisResult, now: number): Promise<ValidationResult> {
     if (!ruleSet) return { problems };
     const compiled = new CompiledRuleSet(ruleSet);
-    const all = [...problems, ...analyzeRuleSet(ruleSet, { now }), ...runExamples(compiled, ruleSet, now), ...(await this.storedValues(ruleSet, compiled, now))];
+    const all = [...problems, ...(await this.storedValues(ruleSet, compiled, now))];
     const hasErrors = all.some((p) => p.severity === 'error');
     return { problems: sortProblems(all), compiled: hasErrors ? undefined : compiled };
   }

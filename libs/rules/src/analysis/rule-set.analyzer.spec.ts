@@ -396,4 +396,52 @@ describe('analyzeRuleSet', () => {
       }
     }
   });
+
+  describe('large tables', () => {
+    const big = (rows: RawRule[], hitPolicy = 'FIRST'): RuleSet => {
+      const doc: RawDocument = {
+        statuses: ['ACTIVE', 'PENDING', 'UNKNOWN'],
+        mappings: { crm: { hitPolicy, inputs: { status: { type: 'string' } }, rules: [...rows, { ...rule('crm-other', {}, 'UNKNOWN'), fallback: true }] } },
+        resolution: { rules: [rule('active', { crm: 'ACTIVE' }, 'ACTIVE'), { ...rule('fallback', {}, 'UNKNOWN'), fallback: true }] },
+        examples: { mappings: [], resolution: [] },
+      };
+      const { ruleSet, problems } = parseRuleSet(doc);
+      if (!ruleSet) throw new Error(JSON.stringify(problems.slice(0, 3)));
+      return ruleSet;
+    };
+    const codes = (n: number) => Array.from({ length: n }, (_, i) => rule(`crm-code-${i}`, { status: `CODE_${i}` }, 'ACTIVE'));
+
+    it('analyzes a table of 4,999 rows exactly, in well under a second or two', () => {
+      const rows = codes(4998);
+      rows.push(rule('crm-code-again', { status: 'CODE_17' }, 'PENDING'));
+      const started = Date.now();
+      const found = analyzeRuleSet(big(rows), { now });
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(found.filter((p) => p.severity === 'error')).toEqual(
+        problems(['mappings.crm.rules[4998]', 'error', /^rule crm-code-again can never fire: .* the earlier rule crm-code-17\./]),
+      );
+      expect(found.filter((p) => /not checked/.test(p.message))).toEqual([]);
+    });
+
+    it('skips a check that would outgrow the analysis budget, says so, and claims nothing there', () => {
+      // Every row overlaps every other: a pairwise check of 4,999 rows over 5,000 values.
+      const rows = Array.from({ length: 4999 }, (_, i) => rule(`crm-not-${i}`, { status: { notIn: [`CODE_${i}`] } }, 'ACTIVE'));
+      const started = Date.now();
+      const found = analyzeRuleSet(big(rows, 'UNIQUE'), { now });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(found).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path: 'mappings.crm', severity: 'warning', message: expect.stringMatching(/^overlaps in the crm table: not checked, because the analysis budget of 300000000 steps is used up/) }),
+        ]),
+      );
+      expect(found.filter((p) => /overlap: both match/.test(p.message))).toEqual([]);
+    });
+
+    it('a smaller budget leaves the tables unchecked, with a warning each, and no claim', () => {
+      const found = analyzeRuleSet(ruleSetOf(), { now, maxSteps: 1 });
+      expect(found.filter((p) => p.severity === 'error')).toEqual([]);
+      expect(found.map((p) => p.path)).toEqual(expect.arrayContaining(['mappings.crm', 'mappings.billing', 'mappings.portal', 'resolution']));
+      expect(found.every((p) => /not checked, because the analysis budget of 1 steps is used up/.test(p.message))).toBe(true);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { compileMaskCondition } from './mask-condition.compiler';
 import { MappingTable, ResolutionTable, RuleSet } from '../model/rule-set.model';
-import { RuleEvaluationError } from '../rules.errors';
+import { RULE_SET_LIMITS } from '../model/rule-set.limits';
+import { RuleEvaluationError, RuleSetInvalidError } from '../rules.errors';
 import { compileCell, normalizer } from './cell.compiler';
 
 export interface MappingResult {
@@ -34,6 +35,12 @@ export class CompiledRuleSet {
   private readonly resolver: (masks: ArrayLike<number>) => Resolution;
 
   constructor(readonly ruleSet: RuleSet) {
+    // The parser refuses more already; a model built another way must not wrap bits either.
+    if (ruleSet.statuses.length > RULE_SET_LIMITS.statuses) {
+      throw new RuleSetInvalidError([
+        { path: 'statuses', severity: 'error', message: `at most ${RULE_SET_LIMITS.statuses} canonical statuses; this vocabulary has ${ruleSet.statuses.length}` },
+      ]);
+    }
     this.statuses = ruleSet.statuses;
     this.systems = ruleSet.mappings.map((m) => m.system);
     this.statusIndexes = new Map(this.statuses.map((s, i) => [s, i]));

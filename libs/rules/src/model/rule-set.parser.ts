@@ -10,10 +10,20 @@ import {
   Scalar,
   SystemTest,
 } from './rule-set.model';
+import { RULE_SET_LIMITS, statusNameProblem } from './rule-set.limits';
 import { RuleSetFile, ruleSetFileSchema } from './rule-set.schema';
 
 /** Systems and their fields as the sources configuration defines them, to check references against. */
 export type KnownSources = Record<string, readonly string[]>;
+
+export interface ParseOptions {
+  /**
+   * A version stored before: only what evaluating it needs is checked, not the limits on new
+   * rule sets (`RULE_SET_LIMITS`), so that a version accepted earlier still loads (and can be
+   * rolled back from). Validation, drafts and publishing check everything.
+   */
+  stored?: boolean;
+}
 
 export interface ParseResult {
   ruleSet?: RuleSet;
@@ -35,14 +45,14 @@ export function parseDuration(text: string): number | undefined {
  * Reads a rule set document (already parsed from YAML/JSON) into the typed model, collecting every
  * problem with its path instead of stopping at the first. A rule set with any error has no model.
  */
-export function parseRuleSet(raw: unknown, known?: KnownSources): ParseResult {
+export function parseRuleSet(raw: unknown, known?: KnownSources, options: ParseOptions = {}): ParseResult {
   const parsed = ruleSetFileSchema.safeParse(raw);
   if (!parsed.success) {
     return {
       problems: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message, severity: 'error' })),
     };
   }
-  const reader = new RuleSetReader(parsed.data, known);
+  const reader = new RuleSetReader(parsed.data, known, !options.stored);
   const ruleSet = reader.read();
   const hasErrors = reader.problems.some((p) => p.severity === 'error');
   return { ruleSet: hasErrors ? undefined : ruleSet, problems: reader.problems };
@@ -54,7 +64,9 @@ class RuleSetReader {
 
   constructor(
     private readonly file: RuleSetFile,
-    private readonly known?: KnownSources,
+    private readonly known: KnownSources | undefined,
+    /** Apply the limits on new rule sets (see `ParseOptions.stored`). */
+    private readonly limited: boolean,
   ) {
     this.statuses = new Set(file.statuses);
   }
@@ -65,6 +77,14 @@ class RuleSetReader {
       if (seen.has(s)) this.error(['statuses', i], `status "${s}" is listed twice`);
       seen.add(s);
     });
+    // Every rule set: resolution keeps one bit per status in a 32-bit mask per system.
+    if (this.file.statuses.length > RULE_SET_LIMITS.statuses) {
+      this.error(
+        ['statuses'],
+        `at most ${RULE_SET_LIMITS.statuses} canonical statuses (resolution keeps one bit per status in a 32-bit mask per system); this vocabulary has ${this.file.statuses.length}`,
+      );
+    }
+    if (this.limited) this.checkLimits();
     const mappings = Object.entries(this.file.mappings).map(([system, table]) => this.readMapping(system, table));
     const resolution = this.readResolution(mappings.map((m) => m.system));
     this.checkExamples(mappings);
@@ -225,14 +245,14 @@ class RuleSetReader {
       const path: PropertyKey[] = ['resolution', 'rules', r];
       this.checkId(ids, rule.id, [...path, 'id']);
       this.checkStatus(rule.then, [...path, 'then']);
-      const when = this.readCondition(rule.when, systems, [...path, 'when']);
+      const when = this.readCondition(rule.when, systems, [...path, 'when'], 1);
       if (rule.fallback && when.kind !== 'always') this.error([...path, 'fallback'], 'a fallback rule must not have conditions');
       return { id: rule.id, description: rule.description, when, then: rule.then, fallback: rule.fallback };
     });
     return { hitPolicy: this.file.resolution.hitPolicy, rules };
   }
 
-  private readCondition(raw: Record<string, unknown>, systems: string[], path: PropertyKey[]): Condition {
+  private readCondition(raw: Record<string, unknown>, systems: string[], path: PropertyKey[], depth: number): Condition {
     const parts: Condition[] = [];
     for (const [key, value] of Object.entries(raw)) {
       const p = [...path, key];
@@ -241,12 +261,16 @@ class RuleSetReader {
           this.error(p, `"${key}" takes a non-empty list of conditions`);
           continue;
         }
+        if (this.limited && depth >= RULE_SET_LIMITS.conditionDepth) {
+          this.error(p, `conditions nest at most ${RULE_SET_LIMITS.conditionDepth} levels deep (anyOf / allOf inside each other)`);
+          continue;
+        }
         const conditions = value.map((c, i) => {
           if (typeof c !== 'object' || c === null || Array.isArray(c)) {
             this.error([...p, i], 'expected a condition such as { crm: CLOSED }');
             return { kind: 'always' } as Condition;
           }
-          return this.readCondition(c as Record<string, unknown>, systems, [...p, i]);
+          return this.readCondition(c as Record<string, unknown>, systems, [...p, i], depth + 1);
         });
         parts.push({ kind: key, conditions });
       } else if (key === 'anySystem') {
@@ -292,6 +316,36 @@ class RuleSetReader {
     }
     list.forEach((s, i) => this.checkStatus(s as string, Array.isArray(raw) ? [...path, i] : path));
     return list as string[];
+  }
+
+  /** The limits on new rule sets, each at its path (`RULE_SET_LIMITS`). */
+  private checkLimits(): void {
+    const L = RULE_SET_LIMITS;
+    this.file.statuses.forEach((s, i) => {
+      const problem = statusNameProblem(s);
+      if (problem) this.error(['statuses', i], problem);
+    });
+    const count = (path: PropertyKey[], n: number, max: number, what: string) => {
+      if (n > max) this.error(path, `at most ${max} ${what}; this has ${n}`);
+    };
+    const rules = (path: PropertyKey[], list: ReadonlyArray<{ id: string; description: string }>) => {
+      count([...path], list.length, L.rulesPerTable, 'rules in a table');
+      list.forEach((r, i) => {
+        if (r.id.length > L.idLength) this.error([...path, i, 'id'], `a rule id is at most ${L.idLength} characters; this one is ${r.id.length}`);
+        if (r.description.length > L.descriptionLength) {
+          this.error([...path, i, 'description'], `a description is at most ${L.descriptionLength} characters; this one is ${r.description.length}`);
+        }
+      });
+    };
+    const tables = Object.entries(this.file.mappings);
+    count(['mappings'], tables.length, L.tables, 'mapping tables');
+    for (const [system, table] of tables) {
+      count(['mappings', system, 'inputs'], Object.keys(table.inputs).length, L.inputsPerTable, 'inputs in a mapping table');
+      rules(['mappings', system, 'rules'], table.rules);
+    }
+    rules(['resolution', 'rules'], this.file.resolution.rules);
+    count(['examples', 'mappings'], this.file.examples.mappings.length, L.examples, 'mapping examples');
+    count(['examples', 'resolution'], this.file.examples.resolution.length, L.examples, 'resolution examples');
   }
 
   private checkExamples(mappings: MappingTable[]): void {
