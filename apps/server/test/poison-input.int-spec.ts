@@ -108,12 +108,16 @@ describe('poison input', () => {
 
   it('dead-letters a truncate with an lsn of 1e21 and deletes nothing; the records after it are stored live', async () => {
     const user = (userId: string, customerNo: string): Row => ({ user_id: userId, customer_no: customerNo, registered_at: '2024-01-01T00:00:00Z', first_login_at: null, locked: false });
+    // Keys compare as text: '1e+21' padded sorts below the key of lsn 4711 of a young database (before the fix, the truncate deleted it).
+    await app.publish(PORTAL.topic, app.log.envelope(PORTAL, 'c', null, user('u-small', 'P-TRUNC-SMALL'), { lsn: 4711 }));
     await app.event(PORTAL, 'c', null, user('u-before', 'P-TRUNC-BEFORE'));
     await waitFor(async () => (await status('P-TRUNC-BEFORE')) === 'PENDING', 'the portal user before the truncate');
+    expect(await status('P-TRUNC-SMALL')).toBe('PENDING');
     await app.publish(PORTAL.topic, JSON.stringify(app.log.envelope(PORTAL, 't', null, null)).replace('"lsn":', '"lsn":1e21,"was":'));
     await app.event(PORTAL, 'c', null, user('u-after', 'P-TRUNC-AFTER'));
     await waitFor(async () => (await status('P-TRUNC-AFTER')) === 'PENDING', 'the portal user after the truncate', 5000);
     expect(await status('P-TRUNC-BEFORE')).toBe('PENDING');
+    expect(await status('P-TRUNC-SMALL')).toBe('PENDING');
     const dead = await deadLetters(1);
     expect(dead.map((d) => [d.headers['x-error-code'], d.headers['x-error-reason']])).toEqual([['BAD_POSITION', 'bad position: source.lsn 1e+21 is beyond 2^53, where a JSON number is no longer exact (send it as a string)']]);
     const [{ n }] = (await app.db.query(`SELECT count(*)::int AS n FROM source_truncate WHERE system = 'portal'`)) as Array<{ n: number }>;
