@@ -465,9 +465,9 @@ describe('ChangeEventDecoder', () => {
       ['a composite record key too long', 'legacy.ledger.lines', JSON.stringify({ account_id: 'a'.repeat(300), line_no: 'b'.repeat(300), cust_ref: 'c-1', __op: 'c' }), 'KEY_TOO_LONG', /^record key is 607 characters/],
       ['a delete whose before holds a key too long', CRM, variant('crm-delete-pk-only.json', set({ before: { id: '7'.repeat(600) } })), 'KEY_TOO_LONG', /record key column "id" is 600 characters/],
       // Nesting and size: bounded before JSON.parse.
-      ['a field nested 5,000 deep', CRM, nestedEmail(5000), 'TOO_DEEP', /nested deeper than CDC_MAX_DEPTH \(64\) at offset \d+/],
+      ['a field nested 5,000 deep', CRM, nestedEmail(5000), 'TOO_DEEP', /^nested deeper than CDC_MAX_DEPTH \(64\)$/],
       ['a message 65 levels deep (envelope, after, 63 arrays)', CRM, nestedEmail(63), 'TOO_DEEP', /CDC_MAX_DEPTH \(64\)/],
-      ['bare nesting that is not even JSON', CRM, '['.repeat(100_000), 'TOO_DEEP', /CDC_MAX_DEPTH/],
+      ['bare nesting of 500,000 levels', CRM, deep(500_000), 'TOO_DEEP', /CDC_MAX_DEPTH/],
       ['a message over 1 MiB', CRM, variant('crm-update.plain.json', setIn('after', { email: 'x'.repeat(1_048_576) })), 'TOO_LARGE', /message of 10\d{5} bytes is larger than CDC_MAX_MESSAGE_BYTES \(1048576\)/],
       ['a string message over 1 MiB in UTF-8 (not in characters)', CRM, variant('crm-update.plain.json', setIn('after', { email: '€'.repeat(400_000) })), 'TOO_LARGE', /message of 12\d{5} bytes/],
     ])('rejects %s', (_name, topic, value, code, message) => {

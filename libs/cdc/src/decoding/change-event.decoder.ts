@@ -2,7 +2,7 @@ import { CdcLimits, CustomerKeyStep, DEFAULT_CDC_LIMITS, SourcesConfig, SourceSy
 import { DecodeError } from '../cdc.errors';
 import { ChangeEvent, ChangeOp, DecodedMessage, RawMessage, SkippedMessage, SourcePosition } from './change-event.model';
 import { normalizeRow } from './field-normalizer';
-import { depthExceededAt } from './json-depth';
+import { exceedsDepth } from './json-depth';
 import { positionOf } from './source-position';
 
 type Json = Record<string, unknown>;
@@ -45,14 +45,13 @@ export class ChangeEventDecoder {
     const text = typeof value === 'string' ? value : value.toString('utf8');
     // Debezium Server's RabbitMQ and Redis sinks send a tombstone as the string "default".
     if (text === 'default') return TOMBSTONE;
-    const deep = depthExceededAt(text, maxDepth);
-    if (deep >= 0) throw new DecodeError('TOO_DEEP', `nested deeper than CDC_MAX_DEPTH (${maxDepth}) at offset ${deep}`);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch (e) {
       throw new DecodeError('NOT_JSON', `not JSON: ${(e as Error).message}`);
     }
+    if (exceedsDepth(doc, maxDepth)) throw new DecodeError('TOO_DEEP', `nested deeper than CDC_MAX_DEPTH (${maxDepth})`);
     if (doc === null) return TOMBSTONE;
     if (!isObject(doc)) throw new DecodeError('NOT_DEBEZIUM', 'not a Debezium message: expected a JSON object');
     if ('schema' in doc && 'payload' in doc) {

@@ -7,13 +7,13 @@ import { SourcePosition } from './change-event.model';
  * (PostgreSQL's LSN and MySQL's binlog offset are unsigned 64-bit). ts_ms is also a JavaScript
  * date (and a PostgreSQL timestamptz): 8.64e15 ms is the last instant a Date holds.
  */
-const U64_MAX = 18446744073709551615n;
+const U64_MAX = '18446744073709551615';
 const LIMITS = {
   lsn: { width: 20, max: U64_MAX },
   pos: { width: 20, max: U64_MAX },
-  row: { width: 8, max: 99_999_999n },
-  file: { width: 12, max: 999_999_999_999n },
-  ts_ms: { width: 20, max: 8_640_000_000_000_000n },
+  row: { width: 8, max: '99999999' },
+  file: { width: 12, max: '999999999999' },
+  ts_ms: { width: 20, max: '8640000000000000' },
 } as const;
 type Part = keyof typeof LIMITS;
 
@@ -37,12 +37,12 @@ function digitsOf(value: unknown, part: Part, field: string): string | null {
     }
     digits = String(value);
   } else if (typeof value === 'string' && DIGITS.test(value)) {
-    digits = value.replace(/^0+(?=\d)/, '');
+    digits = value.length > 1 && value.charCodeAt(0) === 0x30 ? value.replace(/^0+(?=\d)/, '') : value;
   } else {
     throw new DecodeError('BAD_POSITION', `bad position: ${field} ${describe(value)} is not a non-negative integer`);
   }
-  // Compared as digits first, so that a string of thousands of digits is refused without a BigInt of it.
-  if (digits.length > String(max).length || BigInt(digits) > max) {
+  // Digit strings without leading zeros compare as numbers do: by length, then as text.
+  if (digits.length > max.length || (digits.length === max.length && digits > max)) {
     throw new DecodeError('BAD_POSITION', `bad position: ${field} ${digits.slice(0, 40)}${digits.length > 40 ? '…' : ''} is larger than ${max}`);
   }
   return digits;
