@@ -1,4 +1,19 @@
-export type DecodeErrorCode = 'NOT_JSON' | 'NOT_DEBEZIUM' | 'UNKNOWN_TOPIC' | 'NO_USABLE_ROW' | 'UNKNOWN_OP';
+export type DecodeErrorCode =
+  | 'NOT_JSON'
+  | 'NOT_DEBEZIUM'
+  | 'UNKNOWN_TOPIC'
+  | 'NO_USABLE_ROW'
+  | 'UNKNOWN_OP'
+  /** A position (lsn, binlog file/pos/row, ts_ms) that is not an exact integer the key can hold. */
+  | 'BAD_POSITION'
+  /** A record key or customer key value that is not a string, a number or a boolean. */
+  | 'BAD_KEY'
+  /** A record key or customer key longer than CDC_MAX_KEY_LENGTH. */
+  | 'KEY_TOO_LONG'
+  /** A message larger than CDC_MAX_MESSAGE_BYTES. */
+  | 'TOO_LARGE'
+  /** A message nested deeper than CDC_MAX_DEPTH. */
+  | 'TOO_DEEP';
 
 /** A message that can never be projected: it goes to the dead-letter queue/topic with this reason. */
 export class DecodeError extends Error {

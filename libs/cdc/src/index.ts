@@ -5,6 +5,7 @@ export { positionOf, isNewer } from './decoding/source-position';
 export { normalizeRow } from './decoding/field-normalizer';
 export * from './transports/change-batch.handler';
 export * from './transports/transport.logger';
+export * from './transports/consumer-progress';
 export * from './transports/amqp/amqp-cdc.consumer';
 export * from './transports/kafka/kafka-cdc.consumer';
 export * from './decoding/debezium-envelope.builder';

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { EachBatchPayload, KafkaMessage, OffsetsByTopicPartition, TopicPartitionOffsetAndMetadata } from 'kafkajs';
-import { ChangeBatchHandler, DebeziumLog, InboundMessage, KafkaBatchHandler, KafkaSinks, MessageVerdict, Row, TableRef, tableRefOf } from '@app/cdc';
+import { ChangeBatchHandler, ConsumerProgress, ConsumerProgressReport, DebeziumLog, InboundMessage, KafkaBatchHandler, KafkaSinks, MessageVerdict, Row, TableRef, tableRefOf } from '@app/cdc';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { ChangeBatchProcessor } from '@app/ingest';
 import { ProjectionError } from '@app/projection';
@@ -328,6 +329,53 @@ describe('KafkaBatchHandler (kafkajs eachBatch → projection → GraphQL)', () 
     await handlerWith(500).eachBatch(d.payload);
     expect(deadLetters.map((m) => [m.headers['x-error-code'], m.headers['x-original-offset']])).toEqual([['NO_USABLE_ROW', '401']]);
     expect(commits).toEqual([{ offsets: [{ topic: crm.topic, partition: 0, offset: '403' }], customersInDb: ['K7-1'] }]);
+  });
+
+  it('dead-letters poison events at their offsets (a key too long, nesting too deep, an lsn of 1e21, an index entry too large) and applies the rest of the chunk', async () => {
+    watched = ['K7P-BEFORE', 'K7P-AFTER'];
+    const noise = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
+    const deep = log.envelope(crm, 'c', null, { id: 1711, customer_no: 'K7P-DEEP', email: '<deep>', status: 'ACTIVE' });
+    const bigLsn = log.envelope(crm, 'c', null, { id: 1712, customer_no: 'K7P-LSN', email: null, status: 'ACTIVE' });
+    const d = delivery(crm.topic, 0, [
+      record(410, { id: 1710 }, crmCreate(1710, 'K7P-BEFORE', 'PROSPECT')),
+      record(411, { id: 1713 }, crmCreate(1713, noise(3000), 'PROSPECT')),
+      record(412, { id: 1711 }, JSON.stringify(deep).replace('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`)),
+      record(413, { id: 1712 }, JSON.stringify(bigLsn).replace('"lsn":', '"lsn":1e21,"was":')),
+      record(414, { id: 1714 }, crmCreate(1714, 'K7P-STATUS', noise(4000))),
+      record(415, { id: 1715 }, crmCreate(1715, 'K7P-AFTER', 'PROSPECT')),
+    ]);
+    await handlerWith(500).eachBatch(d.payload);
+    expect(deadLetters.map((m) => [m.headers['x-original-offset'], m.headers['x-error-code']])).toEqual([
+      ['411', 'KEY_TOO_LONG'],
+      ['412', 'TOO_DEEP'],
+      ['413', 'BAD_POSITION'],
+      ['414', 'REJECTED_BY_STORE'],
+    ]);
+    expect(deadLetters[3].headers['x-error-reason']).toMatch(/PostgreSQL 54000/);
+    expect(commits).toEqual([{ offsets: [{ topic: crm.topic, partition: 0, offset: '416' }], customersInDb: ['K7P-AFTER', 'K7P-BEFORE'] }]);
+  });
+
+  it('reports the consumer stalled while a chunk is retried and nothing settles, and not once it commits', async () => {
+    watched = ['K8S-1'];
+    let calls = 0;
+    const seen: ConsumerProgressReport[] = [];
+    const progress = new ConsumerProgress(50);
+    const d = delivery(crm.topic, 0, [record(510, { id: 1811 }, crmCreate(1811, 'K8S-1', 'DORMANT'))]);
+    const failing: ChangeBatchHandler = {
+      handle: async (batch: readonly InboundMessage[]): Promise<MessageVerdict[]> => {
+        seen.push(progress.report());
+        if (++calls <= 3) throw new Error('permission denied for table source_record');
+        return processor.handle(batch);
+      },
+    };
+    expect(progress.report()).toMatchObject({ waiting: 0, stalled: false });
+    await new KafkaBatchHandler({ batchSize: 500, retryMaxMs: 100, dlqTopic: 'statusview.dlq' }, failing, sinks, logger, progress).eachBatch(d.payload);
+    expect(seen[0]).toMatchObject({ waiting: 1, stalled: false, lastError: null });
+    // 100 + 100 + 100 ms of backoff later, the fourth attempt sees it stalled, with the reason.
+    expect(seen[3]).toMatchObject({ waiting: 1, stalled: true, lastError: 'permission denied for table source_record' });
+    expect(seen[3].stalledForMs).toBeGreaterThanOrEqual(50);
+    expect(progress.report()).toEqual({ waiting: 0, stalledForMs: 0, stalled: false, lastError: null });
+    expect(commits).toHaveLength(1);
   });
 
   it('commits nothing while the projection is failing, and commits once it succeeds', async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
-import { AmqpCdcConsumer, KafkaCdcConsumer } from '@app/cdc';
+import { AmqpCdcConsumer, ConsumerProgressReport, KafkaCdcConsumer } from '@app/cdc';
 import { DOMAIN_CONFIG, DomainConfig, ENV_CONFIG, EnvConfig } from '@app/config';
+import { setReading } from '@app/observability';
 import { ChangeBatchProcessor } from './change-batch.processor';
 
 /** Starts the configured transport once the app is up; on shutdown finishes the batch in flight. */
@@ -23,19 +24,34 @@ export class CdcConsumerService implements OnApplicationBootstrap, BeforeApplica
               topics: domain.sources.systems.map((s) => s.topic),
               batchSize: cdc.batchSize,
               retryMaxMs: cdc.retryMaxMs,
+              stallAfterMs: cdc.stallAfterMs,
             },
             processor,
             this.logger,
           )
         : new AmqpCdcConsumer(
-            { ...env.amqp, batchSize: cdc.batchSize, lingerMs: cdc.lingerMs, retryMaxMs: cdc.retryMaxMs, concurrency: cdc.concurrency },
+            {
+              ...env.amqp,
+              batchSize: cdc.batchSize,
+              lingerMs: cdc.lingerMs,
+              retryMaxMs: cdc.retryMaxMs,
+              concurrency: cdc.concurrency,
+              stallAfterMs: cdc.stallAfterMs,
+            },
             processor,
             this.logger,
           );
+    setReading('consumerStalled', () => (this.progress().stalled ? 1 : 0));
+    setReading('consumerStallSeconds', () => this.progress().stalledForMs / 1000);
   }
 
   get running(): boolean {
     return this.consumer.running;
+  }
+
+  /** Whether messages wait without progress (a batch retried because the store refuses it, or hangs). */
+  progress(): ConsumerProgressReport {
+    return this.consumer.progress.report();
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,24 +1,52 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { batchCommitSeconds, batchSize, deadLettered, eventsConsumed, eventsStale, freshnessSeconds, messagesSkipped } from '@app/observability';
 import { ChangeBatchHandler, ChangeEvent, DecodeError, InboundMessage, MessageVerdict, TruncateEvent, ChangeEventDecoder } from '@app/cdc';
-import { ApplyChangesUseCase, isDataError, isTransient } from '@app/projection';
+import { ENV_CONFIG, EnvConfig } from '@app/config';
+import { ApplyChangesUseCase, describeFailure, isDataError, isTransient } from '@app/projection';
+
+/**
+ * Thrown instead of dead-lettering once the store has refused too many events in a row with none
+ * accepted between them: a constraint or a column that refuses every event alike also answers
+ * with a data error, and the queue must not be emptied into the dead-letter queue for it.
+ */
+export class StoreRefusingAllError extends Error {
+  constructor(
+    readonly refusals: number,
+    readonly max: number,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `the store refused ${refusals} events in a row, none accepted between them (CDC_MAX_REFUSALS_IN_A_ROW=${max}): ` +
+        `taken for a failure of the store rather than of the events, the batch is retried; last refusal: ${describeFailure(cause)}`,
+    );
+  }
+}
 
 /**
  * Decodes a transport's batch and applies it through the projection path. Bad messages get a
- * dead-letter verdict with their reason; the rest of the batch goes on. If the batch as a whole
- * fails for a reason that is not an outage, each event is retried alone so one poisoned message
- * cannot hold back or sink the others.
+ * dead-letter verdict with their reason; the rest of the batch goes on. If the store refuses the
+ * batch because of an event (see isDataError), the batch is split in halves until the events it
+ * refuses are alone, and those are dead-lettered: one poisoned message cannot hold back or sink the
+ * others, and finding it takes a few transactions, not one per event. A failure that is not about
+ * an event (an outage, a permission, a bug) is thrown: nothing is acknowledged and the transport
+ * retries the batch, while the consumer shows as stalled.
  */
 @Injectable()
 export class ChangeBatchProcessor implements ChangeBatchHandler {
   private readonly logger = new Logger('ingest');
+  private readonly maxRefusalsInARow: number;
+  /** Events the store refused since it last accepted one (across batches and concurrent batches). */
+  private refusedInARow = 0;
 
   constructor(
     private readonly decoder: ChangeEventDecoder,
     private readonly applyChanges: ApplyChangesUseCase,
-  ) {}
+    @Inject(ENV_CONFIG) env: EnvConfig,
+  ) {
+    this.maxRefusalsInARow = env.cdc.maxRefusalsInARow;
+  }
 
   async handle(batch: readonly InboundMessage[]): Promise<MessageVerdict[]> {
     const batchId = randomUUID().slice(0, 8);
@@ -35,8 +63,14 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
           origin.push(i);
         }
       } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        verdicts[i] = { kind: 'dead-letter', code: e.code, reason: e.message };
+        if (e instanceof DecodeError) {
+          verdicts[i] = { kind: 'dead-letter', code: e.code, reason: e.message };
+          return;
+        }
+        // Decoding is a function of the message alone (no connection, no shared state): whatever
+        // it throws, it throws for this message every time. A bug, so logged as an error.
+        this.logger.error(`decoding ${m.ref} of ${m.topic} failed unexpectedly: ${describeFailure(e)}`);
+        verdicts[i] = { kind: 'dead-letter', code: 'UNDECODABLE', reason: `the decoder failed on it: ${describeFailure(e)}` };
       }
     });
     if (events.length > 0) await this.apply(events, origin, verdicts);
@@ -56,6 +90,7 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
   private async apply(events: Array<ChangeEvent | TruncateEvent>, origin: number[], verdicts: MessageVerdict[]): Promise<void> {
     try {
       const outcome = await this.applyChanges.execute(events);
+      this.refusedInARow = 0;
       this.count(events, outcome.stale);
       for (const r of outcome.rejected) verdicts[origin[r.index]] = { kind: 'dead-letter', code: r.error.code, reason: r.error.message };
       return;
@@ -64,12 +99,18 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
       // nothing is acknowledged and the transport retries, paused, until it is fixed.
       if (isTransient(e) || !isDataError(e)) throw e;
       if (events.length === 1) {
-        verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${(e as Error).message}` };
+        // Checked at the single event only: an event of the batch the store accepts resets the count.
+        if (this.refusedInARow >= this.maxRefusalsInARow) throw new StoreRefusingAllError(this.refusedInARow, this.maxRefusalsInARow, e);
+        this.refusedInARow++;
+        verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${describeFailure(e)}` };
         return;
       }
-      this.logger.warn(`batch of ${events.length} refused by the store (${(e as Error).message}); applying its events one by one`);
+      this.logger.warn(`batch of ${events.length} refused by the store (${describeFailure(e)}); splitting it to find the events it refuses`);
     }
-    for (let i = 0; i < events.length; i++) await this.apply([events[i]], [origin[i]], verdicts);
+    // Halves in order, so truncates still apply in order with the changes around them.
+    const half = Math.ceil(events.length / 2);
+    await this.apply(events.slice(0, half), origin.slice(0, half), verdicts);
+    await this.apply(events.slice(half), origin.slice(half), verdicts);
   }
 
   private count(events: Array<ChangeEvent | TruncateEvent>, stale: number): void {

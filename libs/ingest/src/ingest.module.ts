@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { ChangeEventDecoder } from '@app/cdc';
-import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
+import { DOMAIN_CONFIG, DomainConfig, ENV_CONFIG, EnvConfig } from '@app/config';
 import { CdcConsumerService } from './cdc-consumer.service';
 import { ChangeBatchProcessor } from './change-batch.processor';
 
@@ -8,7 +8,11 @@ import { ChangeBatchProcessor } from './change-batch.processor';
 @Global()
 @Module({
   providers: [
-    { provide: ChangeEventDecoder, useFactory: (d: DomainConfig) => new ChangeEventDecoder(d.sources), inject: [DOMAIN_CONFIG] },
+    {
+      provide: ChangeEventDecoder,
+      useFactory: (d: DomainConfig, env: EnvConfig) => new ChangeEventDecoder(d.sources, env.cdc.limits),
+      inject: [DOMAIN_CONFIG, ENV_CONFIG],
+    },
     ChangeBatchProcessor,
     CdcConsumerService,
   ],

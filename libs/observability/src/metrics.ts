@@ -29,6 +29,32 @@ export const freshnessSeconds = histogram(
   [],
   [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 );
+type Reading = () => number;
+const readings = new Map<string, Reading>();
+
+/** Lets the consumer provide a gauge's value at scrape time, from what it tracks in memory. */
+export function setReading(metric: 'consumerStalled' | 'consumerStallSeconds', read: Reading): void {
+  readings.set(metric, read);
+}
+
+export const consumerStalled = gauge(
+  'statusview_consumer_stalled',
+  '1 while the consumer has settled no batch for CDC_STALL_AFTER_MS or longer although messages wait (in flight or buffered), else 0',
+  [],
+  function () {
+    this.set(readings.get('consumerStalled')?.() ?? 0);
+    return Promise.resolve();
+  },
+);
+export const consumerStallSeconds = gauge(
+  'statusview_consumer_stall_seconds',
+  'Seconds since the consumer last settled a batch while messages wait; 0 while it progresses or nothing waits',
+  [],
+  function () {
+    this.set(readings.get('consumerStallSeconds')?.() ?? 0);
+    return Promise.resolve();
+  },
+);
 export const consumerLag = gauge('statusview_consumer_lag_messages', 'Messages waiting: queue depth (RabbitMQ) or high watermark minus offset (Kafka)', ['source']);
 export const cacheRequests = counter('statusview_cache_requests_total', 'Customer view lookups in Redis, by result', ['result']);
 export const cacheHitRatio = gauge('statusview_cache_hit_ratio', 'Share of customer lookups answered by Redis since start', [], async function () {

@@ -47,7 +47,7 @@ export async function kafkaHandlerWorker(raw: unknown): Promise<Worker> {
     {
       module: KafkaBenchModule,
       imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections)],
-      providers: [{ provide: ChangeEventDecoder, useFactory: () => new ChangeEventDecoder(domain.sources) }, ChangeBatchProcessor],
+      providers: [{ provide: ChangeEventDecoder, useFactory: () => new ChangeEventDecoder(domain.sources, env.cdc.limits) }, ChangeBatchProcessor],
     },
     { logger: ['error', 'warn'], abortOnError: false },
   );

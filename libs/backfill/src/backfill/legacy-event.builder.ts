@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ChangeEvent, ChangeEventDecoder, DecodeError, SourcePosition, tableRefOf } from '@app/cdc';
-import { DOMAIN_CONFIG, DomainConfig, SourceSystem } from '@app/config';
+import { DOMAIN_CONFIG, DomainConfig, ENV_CONFIG, EnvConfig, SourceSystem } from '@app/config';
 import { LegacyRow, SourceBlock } from '../legacy/legacy-source';
 
 export type BuiltEvent = { ok: true; event: ChangeEvent } | { ok: false; reason: string };
@@ -16,8 +16,9 @@ export type BuiltEvent = { ok: true; event: ChangeEvent } | { ok: false; reason:
 export class LegacyEventBuilder {
   private readonly decoder: ChangeEventDecoder;
 
-  constructor(@Inject(DOMAIN_CONFIG) domain: DomainConfig) {
-    this.decoder = new ChangeEventDecoder(domain.sources);
+  constructor(@Inject(DOMAIN_CONFIG) domain: DomainConfig, @Inject(ENV_CONFIG) env: EnvConfig) {
+    // The live path's limits: a key too long for the store is refused the same way here.
+    this.decoder = new ChangeEventDecoder(domain.sources, env.cdc.limits);
   }
 
   read(system: SourceSystem, row: LegacyRow, position: SourcePosition): BuiltEvent {

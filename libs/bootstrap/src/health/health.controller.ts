@@ -39,7 +39,16 @@ export class HealthController {
       () => {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });
-        return this.consumer.running ? s.up() : s.down({ message: 'not consuming (broker unreachable or stopping)' });
+        if (!this.consumer.running) return s.down({ message: 'not consuming (broker unreachable or stopping)' });
+        const { stalled, stalledForMs, waiting, lastError } = this.consumer.progress();
+        if (!stalled) return s.up({ waiting });
+        const seconds = Math.round(stalledForMs / 1000);
+        return s.down({
+          message: `stalled: no batch settled for ${seconds} s while ${waiting} messages wait${lastError ? `; last error: ${lastError}` : ''}`,
+          stalledForSeconds: seconds,
+          waiting,
+          lastError,
+        });
       },
       () => this.indicator.check('ruleSet').up({ version, checksum }),
       // Parked changes need an operator, but the instance still serves: shown, not "down".

@@ -413,4 +413,107 @@ describe('ChangeEventDecoder', () => {
       expect(error.message).toMatch(message);
     });
   });
+
+  /**
+   * Poison: messages that would pass as data but that the store, the ordering or the code after the
+   * decoder cannot take. Each is refused here with its reason, so it is dead-lettered, not retried.
+   */
+  describe('poison input', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    /** The plain crm update whose email is `n` nested arrays, written as text (JSON.stringify itself overflows on thousands). */
+    const nestedEmail = (n: number) => variant('crm-update.plain.json', setIn('after', { email: '<nested>' })).replace('"<nested>"', deep(n));
+    /** The plain crm update with `text` put in place of its source lsn, as the bytes would arrive. */
+    const withLsnText = (file: string, text: string) => fixture(file).toString('utf8').replace(/("(?:__source_)?lsn": ?)\d+/, `$1${text}`);
+    const ledger = new ChangeEventDecoder({
+      customerKey: { normalize: ['trim', 'upper'] },
+      systems: [{ name: 'ledger', topic: 'legacy.ledger.lines', table: 'lines', recordKey: ['account_id', 'line_no'], customerKey: 'cust_ref', fields: {} }],
+    });
+
+    it.each<[string, string, Buffer | string, DecodeErrorCode, RegExp]>([
+      // Positions: exact integers the key holds, or refused.
+      ['an lsn beyond 2^53 (JSON.parse would round it)', CRM, withLsnText('crm-update.plain.json', '123456789012345678901'), 'BAD_POSITION', /source\.lsn 123456789012345680000 is beyond 2\^53/],
+      ['an lsn of 1e21', CRM, withLsnText('crm-update.plain.json', '1e21'), 'BAD_POSITION', /source\.lsn 1e\+21/],
+      ['a negative lsn', CRM, withLsnText('crm-update.plain.json', '-24023928'), 'BAD_POSITION', /source\.lsn -24023928 is not a non-negative integer/],
+      ['an lsn string past 64 bits', CRM, withLsnText('crm-update.plain.json', '"18446744073709551616"'), 'BAD_POSITION', /is larger than 18446744073709551615/],
+      ['a flattened __source_lsn of 1e21', CRM, withLsnText('crm-update.flattened.json', '1e21'), 'BAD_POSITION', /__source\.lsn 1e\+21/],
+      ['a truncate with an lsn of 1e21', PORTAL, withLsnText('portal-truncate.json', '1e21'), 'BAD_POSITION', /source\.lsn 1e\+21/],
+      ['a truncate with a negative lsn', PORTAL, withLsnText('portal-truncate.json', '-1'), 'BAD_POSITION', /source\.lsn -1/],
+      [
+        'a flattened truncate with an lsn past 64 bits',
+        PORTAL,
+        '{"__op":"t","__source_lsn":"99999999999999999999","__source_ts_ms":1700000900000}',
+        'BAD_POSITION',
+        /__source\.lsn 99999999999999999999 is larger/,
+      ],
+      ['a binlog pos beyond 2^53', BILLING, variant('billing-update.json', setIn('source', { pos: 2 ** 60 })), 'BAD_POSITION', /source\.pos .* beyond 2\^53/],
+      ['a negative binlog row', BILLING, variant('billing-update.json', setIn('source', { row: -1 })), 'BAD_POSITION', /source\.row -1/],
+      ['a ts_ms a date cannot hold', CRM, variant('crm-update.plain.json', setIn('source', { ts_ms: 9e15 })), 'BAD_POSITION', /source\.ts_ms 9000000000000000 is larger/],
+      ['an event ts_ms that is not a number', CRM, variant('crm-update.plain.json', (d) => { (d.source as Json).ts_ms = null; (d.source as Json).lsn = null; d.ts_ms = 'soon'; }), 'BAD_POSITION', /ts_ms "soon"/],
+      // Keys: scalars only.
+      ['a customer key that is an object', CRM, variant('crm-update.plain.json', setIn('after', { customer_no: { a: 1 } })), 'BAD_KEY', /customer key "customer_no" is an object: expected a string, a number or a boolean/],
+      ['a customer key that is an array', BILLING, variant('billing-update.json', setIn('after', { cust_ref: ['C-1'] })), 'BAD_KEY', /customer key "cust_ref" is an array/],
+      ['a record key that is an object', CRM, variant('crm-update.plain.json', setIn('after', { id: { a: 1 } })), 'BAD_KEY', /record key column "id" is an object/],
+      ['a record key that is an array', PORTAL, variant('portal-create.json', setIn('after', { user_id: [1, 2] })), 'BAD_KEY', /record key column "user_id" is an array/],
+      ['a record key beyond 2^53 (JSON.parse would round it)', CRM, fixture('crm-update.plain.json').toString('utf8').replace(/"id": 7/g, '"id": 9007199254740993'), 'BAD_KEY', /record key column "id" is 9007199254740992, beyond 2\^53/],
+      ['a flattened row whose customer key is an object', CRM, variant('crm-update.flattened.json', set({ customer_no: { a: 1 } })), 'BAD_KEY', /customer key "customer_no" is an object/],
+      ['a delete whose before has an object key', CRM, variant('crm-delete-pk-only.json', set({ before: { id: {} } })), 'BAD_KEY', /record key column "id" is an object/],
+      ['a composite key with an object part', 'legacy.ledger.lines', '{"account_id":4711,"line_no":{"n":3},"cust_ref":"c-1","__op":"c"}', 'BAD_KEY', /record key column "line_no" is an object/],
+      // Lengths: under the btree limit.
+      ['a customer key of 3,000 characters', CRM, variant('crm-update.plain.json', setIn('after', { customer_no: 'C'.repeat(3000) })), 'KEY_TOO_LONG', /customer key "customer_no" is 3000 characters, longer than CDC_MAX_KEY_LENGTH \(512\)/],
+      ['a customer key that upper-casing makes too long', CRM, variant('crm-update.plain.json', setIn('after', { customer_no: 'ß'.repeat(300) })), 'KEY_TOO_LONG', /is 600 characters/],
+      ['a record key of 10,000 characters', PORTAL, variant('portal-create.json', setIn('after', { user_id: 'k'.repeat(10_000) })), 'KEY_TOO_LONG', /record key column "user_id" is 10000 characters, longer than CDC_MAX_KEY_LENGTH \(512\)/],
+      ['a composite record key too long', 'legacy.ledger.lines', JSON.stringify({ account_id: 'a'.repeat(300), line_no: 'b'.repeat(300), cust_ref: 'c-1', __op: 'c' }), 'KEY_TOO_LONG', /^record key is 607 characters/],
+      ['a delete whose before holds a key too long', CRM, variant('crm-delete-pk-only.json', set({ before: { id: '7'.repeat(600) } })), 'KEY_TOO_LONG', /record key column "id" is 600 characters/],
+      // Nesting and size: bounded before JSON.parse.
+      ['a field nested 5,000 deep', CRM, nestedEmail(5000), 'TOO_DEEP', /^nested deeper than CDC_MAX_DEPTH \(64\)$/],
+      ['a message 65 levels deep (envelope, after, 63 arrays)', CRM, nestedEmail(63), 'TOO_DEEP', /CDC_MAX_DEPTH \(64\)/],
+      ['bare nesting of 500,000 levels', CRM, deep(500_000), 'TOO_DEEP', /CDC_MAX_DEPTH/],
+      ['a message over 1 MiB', CRM, variant('crm-update.plain.json', setIn('after', { email: 'x'.repeat(1_048_576) })), 'TOO_LARGE', /message of 10\d{5} bytes is larger than CDC_MAX_MESSAGE_BYTES \(1048576\)/],
+      ['a string message over 1 MiB in UTF-8 (not in characters)', CRM, variant('crm-update.plain.json', setIn('after', { email: '€'.repeat(400_000) })), 'TOO_LARGE', /message of 12\d{5} bytes/],
+    ])('rejects %s', (_name, topic, value, code, message) => {
+      const error = topic === 'legacy.ledger.lines' ? decodeErrorWith(ledger, { topic, value }) : decodeError({ topic, value: typeof value === 'string' ? Buffer.from(value) : value });
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(message);
+      if (typeof value === 'string' && topic !== 'legacy.ledger.lines') expect(decodeError({ topic, value }).message).toBe(error.message);
+    });
+
+    it.each<[string, string, string, Partial<ChangeEvent>]>([
+      ['an lsn string past 2^53, exactly', CRM, withLsnText('crm-update.plain.json', '"9007199254740993"'), { position: { kind: 'lsn', key: '00009007199254740993', text: 'lsn:9007199254740993', tsMs: 1700000100123 } }],
+      ['the largest lsn', CRM, withLsnText('crm-update.plain.json', '"18446744073709551615"'), { position: { kind: 'lsn', key: '18446744073709551615', text: 'lsn:18446744073709551615', tsMs: 1700000100123 } }],
+      ['a customer key of 512 characters', CRM, variant('crm-update.plain.json', setIn('after', { customer_no: 'c'.repeat(512) })), { customerId: 'C'.repeat(512) }],
+      ['a record key of 512 characters', PORTAL, variant('portal-create.json', setIn('after', { user_id: 'k'.repeat(512) })), { recordKey: 'k'.repeat(512) }],
+      ['a record key at 2^53 - 1', CRM, variant('crm-update.plain.json', setIn('after', { id: Number.MAX_SAFE_INTEGER })), { recordKey: '9007199254740991' }],
+      ['a record key that is a digit string past 2^53, exactly', CRM, variant('crm-update.plain.json', setIn('after', { id: '9007199254740993' })), { recordKey: '9007199254740993' }],
+      ['a boolean customer key', CRM, variant('crm-update.plain.json', setIn('after', { customer_no: true })), { customerId: 'TRUE' }],
+      ['a message 64 levels deep, the limit', CRM, nestedEmail(62), { recordKey: '7' }],
+    ])('accepts %s', (_name, topic, value, expected) => {
+      expect(decodeChange({ topic, value })).toMatchObject(expected);
+    });
+
+    it('takes its limits from the configuration', () => {
+      const strict = new ChangeEventDecoder(sources, { maxMessageBytes: 2048, maxDepth: 8, maxKeyLength: 8 });
+      const codeOf = (value: string) => decodeErrorWith(strict, { topic: CRM, value }).code;
+      expect(codeOf(variant('crm-update.plain.json', setIn('after', { customer_no: 'C-0000001' })))).toBe('KEY_TOO_LONG');
+      expect(codeOf(nestedEmail(8))).toBe('TOO_DEEP');
+      expect(codeOf(variant('crm-update.plain.json', setIn('after', { email: 'x'.repeat(2048) })))).toBe('TOO_LARGE');
+      expect(strict.decode({ topic: CRM, value: variant('crm-update.plain.json', setIn('after', { customer_no: 'C-000001' })) })).toMatchObject({ customerId: 'C-000001' });
+    });
+
+    it('refuses a backfilled row by the same rules (decodeRow)', () => {
+      const crm = sources.systems.find((s) => s.name === 'crm')!;
+      const position = { kind: 'lsn', key: '00000000000000000001', text: 'lsn:1', tsMs: null } as const;
+      expect(() => decoder.decodeRow(crm, 'r', { id: 1, customer_no: { a: 1 }, status: 'ACTIVE' }, position)).toThrow(/customer key "customer_no" is an object/);
+      expect(() => decoder.decodeRow(crm, 'r', { id: 'x'.repeat(513), customer_no: 'C-1', status: 'ACTIVE' }, position)).toThrow(/is 513 characters/);
+    });
+  });
 });
+
+function decodeErrorWith(d: ChangeEventDecoder, message: RawMessage): DecodeError {
+  try {
+    d.decode(message);
+  } catch (e) {
+    if (e instanceof DecodeError) return e;
+    throw e;
+  }
+  throw new Error('expected a DecodeError, but the message decoded');
+}

@@ -1,7 +1,8 @@
-import { CustomerKeyStep, SourcesConfig, SourceSystem } from '@app/config';
+import { CdcLimits, CustomerKeyStep, DEFAULT_CDC_LIMITS, SourcesConfig, SourceSystem } from '@app/config';
 import { DecodeError } from '../cdc.errors';
 import { ChangeEvent, ChangeOp, DecodedMessage, RawMessage, SkippedMessage, SourcePosition } from './change-event.model';
 import { normalizeRow } from './field-normalizer';
+import { exceedsDepth } from './json-depth';
 import { positionOf } from './source-position';
 
 type Json = Record<string, unknown>;
@@ -14,12 +15,20 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /**
  * Decodes Debezium change events in all three forms without configuration: the plain envelope,
  * the envelope inside `{schema, payload}`, and ExtractNewRecordState's flattened row.
+ *
+ * Everything the store and the code after the decoder cannot take is refused here, as a
+ * DecodeError with its reason, so that it is dead-lettered rather than retried: a message larger or
+ * deeper than the limits, a position that is not an exact integer its key can hold, a key that is
+ * not a scalar or is longer than the limit.
  */
 export class ChangeEventDecoder {
   private readonly byTopic: Map<string, SourceSystem>;
   private readonly normalizeKey: (raw: unknown) => string | null;
 
-  constructor(sources: SourcesConfig) {
+  constructor(
+    sources: SourcesConfig,
+    private readonly limits: Readonly<CdcLimits> = DEFAULT_CDC_LIMITS,
+  ) {
     this.byTopic = new Map(sources.systems.map((s) => [s.topic, s]));
     this.normalizeKey = customerKeyNormalizer(sources.customerKey.normalize);
   }
@@ -27,6 +36,12 @@ export class ChangeEventDecoder {
   decode(message: RawMessage): DecodedMessage {
     const { value } = message;
     if (value === null || value === undefined || value.length === 0) return TOMBSTONE;
+    const { maxMessageBytes, maxDepth } = this.limits;
+    // A string's UTF-8 size is at least its length and at most three times it: counted only in between.
+    const bytes = typeof value !== 'string' ? value.length : value.length * 3 <= maxMessageBytes ? 0 : Buffer.byteLength(value);
+    if (bytes > maxMessageBytes) {
+      throw new DecodeError('TOO_LARGE', `message of ${bytes} bytes is larger than CDC_MAX_MESSAGE_BYTES (${maxMessageBytes})`);
+    }
     const text = typeof value === 'string' ? value : value.toString('utf8');
     // Debezium Server's RabbitMQ and Redis sinks send a tombstone as the string "default".
     if (text === 'default') return TOMBSTONE;
@@ -36,6 +51,7 @@ export class ChangeEventDecoder {
     } catch (e) {
       throw new DecodeError('NOT_JSON', `not JSON: ${(e as Error).message}`);
     }
+    if (exceedsDepth(doc, maxDepth)) throw new DecodeError('TOO_DEEP', `nested deeper than CDC_MAX_DEPTH (${maxDepth})`);
     if (doc === null) return TOMBSTONE;
     if (!isObject(doc)) throw new DecodeError('NOT_DEBEZIUM', 'not a Debezium message: expected a JSON object');
     if ('schema' in doc && 'payload' in doc) {
@@ -105,7 +121,7 @@ export class ChangeEventDecoder {
     // `__source_lsn` with add.fields=source.lsn, `__lsn` with add.fields=lsn.
     const source: Json = {};
     for (const f of ['lsn', 'file', 'pos', 'row', 'ts_ms']) source[f] = meta[`source_${f}`] ?? meta[f];
-    const position = positionOf(source, meta.ts_ms);
+    const position = positionOf(source, meta.ts_ms, '__source');
     if (opMeta === 't') return { kind: 'truncate', system: system.name, position };
     const op = deleted ? 'd' : ((opMeta as Exclude<ChangeOp, 't'>) ?? 'r');
     return this.event(system, op, raw, deleted, position);
@@ -113,22 +129,49 @@ export class ChangeEventDecoder {
 
   private event(system: SourceSystem, op: ChangeEvent['op'], raw: Json, deleted: boolean, position: ChangeEvent['position']): ChangeEvent {
     const recordKey = this.recordKey(system, raw);
-    const customerId = this.normalizeKey(raw[system.customerKey]);
+    const customerId = this.normalizeKey(checkedKey(raw[system.customerKey], `customer key "${system.customerKey}"`));
     if (customerId === null && !deleted) {
       throw new DecodeError('NO_USABLE_ROW', `no usable row: customer key "${system.customerKey}" is missing or empty`);
     }
+    if (customerId !== null) this.checkLength(customerId, `customer key "${system.customerKey}"`);
     const row = normalizeRow(system.fields, raw);
     return { kind: 'change', system: system.name, op, recordKey, deleted, customerId, raw, row, position };
   }
 
   private recordKey(system: SourceSystem, raw: Json): string {
-    const parts = system.recordKey.map((col) => raw[col]);
+    const parts = system.recordKey.map((col) => checkedKey(raw[col], `record key column "${col}"`));
     const missing = system.recordKey.filter((_, i) => parts[i] === null || parts[i] === undefined);
     if (missing.length) {
       throw new DecodeError('NO_USABLE_ROW', `no usable row: record key column ${missing.map((m) => `"${m}"`).join(', ')} missing`);
     }
-    return parts.length === 1 ? String(parts[0]) : JSON.stringify(parts);
+    const key = parts.length === 1 ? String(parts[0]) : JSON.stringify(parts);
+    this.checkLength(key, system.recordKey.length === 1 ? `record key column "${system.recordKey[0]}"` : 'record key');
+    return key;
   }
+
+  /** A key is a primary key and an index entry in PostgreSQL, whose btree refuses an entry over 2704 bytes. */
+  private checkLength(key: string, what: string): void {
+    const max = this.limits.maxKeyLength;
+    if (key.length > max) throw new DecodeError('KEY_TOO_LONG', `${what} is ${key.length} characters, longer than CDC_MAX_KEY_LENGTH (${max})`);
+  }
+}
+
+/**
+ * A key column's value if it can be a key: a string, a boolean, or a number that is exact (an integer
+ * beyond 2^53 was rounded by JSON.parse, so two records would share one key). Objects and arrays
+ * would all become "[object Object]" or a joined list, one key for many records. Null and
+ * undefined pass: the caller decides whether a missing key is allowed.
+ */
+function checkedKey(value: unknown, what: string): unknown {
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value))) {
+      throw new DecodeError('BAD_KEY', `${what} is ${value}, beyond 2^53 where a JSON number is no longer exact (send it as a string)`);
+    }
+    return value;
+  }
+  const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  throw new DecodeError('BAD_KEY', `${what} is ${kind}: expected a string, a number or a boolean`);
 }
 
 export function customerKeyNormalizer(steps: CustomerKeyStep[]): (raw: unknown) => string | null {

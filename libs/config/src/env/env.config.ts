@@ -3,12 +3,47 @@ import { redactUrl } from './url-redaction';
 
 export type CdcTransport = 'amqp' | 'kafka';
 
+/** What one change event may be, checked by the decoder before anything else reads it. */
+export interface CdcLimits {
+  /** Bytes of one message (CDC_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** Objects and arrays nested in one message (CDC_MAX_DEPTH). */
+  maxDepth: number;
+  /** Characters (UTF-16 code units) of a record key or customer key (CDC_MAX_KEY_LENGTH). */
+  maxKeyLength: number;
+}
+
+/**
+ * The defaults: 1 MiB is Kafka's default message size limit; 64 levels is far more than a Debezium
+ * message has (its json columns arrive as strings); 512 characters keep a key well under
+ * PostgreSQL's btree limit (2704 bytes, and a UTF-16 code unit is at most 3 bytes of UTF-8).
+ */
+export const DEFAULT_CDC_LIMITS: Readonly<CdcLimits> = { maxMessageBytes: 1_048_576, maxDepth: 64, maxKeyLength: 512 };
+/** Above this many characters a key can exceed PostgreSQL's btree limit: a higher limit would not hold. */
+export const MAX_KEY_LENGTH_LIMIT = 800;
+/** Deeper than this, JSON.stringify and Redis' cjson (1000 levels) can fail on a message the decoder let through. */
+export const MAX_DEPTH_LIMIT = 900;
+
 export interface EnvConfig {
   database: { url: string };
   redis: { url: string; prefix: string };
   amqp: { url: string; exchange: string; queue: string; prefetch: number; bindings: string[] };
   kafka: { brokers: string[]; groupId: string; clientId: string; dlqTopic: string };
-  cdc: { transport: CdcTransport; batchSize: number; lingerMs: number; retryMaxMs: number; concurrency: number };
+  cdc: {
+    transport: CdcTransport;
+    batchSize: number;
+    lingerMs: number;
+    retryMaxMs: number;
+    concurrency: number;
+    limits: CdcLimits;
+    /** No progress for this long while messages wait: the consumer is reported stalled (CDC_STALL_AFTER_MS). */
+    stallAfterMs: number;
+    /**
+     * Events the store refuses one after the other, none accepted between them, before the refusals
+     * are taken for a failure of the store itself and the batch is retried (CDC_MAX_REFUSALS_IN_A_ROW).
+     */
+    maxRefusalsInARow: number;
+  };
   http: { host: string; port: number };
   graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
@@ -31,12 +66,12 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     const v = env[name];
     return v === undefined || v === '' ? fallback : v;
   };
-  const int = (name: string, fallback: number, min = 0): number => {
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      problems.push(`${name}=${raw}: expected an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw}: expected an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`);
       return fallback;
     }
     return n;
@@ -90,6 +125,13 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       lingerMs: int('CDC_BATCH_LINGER_MS', 10, 0),
       retryMaxMs: int('CDC_RETRY_MAX_MS', 5000, 10),
       concurrency: int('CDC_CONCURRENCY', 2, 1),
+      limits: {
+        maxMessageBytes: int('CDC_MAX_MESSAGE_BYTES', DEFAULT_CDC_LIMITS.maxMessageBytes, 1024),
+        maxDepth: int('CDC_MAX_DEPTH', DEFAULT_CDC_LIMITS.maxDepth, 8, MAX_DEPTH_LIMIT),
+        maxKeyLength: int('CDC_MAX_KEY_LENGTH', DEFAULT_CDC_LIMITS.maxKeyLength, 1, MAX_KEY_LENGTH_LIMIT),
+      },
+      stallAfterMs: int('CDC_STALL_AFTER_MS', 60_000, 100),
+      maxRefusalsInARow: int('CDC_MAX_REFUSALS_IN_A_ROW', 100, 1),
     },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0) },
     graphql: {

@@ -1,6 +1,7 @@
 import * as amqp from 'amqplib';
 import { consumerLag } from '@app/observability';
 import { ChangeBatchHandler, InboundMessage, MessageVerdict, retryUntilDone } from '../change-batch.handler';
+import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
 
 export interface AmqpConsumerOptions {
@@ -19,6 +20,8 @@ export interface AmqpConsumerOptions {
    * batches irrelevant, and acknowledgements still go out in delivery order.
    */
   concurrency?: number;
+  /** No progress for this long while messages wait: reported stalled (default 60 s). */
+  stallAfterMs?: number;
 }
 
 interface Delivery {
@@ -45,6 +48,7 @@ export interface ConsumerStats {
 export class AmqpCdcConsumer {
   readonly dlq: string;
   readonly stats: ConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
+  readonly progress: ConsumerProgress;
   private connection: amqp.ChannelModel | null = null;
   private channel: amqp.ConfirmChannel | null = null;
   private consumerTag: string | null = null;
@@ -64,6 +68,7 @@ export class AmqpCdcConsumer {
     private readonly logger: TransportLogger,
   ) {
     this.dlq = `${options.queue}.dlq`;
+    this.progress = new ConsumerProgress(options.stallAfterMs ?? 60_000);
   }
 
   /** True while connected and consuming. */
@@ -97,6 +102,7 @@ export class AmqpCdcConsumer {
       await Promise.race([this.ackTail, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     // Buffered messages that were not started stay unacknowledged: closing requeues them.
+    this.progress.released(this.buffer.length);
     this.buffer = [];
     const conn = this.connection;
     const ch = this.channel;
@@ -140,6 +146,9 @@ export class AmqpCdcConsumer {
     this.generation++;
     this.channel = null;
     this.consumerTag = null;
+    // Buffered messages of the lost channel are redelivered on the next one.
+    this.progress.released(this.buffer.length);
+    this.buffer = [];
     const conn = this.connection;
     this.connection = null;
     conn?.close().catch(() => undefined);
@@ -167,6 +176,7 @@ export class AmqpCdcConsumer {
       return;
     }
     this.buffer.push({ msg, generation });
+    this.progress.received();
     if (this.buffer.length >= this.options.batchSize) this.kick();
     else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
   }
@@ -178,7 +188,9 @@ export class AmqpCdcConsumer {
     }
     const concurrency = Math.max(1, this.options.concurrency ?? 1);
     while (this.buffer.length > 0 && !this.stopping && this.inFlight < concurrency) {
-      const batch = this.buffer.splice(0, this.options.batchSize).filter((d) => d.generation === this.generation);
+      const taken = this.buffer.splice(0, this.options.batchSize);
+      const batch = taken.filter((d) => d.generation === this.generation);
+      this.progress.released(taken.length - batch.length);
       if (batch.length === 0) continue;
       this.inFlight++;
       const handled = this.handle(batch);
@@ -207,6 +219,7 @@ export class AmqpCdcConsumer {
         keepGoing: () => generation === this.generation,
         onRetry: (e, attempt, delay) => {
           this.stats.retries++;
+          this.progress.failed((e as Error).message);
           if (attempt === 1 || attempt % 10 === 0) {
             this.logger.warn(`batch of ${batch.length} not committed (${(e as Error).message}); consumption paused, retry ${attempt} in ${delay} ms`);
           }
@@ -221,7 +234,10 @@ export class AmqpCdcConsumer {
   /** Dead-letters what the handler refused, then acknowledges the batch (and, by `multiple`, none not yet settled). */
   private async settle(batch: Delivery[], verdicts: MessageVerdict[] | null): Promise<void> {
     const ch = this.channel;
-    if (verdicts === null || !ch || batch[0].generation !== this.generation) return;
+    if (verdicts === null || !ch || batch[0].generation !== this.generation) {
+      this.progress.released(batch.length);
+      return;
+    }
     try {
       let deadLettered = 0;
       verdicts.forEach((v, i) => {
@@ -247,7 +263,9 @@ export class AmqpCdcConsumer {
       this.stats.consumed += batch.length;
       this.stats.deadLettered += deadLettered;
       this.stats.batches++;
+      this.progress.settled(batch.length);
     } catch (e) {
+      this.progress.released(batch.length);
       this.logger.warn(`could not acknowledge a committed batch (${(e as Error).message}); it will be redelivered and skipped as duplicates`);
     }
   }

@@ -1,6 +1,7 @@
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import { consumerLag } from '@app/observability';
 import { ChangeBatchHandler, InboundMessage, retryUntilDone } from '../change-batch.handler';
+import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
 
 export interface KafkaConsumerOptions {
@@ -11,6 +12,8 @@ export interface KafkaConsumerOptions {
   dlqTopic: string;
   batchSize: number;
   retryMaxMs: number;
+  /** No progress for this long while messages wait: reported stalled (default 60 s). */
+  stallAfterMs?: number;
 }
 
 /** What the batch handler needs from kafkajs besides the payload: where to commit and dead-letter. */
@@ -30,9 +33,25 @@ export class KafkaBatchHandler {
     private readonly handler: ChangeBatchHandler,
     private readonly sinks: KafkaSinks,
     private readonly logger: TransportLogger,
+    readonly progress: ConsumerProgress = new ConsumerProgress(60_000),
   ) {}
 
   async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    this.progress.received(batch.messages.length);
+    let settled = 0;
+    try {
+      await this.eachChunk(payload, (n) => {
+        settled += n;
+        this.progress.settled(n);
+      });
+    } finally {
+      // What was not settled (stopping, a rebalance, an error) is delivered again to the partition's next owner.
+      this.progress.released(batch.messages.length - settled);
+    }
+  }
+
+  private async eachChunk(payload: EachBatchPayload, settled: (count: number) => void): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     const stopped = () => !isRunning() || isStale();
@@ -48,6 +67,7 @@ export class KafkaBatchHandler {
           keepGoing: () => !stopped(),
           whileWaiting: heartbeat,
           onRetry: (e, attempt, delay) => {
+            this.progress.failed((e as Error).message);
             if (attempt === 1 || attempt % 10 === 0) {
               this.logger.warn(`${topic}[${partition}] batch not committed (${(e as Error).message}); paused, retry ${attempt} in ${delay} ms`);
             }
@@ -69,6 +89,7 @@ export class KafkaBatchHandler {
       const last = isLast ? batch.lastOffset() : chunk[chunk.length - 1].offset;
       resolveOffset(last);
       await this.sinks.commit([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+      settled(chunk.length);
       await heartbeat();
     }
     if (batch.messages.length === 0 && !stopped() && BigInt(batch.lastOffset()) >= 0n) {
@@ -95,6 +116,7 @@ export class KafkaCdcConsumer {
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private started = false;
+  readonly progress: ConsumerProgress;
 
   constructor(
     private readonly options: KafkaConsumerOptions,
@@ -102,6 +124,7 @@ export class KafkaCdcConsumer {
     private readonly logger: TransportLogger,
   ) {
     this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers });
+    this.progress = new ConsumerProgress(options.stallAfterMs ?? 60_000);
   }
 
   get running(): boolean {
@@ -124,6 +147,7 @@ export class KafkaCdcConsumer {
         },
       },
       this.logger,
+      this.progress,
     );
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => batchHandler.eachBatch(p) });
     this.consumer = consumer;

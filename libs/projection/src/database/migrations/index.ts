@@ -7,6 +7,7 @@ import { ByteKeysAndWriteTimes1732900000000 } from './1732900000000-byte-keys-an
 import { RecordMovesAndChangeVersions1733100000000 } from './1733100000000-record-moves-and-change-versions';
 import { VerifyReport1733200000000 } from './1733200000000-verify-report';
 import { StatusOutboxDead1733300000000 } from './1733300000000-status-outbox-dead';
+import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position-keys';
 
 /** Every migration, in order. Never `synchronize`. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   RecordMovesAndChangeVersions1733100000000,
   VerifyReport1733200000000,
   StatusOutboxDead1733300000000,
+  RepairPositionKeys1733400000000,
 ];

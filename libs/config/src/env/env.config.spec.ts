@@ -1,0 +1,40 @@
+import { ConfigError } from '../config.errors';
+import { DEFAULT_CDC_LIMITS, loadEnvConfig } from './env.config';
+
+describe('loadEnvConfig: the consumer limits', () => {
+  it('defaults to 1 MiB messages, 64 levels, 512-character keys, a stall after 60 s and 100 refusals in a row', () => {
+    const { cdc } = loadEnvConfig({});
+    expect(cdc.limits).toEqual({ maxMessageBytes: 1_048_576, maxDepth: 64, maxKeyLength: 512 });
+    expect(cdc.limits).toEqual(DEFAULT_CDC_LIMITS);
+    expect(cdc.stallAfterMs).toBe(60_000);
+    expect(cdc.maxRefusalsInARow).toBe(100);
+  });
+
+  it('takes each from its variable', () => {
+    const { cdc } = loadEnvConfig({
+      CDC_MAX_MESSAGE_BYTES: '4194304',
+      CDC_MAX_DEPTH: '32',
+      CDC_MAX_KEY_LENGTH: '200',
+      CDC_STALL_AFTER_MS: '5000',
+      CDC_MAX_REFUSALS_IN_A_ROW: '10',
+    });
+    expect(cdc).toMatchObject({ limits: { maxMessageBytes: 4_194_304, maxDepth: 32, maxKeyLength: 200 }, stallAfterMs: 5000, maxRefusalsInARow: 10 });
+  });
+
+  it('reports every value out of its range together, each naming its variable', () => {
+    let error: unknown;
+    try {
+      loadEnvConfig({ CDC_MAX_KEY_LENGTH: '3000', CDC_MAX_DEPTH: '5000', CDC_MAX_MESSAGE_BYTES: '10', CDC_STALL_AFTER_MS: 'soon', CDC_MAX_REFUSALS_IN_A_ROW: '0' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'CDC_MAX_MESSAGE_BYTES=10: expected an integer >= 1024',
+      'CDC_MAX_DEPTH=5000: expected an integer >= 8 and <= 900',
+      'CDC_MAX_KEY_LENGTH=3000: expected an integer >= 1 and <= 800',
+      'CDC_STALL_AFTER_MS=soon: expected an integer >= 100',
+      'CDC_MAX_REFUSALS_IN_A_ROW=0: expected an integer >= 1',
+    ]);
+  });
+});
