@@ -15,8 +15,14 @@ describe('poison input', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await TestApp.start();
+    // An index a DBA added, which the decoder knows nothing of: what PostgreSQL refuses in it
+    // (54000, index row too large) is isolated by the store's answer.
+    await app.db.query(`CREATE INDEX poison_email_idx ON source_record ((raw ->> 'email'))`);
   });
-  afterAll(() => app.stop());
+  afterAll(async () => {
+    await app.db.query('DROP INDEX IF EXISTS poison_email_idx');
+    await app.stop();
+  });
 
   const status = async (id: string) =>
     (await gql<{ customer: { status: string } | null }>(app.url, `query($id: ID!) { customer(id: $id) { status } }`, { id })).data?.customer?.status;
@@ -73,7 +79,7 @@ describe('poison input', () => {
     ['a record key that is an object', CRM.topic, () => JSON.stringify(app.log.envelope(CRM, 'c', null, crmRow('P-OBJKEY', { id: { a: 1 } }))), 'BAD_KEY', /record key column "id" is an object/],
     ['a record key past 2^53 (JSON.parse rounds it onto another)', CRM.topic, () => withText(CRM, crmRow('P-BIGID', { id: '<id>' }), { '"<id>"': '9007199254740993' }), 'BAD_KEY', /record key column "id" is 9007199254740992, beyond 2\^53/],
     // What the decoder lets through and PostgreSQL still refuses: isolated by the store's answer.
-    ['a status whose index entry is too large (PostgreSQL 54000)', CRM.topic, () => JSON.stringify(app.log.envelope(CRM, 'c', null, crmRow('P-LONGSTATUS', { status: noise(4000) }))), 'REJECTED_BY_STORE', /PostgreSQL 54000: index row size \d+ exceeds/],
+    ['an email too large for an index (PostgreSQL 54000)', CRM.topic, () => JSON.stringify(app.log.envelope(CRM, 'c', null, crmRow('P-LONGEMAIL', { email: noise(4000) }))), 'REJECTED_BY_STORE', /PostgreSQL 54000: index row size \d+ exceeds/],
     ['a lone surrogate jsonb cannot hold (PostgreSQL 22P02)', CRM.topic, () => withText(CRM, crmRow('P-SURROGATE', { email: '<s>' }), { '"<s>"': '"\\ud800"' }), 'REJECTED_BY_STORE', /PostgreSQL 22P02: invalid input syntax for type json/],
   ];
 
@@ -142,7 +148,7 @@ describe('poison input', () => {
     // Published without waiting for each confirm in turn, so that they arrive together and fill batches.
     const first = next;
     const bodies = Array.from({ length: 400 }, (_, i) =>
-      JSON.stringify(app.log.envelope(CRM, 'c', null, crmRow(`P-BULK-${first + i}`, i === 250 ? { status: noise(4000) } : {}))),
+      JSON.stringify(app.log.envelope(CRM, 'c', null, crmRow(`P-BULK-${first + i}`, i === 250 ? { email: noise(4000) } : {}))),
     );
     await Promise.all(bodies.map((b) => app.publish(CRM.topic, b)));
     await waitFor(async () => (await status(`P-BULK-${first + 399}`)) === 'PENDING', 'the last of the batch', 10_000);
@@ -151,5 +157,18 @@ describe('poison input', () => {
     expect(dead[0].body).toBe(bodies[250]);
     const [{ n }] = (await app.db.query(`SELECT count(*)::int AS n FROM customer WHERE id LIKE 'P-BULK-%' AND live`)) as Array<{ n: number }>;
     expect(n).toBe(399);
+  });
+
+  it('stores a record whose raw status of 4,000 characters no rule maps, and reports the value cut to 200 characters', async () => {
+    const long = noise(4000);
+    await app.event(CRM, 'c', null, crmRow('P-LONGSTATUS', { status: long }));
+    await waitFor(async () => (await status('P-LONGSTATUS')) === 'UNKNOWN', 'the record stored');
+    const res = await gql<{ unmappedValues: Array<{ system: string; field: string; value: string; count: number }> }>(
+      app.url,
+      '{ unmappedValues { system field value count } }',
+    );
+    const mine = res.data!.unmappedValues.filter((u) => u.value.startsWith(long.slice(0, 20)));
+    expect(mine).toEqual([{ system: 'crm', field: 'status', value: `${long.slice(0, 199)}…`, count: 1 }]);
+    expect(await app.drainDeadLetters()).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { StatusChange } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
-import { KnownCustomers, PreparedChange, PreparedItem, ProjectionStore, StoreResult } from './store/projection.store';
+import { KnownCustomers, PreparedChange, PreparedItem, ProjectionStore, StoreResult, storedUnmapped } from './store/projection.store';
 
 export interface Rejected {
   /** Index of the event in the batch given to `execute`. */
@@ -93,7 +93,7 @@ export class ApplyChangesUseCase {
       }
       try {
         const mapped = compiled.map(event.system, event.row, now);
-        items.push({ kind: 'change', change: prepared(event, mapped.status, mapped.rule, mapped.unmapped ?? null) });
+        items.push({ kind: 'change', change: prepared(event, mapped.status, mapped.rule, storedUnmapped(mapped.unmapped)) });
       } catch (e) {
         if (!(e instanceof RuleEvaluationError)) throw e;
         rejected.push({ index, error: new ProjectionError('UNMAPPABLE', `cannot be mapped: ${e.message}`, e) });

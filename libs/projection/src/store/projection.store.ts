@@ -24,6 +24,19 @@ export interface PreparedChange {
   position: SourcePosition;
 }
 
+/**
+ * An unmapped raw value as stored: at most UNMAPPED_VALUE_MAX characters, the rest cut off with
+ * an ellipsis. It is indexed (the unmapped values are counted by it), and PostgreSQL refuses an
+ * index entry over 2,704 bytes: a long value no rule maps must leave its record stored and
+ * reported, not dead-lettered.
+ */
+export const UNMAPPED_VALUE_MAX = 200;
+
+export function storedUnmapped(u: { field: string; value: string } | null | undefined): { field: string; value: string } | null {
+  if (!u) return null;
+  return u.value.length <= UNMAPPED_VALUE_MAX ? u : { field: u.field, value: `${u.value.slice(0, UNMAPPED_VALUE_MAX - 1)}…` };
+}
+
 export interface PreparedTruncate {
   system: string;
   position: SourcePosition;
@@ -367,7 +380,7 @@ export class ProjectionStore {
         if (again && (again.status !== r.status || again.rule !== r.rule)) {
           const updated = { ...r, status: again.status, rule: again.rule };
           remapped.push(updated);
-          remappedUnmapped.push(again.unmapped ?? null);
+          remappedUnmapped.push(storedUnmapped(again.unmapped));
           return updated;
         }
         return r;
