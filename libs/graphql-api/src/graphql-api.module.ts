@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
@@ -14,6 +15,8 @@ import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
 import { ReconcileGraphqlModule } from '@app/backfill';
 import { RolesGuard } from './auth/roles.guard';
+import { graphqlErrorFormatter } from './errors/graphql-errors';
+import { GraphqlExceptionFilter } from './errors/graphql-exception.filter';
 import { RuleSetResolver } from './rules/rule-set.resolver';
 import { StatusChangeFanout } from './subscriptions/status-change.fanout';
 import { StatusChangeResolver } from './subscriptions/status-change.resolver';
@@ -33,11 +36,12 @@ import { StatusChangeResolver } from './subscriptions/status-change.resolver';
         graphiql: true,
         jit: 1,
         queryDepth: env.graphql.maxDepth,
+        errorFormatter: graphqlErrorFormatter(new Logger('graphql'), env.graphql.maxTokens),
         hooks: { preExecution: [queryCostLimit(env.graphql.maxCost), requestTiming.preExecution], onResolution: requestTiming.onResolution },
         subscription: {
           // graphql-ws (graphql-transport-ws) and the legacy subscriptions-transport-ws protocol.
           onConnect: async ({ payload }: { payload?: { authorization?: string } }) => ({
-            auth: await authenticate(payload?.authorization, tokens),
+            auth: await authenticate(typeof payload?.authorization === 'string' ? payload.authorization : undefined, tokens),
           }),
         },
         context: async (request: FastifyRequest): Promise<GraphqlContext> => ({
@@ -47,6 +51,15 @@ import { StatusChangeResolver } from './subscriptions/status-change.resolver';
       }),
     }),
   ],
-  providers: [CustomerIdNormalizer, CustomerQueryResolver, CustomerFieldsResolver, RuleSetResolver, RolesGuard, StatusChangeResolver, StatusChangeFanout],
+  providers: [
+    CustomerIdNormalizer,
+    CustomerQueryResolver,
+    CustomerFieldsResolver,
+    RuleSetResolver,
+    RolesGuard,
+    StatusChangeResolver,
+    StatusChangeFanout,
+    { provide: APP_FILTER, useClass: GraphqlExceptionFilter },
+  ],
 })
 export class GraphqlApiModule {}

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { RulesAdminError } from '../rules-admin.errors';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export const ROLE_RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
@@ -11,6 +12,9 @@ export interface Principal {
   name: string;
   role: Role;
 }
+
+/** How audits and messages name a token: names need not be unique, ids are. */
+export const describePrincipal = (p: Principal): string => `${p.name} (token ${p.tokenId})`;
 
 export interface ApiTokenInfo {
   id: string;
@@ -31,6 +35,9 @@ interface TokenRow {
 }
 
 const CACHE_MS = 10_000;
+const CACHE_ENTRIES = 10_000;
+export const MAX_TOKEN_NAME_LENGTH = 100;
+const BIGINT_MAX = 9223372036854775807n;
 
 /**
  * API tokens with roles. Only a SHA-256 of each token is stored: tokens are 32 random bytes, so a
@@ -44,10 +51,14 @@ export class ApiTokenService {
   constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
 
   async create(name: string, role: Role, createdBy: string): Promise<{ token: string; info: ApiTokenInfo }> {
+    const clean = name.trim();
+    if (clean.length === 0 || clean.length > MAX_TOKEN_NAME_LENGTH || /[\p{Cc}]/u.test(clean)) {
+      throw new RulesAdminError('BAD_INPUT', `a token name must be 1 to ${MAX_TOKEN_NAME_LENGTH} characters without control characters, got ${clean.length} characters`);
+    }
     const token = `sv_${randomBytes(32).toString('base64url')}`;
     const [row]: TokenRow[] = await this.db.query(
       `INSERT INTO api_token (name, role, token_hash, created_by) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [name, role, hash(token), createdBy],
+      [clean, role, hash(token), createdBy],
     );
     return { token, info: toInfo(row) };
   }
@@ -55,7 +66,7 @@ export class ApiTokenService {
   async revoke(id: string): Promise<boolean> {
     const rows: { id: string }[] = await this.db.query(
       `WITH u AS (UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`,
-      [id],
+      [tokenId(id)],
     );
     this.cache.clear();
     return rows.length > 0;
@@ -72,10 +83,18 @@ export class ApiTokenService {
     if (hit && hit.until > Date.now()) return hit.principal;
     const rows: TokenRow[] = await this.db.query('SELECT * FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL', [key]);
     const principal = rows[0] ? { tokenId: String(rows[0].id), name: rows[0].name, role: rows[0].role } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
     this.cache.set(key, { principal, until: Date.now() + CACHE_MS });
     return principal;
   }
+}
+
+/** Token ids are bigserial: anything else is the caller's mistake, not a database error. */
+function tokenId(id: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > BIGINT_MAX) {
+    throw new RulesAdminError('BAD_INPUT', `a token id is a positive integer (see tokens list), got ${JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)}`);
+  }
+  return id;
 }
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');

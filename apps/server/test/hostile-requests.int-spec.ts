@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiTokenService } from '@app/rules-admin';
+import { CRM, gql, GraphqlResponse, TestApp, waitFor } from '@app/testing';
+
+/**
+ * What a hostile or careless client can send: every input has a limit and an error with a code;
+ * cost follows the work a query causes; nothing a client names grows the metrics; a revoked
+ * token loses its live subscriptions.
+ */
+const MAX_IDS = 50;
+
+type Headers = Record<string, string>;
+const code = (r: GraphqlResponse<unknown>) => r.errors?.[0]?.extensions?.code;
+
+describe('hostile requests', () => {
+  let app: TestApp;
+  let tokens: ApiTokenService;
+  let viewer: Headers;
+  let analyst: Headers;
+  let admin: Headers;
+  const bearer = async (name: string, role: 'viewer' | 'analyst' | 'admin') => {
+    const { token, info } = await tokens.create(name, role, 'test');
+    return { token, id: info.id, headers: { authorization: `Bearer ${token}` } };
+  };
+
+  beforeAll(async () => {
+    app = await TestApp.start({
+      ALLOW_ANONYMOUS_READS: 'false',
+      GRAPHQL_MAX_IDS: String(MAX_IDS),
+    });
+    tokens = app.running.app.get(ApiTokenService);
+    viewer = (await bearer('vic', 'viewer')).headers;
+    analyst = (await bearer('ana', 'analyst')).headers;
+    admin = (await bearer('adam', 'admin')).headers;
+    for (let i = 1; i <= 3; i++) await app.event(CRM, 'c', null, { id: i, customer_no: `H-${i}`, email: null, status: 'PROSPECT', updated_at: 1 });
+    await waitFor(async () => (await gql<{ customer: unknown }>(app.url, '{ customer(id: "H-3") { id } }', {}, viewer)).data?.customer, 'customers projected');
+  });
+  afterAll(() => app.stop());
+
+  describe('inputs', () => {
+    it.each<[string, string, () => Headers, RegExp]>([
+      ['a negative first', '{ customersByStatus(status: "PENDING", first: -1) { totalCount } }', () => viewer, /customersByStatus\(first\) must be between 0 and 500, got -1/],
+      ['a first above the page size', '{ customer(id: "H-1") { history(first: 501) { to } } }', () => viewer, /history\(first\) must be between 0 and 500, got 501/],
+      ['ruleSetAudit(first: -5)', '{ ruleSetAudit(first: -5) { action } }', () => analyst, /ruleSetAudit\(first\) must be between 0 and 500, got -5/],
+      ['a negative sample size', '{ ruleSetPreview(version: 1, sampleSize: -1) { moving } }', () => analyst, /sampleSize must be between 0 and 100, got -1/],
+      ['revokeApiToken(id: "abc")', 'mutation { revokeApiToken(id: "abc") }', () => admin, /token id is a positive integer.*"abc"/],
+      ['a token id beyond bigint', 'mutation { revokeApiToken(id: "99999999999999999999") }', () => admin, /token id is a positive integer/],
+      ['reprojection(id: "abc")', '{ reprojection(id: "abc") { state } }', () => analyst, /reprojection\(id\) must be a positive integer id, got "abc"/],
+      ['an empty token name', 'mutation { createApiToken(name: "  ", role: VIEWER) { token } }', () => admin, /token name must be 1 to 100 characters/],
+      ['a garbage cursor', '{ customersByStatus(status: "PENDING", after: "Zm9v") { totalCount } }', () => viewer, /after\) is not a cursor of this API/],
+      ['more ids than the limit', `{ customers(ids: [${Array.from({ length: MAX_IDS + 1 }, (_, i) => `"H-${i}"`).join(',')}]) { id } }`, () => viewer, /at most 50 ids, got 51/],
+    ])('answers %s with BAD_USER_INPUT and a message naming the limit, not a PostgreSQL message', async (_name, query, headers, message) => {
+      const r = await gql(app.url, query, {}, headers());
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors![0]).toMatchObject({ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(r.errors![0].message).not.toMatch(/syntax|bigint|LIMIT|relation/);
+    });
+
+    it('names tokens in audits by id as well as name, as two tokens may share a name', async () => {
+      const document = readFileSync(join(__dirname, '../../../config/rules.yaml'), 'utf8');
+      const twins = [await bearer('twin', 'analyst'), await bearer('twin', 'analyst')];
+      const createdBy: string[] = [];
+      for (const t of twins) {
+        const r = await gql<{ createRuleSetDraft: { createdBy: string } }>(app.url, 'mutation($d: String!) { createRuleSetDraft(document: $d) { createdBy } }', { d: document }, t.headers);
+        createdBy.push(r.data!.createRuleSetDraft.createdBy);
+      }
+      expect(createdBy).toEqual([`twin (token ${twins[0].id})`, `twin (token ${twins[1].id})`]);
+    });
+
+    it('answers numbers that do not fit an Int with a code, inline or as a variable', async () => {
+      expect(code(await gql(app.url, '{ ruleSetVersion(version: 3000000000) { version } }', {}, analyst))).toBe('GRAPHQL_VALIDATION_FAILED');
+      const v = await gql(app.url, 'query($v: Int!) { ruleSetVersion(version: $v) { version } }', { v: 3_000_000_000 }, analyst);
+      expect(v.errors?.[0]).toMatchObject({ message: expect.stringMatching(/Int cannot represent/), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(code(await gql(app.url, '{ customer(id: "H-1") { nope } }', {}, viewer))).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(code(await gql(app.url, '{ customer(id: ', {}, viewer))).toBe('GRAPHQL_PARSE_FAILED');
+    });
+
+    it('pages with the cursors it gives out', async () => {
+      const page = (after: string | null) =>
+        gql<{ customersByStatus: { edges: Array<{ node: { id: string } }>; pageInfo: { endCursor: string } } }>(
+          app.url,
+          'query($after: String) { customersByStatus(status: "PENDING", first: 2, after: $after) { edges { node { id } } pageInfo { endCursor } } }',
+          { after },
+          viewer,
+        );
+      const first = (await page(null)).data!.customersByStatus;
+      expect(first.edges.map((e) => e.node.id)).toEqual(['H-1', 'H-2']);
+      const second = await page(first.pageInfo.endCursor);
+      expect(second.data!.customersByStatus.edges.map((e) => e.node.id)).toEqual(['H-3']);
+    });
+
+    it('answers an unexpected failure with INTERNAL_SERVER_ERROR and an error id, never the PostgreSQL text', async () => {
+      await app.db.query('ALTER TABLE rule_set_audit RENAME TO rule_set_audit_away');
+      try {
+        const r = await gql(app.url, '{ ruleSetAudit { action } }', {}, analyst);
+        expect(r.errors).toEqual([
+          { message: expect.stringMatching(/^internal error \(logged as [0-9a-f]{12}\)$/), locations: [{ line: 1, column: 3 }], path: ['ruleSetAudit'], extensions: { code: 'INTERNAL_SERVER_ERROR', errorId: expect.any(String) } },
+        ]);
+      } finally {
+        await app.db.query('ALTER TABLE rule_set_audit_away RENAME TO rule_set_audit');
+      }
+    });
+  });
+});
