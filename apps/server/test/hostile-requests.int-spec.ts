@@ -38,6 +38,57 @@ describe('hostile requests', () => {
   });
   afterAll(() => app.stop());
 
+  describe('cost', () => {
+    it('prices @include(if: $var) with the variables of each request, not those of the first run', async () => {
+      const q = `query($on: Boolean!) { customersByStatus(status: "PENDING", first: 500) @include(if: $on) {
+        edges { node { id history(first: 500) { to } } } } }`;
+      const off = await gql(app.url, q, { on: false }, viewer);
+      expect(off.errors).toBeUndefined();
+      const on = await gql(app.url, q, { on: true }, viewer);
+      expect(on.errors?.[0]).toMatchObject({ message: expect.stringMatching(/too costly/), extensions: { code: 'QUERY_TOO_COSTLY' } });
+      // The same for a variable page size inside a fragment.
+      const fragment = `query($n: Int) { ...Page } fragment Page on Query { customersByStatus(status: "PENDING", first: $n) { edges { node { history(first: 500) { to } } } } }`;
+      expect((await gql(app.url, fragment, { n: 1 }, viewer)).errors).toBeUndefined();
+      expect(code(await gql(app.url, fragment, { n: 500 }, viewer))).toBe('QUERY_TOO_COSTLY');
+    });
+
+    it('prices each alias of a field that runs its own SQL query as a query, while a dashboard still passes', async () => {
+      const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: statusCounts { count }`).join(' ')} }`;
+      const r = await gql(app.url, aliases(60), {}, viewer);
+      expect(r.errors?.[0]).toMatchObject({ message: expect.stringMatching(/60 database queries/), extensions: { code: 'QUERY_TOO_COSTLY' } });
+      const dashboard = `{ statusCounts { status count } unmappedValues { value count }
+        pending: customersByStatus(status: "PENDING", first: 20) { totalCount edges { node { id status history(first: 5) { to at } } } }
+        active: customersByStatus(status: "ACTIVE", first: 20) { totalCount edges { node { id status } } }
+        customers(ids: ["H-1", "H-2"]) { id status explanation { resolution { rule } } } }`;
+      const ok = await gql<{ statusCounts: unknown[] }>(app.url, dashboard, {}, viewer);
+      expect(ok.errors).toBeUndefined();
+      expect(ok.data?.statusCounts).toEqual([{ status: 'PENDING', count: 3 }]);
+    });
+
+    it('refuses the 2,400-alias request of the issue at once, before running a query', async () => {
+      const q = `{ ${Array.from({ length: 2400 }, (_, i) => `s${i}: statusCounts { count }`).join(' ')} }`;
+      expect(q.length).toBeGreaterThan(33_000);
+      const r = await gql(app.url, q, {}, viewer);
+      expect(r.errors?.[0]).toMatchObject({ message: expect.stringMatching(/query is too large: \d+ characters, the limit is 16384/), extensions: { code: 'QUERY_TOO_LARGE' } });
+    });
+
+    it('bounds tokens (hence fields and aliases) and comments, and the request body, with codes', async () => {
+      const many = await gql(app.url, `{ ${'__typename '.repeat(1100)}}`, {}, viewer);
+      expect(many.errors?.[0]).toMatchObject({ message: expect.stringMatching(/more than 1000 tokens/), extensions: { code: 'QUERY_TOO_LARGE' } });
+      const padded = await gql(app.url, `# ${'x'.repeat(20_000)}\n{ __typename }`, {}, viewer);
+      expect(code(padded)).toBe('QUERY_TOO_LARGE');
+      const res = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...viewer },
+        body: JSON.stringify({ query: 'query($d: String!) { validateRuleSet(document: $d) { path } }', variables: { d: 'x'.repeat(1_100_000) } }),
+      });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ errors: [{ message: expect.stringMatching(/too large/i), extensions: { code: 'BAD_REQUEST' } }] });
+      const deep = await gql(app.url, '{ customer(id: "H-1") { explanation { sources { inputs { field } } } } a: __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }', {}, viewer);
+      expect(code(deep)).toBe('QUERY_TOO_DEEP');
+    });
+  });
+
   describe('inputs', () => {
     it.each<[string, string, () => Headers, RegExp]>([
       ['a negative first', '{ customersByStatus(status: "PENDING", first: -1) { totalCount } }', () => viewer, /customersByStatus\(first\) must be between 0 and 500, got -1/],

@@ -65,12 +65,14 @@ describe('request logs', () => {
 
   it('writes at most one debug line per request refused as expected, without a stack', async () => {
     const protectedFields = `{ ${Array.from({ length: 80 }, (_, i) => `c${i}: customer(id: "X-${i}") { id }`).join(' ')} }`;
+    const flood = `{ ${Array.from({ length: 2400 }, (_, i) => `s${i}: statusCounts { count }`).join(' ')} }`;
     const requests: Array<[string, () => Promise<unknown>, string]> = [
       ['80 protected fields without a token', () => gql(url, protectedFields), 'UNAUTHENTICATED'],
       ['the same with a token that does not verify', () => gql(url, protectedFields, {}, { authorization: 'Bearer sv_nope' }), 'UNAUTHENTICATED'],
       ['a viewer asking for tokens', () => gql(url, '{ apiTokens { id } a: apiTokens { id } }', {}, tokens.viewer), 'FORBIDDEN'],
       ['a negative page size', () => gql(url, '{ ruleSetAudit(first: -5) { action } }', {}, tokens.analyst), 'BAD_USER_INPUT'],
-      ['a costly query', () => gql(url, '{ customersByStatus(status: "ACTIVE", first: 500) { edges { node { history(first: 500) { to } } } } }', {}, tokens.viewer), 'QUERY_TOO_COSTLY'],
+      ['a costly query', () => gql(url, `{ ${Array.from({ length: 60 }, (_, i) => `a${i}: statusCounts { count }`).join(' ')} }`, {}, tokens.viewer), 'QUERY_TOO_COSTLY'],
+      ['the 33 KB flood of the issue', () => gql(url, flood), 'QUERY_TOO_LARGE'],
     ];
     const seen = [];
     for (const [name, request, code] of requests) {
