@@ -28,6 +28,7 @@ describe('hostile requests', () => {
     app = await TestApp.start({
       ALLOW_ANONYMOUS_READS: 'false',
       GRAPHQL_MAX_IDS: String(MAX_IDS),
+      GRAPHQL_METRIC_OPERATIONS: '10',
     });
     tokens = app.running.app.get(ApiTokenService);
     viewer = (await bearer('vic', 'viewer')).headers;
@@ -151,6 +152,20 @@ describe('hostile requests', () => {
       } finally {
         await app.db.query('ALTER TABLE rule_set_audit_away RENAME TO rule_set_audit');
       }
+    });
+  });
+
+  describe('metrics', () => {
+    it('keeps /metrics small whatever operation names anonymous clients send', async () => {
+      const size = async () => (await (await fetch(`${app.url}/metrics`)).text()).length;
+      const before = await size();
+      for (let i = 0; i < 200; i++) await gql(app.url, `query Op${i}_${'x'.repeat(50)} { customer(id: "H-1") { id } }`);
+      for (let i = 0; i < 50; i++) await gql(app.url, `query Long${i}${'y'.repeat(10_000)} { statusCounts { count } }`);
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      // 10 names kept (GRAPHQL_METRIC_OPERATIONS) and `other`: about a dozen series each.
+      expect(text.length - before).toBeLessThan(40_000);
+      expect(text).toMatch(/statusview_graphql_request_duration_seconds_count\{operation="other"\} 2\d\d/);
+      expect(text).not.toContain('yyyyyyyyyy');
     });
   });
 });

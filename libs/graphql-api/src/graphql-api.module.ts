@@ -42,6 +42,7 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
       useFactory: (env: EnvConfig, reader: CustomerReader, queries: ProjectionQueries, tokens: ApiTokenService) => {
         const limits = env.graphql;
         const cost = queryCostLimit(limits.maxCost);
+        const timing = requestTiming(limits.metricOperations);
         const subscriptions = subscriptionLimits({ maxLength: limits.maxQueryLength, maxTokens: limits.maxTokens, maxPerConnection: MAX_SUBSCRIPTIONS_PER_CONNECTION });
         return {
           typePaths: [SCHEMA_GLOB],
@@ -59,10 +60,10 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
             preExecution: [
               (schema, document, context, variables) => {
                 cost(schema, document, context, variables);
-                requestTiming.preExecution(schema, document, context);
+                timing.preExecution(schema, document, context);
               },
             ],
-            onResolution: requestTiming.onResolution,
+            onResolution: timing.onResolution,
             preSubscriptionParsing: subscriptions.preSubscriptionParsing,
             preSubscriptionExecution: subscriptions.preSubscriptionExecution,
             onSubscriptionEnd: subscriptions.onSubscriptionEnd,
