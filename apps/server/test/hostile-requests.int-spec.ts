@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { RunningApp, startApp } from '@app/bootstrap';
 import { ApiTokenService } from '@app/rules-admin';
 import { CRM, gql, GraphqlResponse, TestApp, waitFor } from '@app/testing';
 
@@ -9,6 +12,7 @@ import { CRM, gql, GraphqlResponse, TestApp, waitFor } from '@app/testing';
  * token loses its live subscriptions.
  */
 const MAX_IDS = 50;
+const CHECK_MS = 500;
 
 type Headers = Record<string, string>;
 const code = (r: GraphqlResponse<unknown>) => r.errors?.[0]?.extensions?.code;
@@ -29,6 +33,7 @@ describe('hostile requests', () => {
       ALLOW_ANONYMOUS_READS: 'false',
       GRAPHQL_MAX_IDS: String(MAX_IDS),
       GRAPHQL_METRIC_OPERATIONS: '10',
+      GRAPHQL_SUBSCRIPTION_AUTH_CHECK_MS: String(CHECK_MS),
     });
     tokens = app.running.app.get(ApiTokenService);
     viewer = (await bearer('vic', 'viewer')).headers;
@@ -166,6 +171,131 @@ describe('hostile requests', () => {
       expect(text.length - before).toBeLessThan(40_000);
       expect(text).toMatch(/statusview_graphql_request_duration_seconds_count\{operation="other"\} 2\d\d/);
       expect(text).not.toContain('yyyyyyyyyy');
+    });
+  });
+
+  describe('subscriptions', () => {
+    type Closed = { code: number; reason: string };
+    const subscribe = (url: string, token: string, query: string, variables: Record<string, unknown> = {}) => {
+      const got: unknown[] = [];
+      let closed: (c: Closed) => void = () => undefined;
+      const closedP = new Promise<Closed>((r) => (closed = r));
+      const client = createClient({
+        url: `${url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        onNonLazyError: () => undefined, // the close is what the tests look at
+        connectionParams: { authorization: `Bearer ${token}` },
+        on: { closed: (e) => closed({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason) }) },
+      });
+      const errored = new Promise<unknown>((resolve) => {
+        client.subscribe({ query, variables }, { next: (v) => got.push(v.data), error: resolve, complete: () => undefined });
+      });
+      return { got, closed: closedP, errored, dispose: () => client.dispose() };
+    };
+    const ALL = 'subscription { customerStatusChanged { customerId to } }';
+    const within = <T>(p: Promise<T>, ms: number, what: string) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms).unref())]);
+    let n = 100;
+    const change = async () => {
+      const id = ++n;
+      await app.event(CRM, 'c', null, { id, customer_no: `SUB-${id}`, email: null, status: 'ACTIVE', updated_at: 1 });
+      return `SUB-${id}`;
+    };
+    const delivered = (s: { got: unknown[] }, id: string) => s.got.some((d) => (d as { customerStatusChanged: { customerId: string } }).customerStatusChanged.customerId === id);
+
+    it('refuses a subscription with more ids than the limit (60,000 blocked the event loop on a rollback)', async () => {
+      const { token } = await bearer('many-ids', 'viewer');
+      const ids = Array.from({ length: 60_000 }, (_, i) => `C-${i}`);
+      const s = subscribe(app.url, token, 'subscription($ids: [ID!]) { customerStatusChanged(ids: $ids) { customerId } }', { ids });
+      try {
+        const errors = (await within(s.errored, 3000, 'an error')) as Array<{ message: string; extensions?: { code?: string } }>;
+        expect(errors[0]).toMatchObject({ message: expect.stringMatching(/at most 50 ids, got 60000/), extensions: { code: 'BAD_USER_INPUT' } });
+      } finally {
+        await s.dispose();
+      }
+    });
+
+    it('gives subscriptions the limits of queries: length, validation, and subscriptions per connection', async () => {
+      const { token } = await bearer('sub-limits', 'viewer');
+      const long = subscribe(app.url, token, `subscription { customerStatusChanged(statuses: [${'"ACTIVE",'.repeat(2000)}]) { customerId } }`);
+      const invalid = subscribe(app.url, token, 'subscription { customerStatusChanged { nope } }');
+      try {
+        expect(((await within(long.errored, 2000, 'an error')) as Array<{ extensions?: { code?: string } }>)[0].extensions?.code).toBe('QUERY_TOO_LARGE');
+        expect(((await within(invalid.errored, 2000, 'an error')) as Array<{ extensions?: { code?: string } }>)[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      } finally {
+        await long.dispose();
+        await invalid.dispose();
+      }
+      let closed: (code: number) => void = () => undefined;
+      const closedP = new Promise<number>((r) => (closed = r));
+      const client = createClient({
+        url: `${app.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        onNonLazyError: () => undefined,
+        connectionParams: { authorization: `Bearer ${token}` },
+        on: { closed: (e) => closed((e as { code: number }).code) },
+      });
+      try {
+        for (let i = 0; i < 101; i++) client.subscribe({ query: ALL }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+        expect(await within(closedP, 3000, 'the connection closed')).toBe(4400);
+      } finally {
+        await client.dispose();
+      }
+    });
+
+    it('closes a live subscription within a second of its token being revoked, and delivers nothing after', async () => {
+      const t = await bearer('sub-revoked', 'viewer');
+      const s = subscribe(app.url, t.token, ALL);
+      try {
+        await new Promise((r) => setTimeout(r, 300)); // let it register
+        const before = await change();
+        await waitFor(async () => delivered(s, before), 'a change while the token is valid');
+        const revoked = Date.now();
+        const r = await gql(app.url, 'mutation($id: ID!) { revokeApiToken(id: $id) }', { id: t.id }, admin);
+        expect(r).toEqual({ data: { revokeApiToken: true } });
+        expect(await within(s.closed, 1000, 'the subscription closed')).toEqual({ code: 4403, reason: 'the API token was revoked' });
+        expect(Date.now() - revoked).toBeLessThan(1000);
+        const after = await change();
+        await new Promise((res) => setTimeout(res, 500));
+        expect(delivered(s, after)).toBe(false);
+      } finally {
+        await s.dispose();
+      }
+    });
+
+    it('closes it on another instance too, which also refuses the token over HTTP at once', async () => {
+      const second: RunningApp = await startApp({ api: true, ingest: false }, { env: app.env, logger: false });
+      const t = await bearer('sub-elsewhere', 'viewer');
+      const s = subscribe(second.url, t.token, ALL);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        // The second instance has the token in its lookup cache (10 s) from here on.
+        expect((await gql(second.url, '{ customer(id: "H-1") { id } }', {}, t.headers)).errors).toBeUndefined();
+        await gql(app.url, 'mutation($id: ID!) { revokeApiToken(id: $id) }', { id: t.id }, admin);
+        expect((await within(s.closed, 1000, 'the subscription on the second instance closed')).code).toBe(4403);
+        expect(code(await gql(second.url, '{ customer(id: "H-1") { id } }', {}, t.headers))).toBe('UNAUTHENTICATED');
+      } finally {
+        await s.dispose();
+        await second.close();
+      }
+    });
+
+    it('closes it within the check interval when the revocation was not announced (revoked in SQL)', async () => {
+      const t = await bearer('sub-sql', 'viewer');
+      const s = subscribe(app.url, t.token, ALL);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const before = await change();
+        await waitFor(async () => delivered(s, before), 'a change while the token is valid');
+        await app.db.query('UPDATE api_token SET revoked_at = now() WHERE id = $1', [t.id]);
+        expect((await within(s.closed, CHECK_MS + 1000, 'the subscription closed by the periodic check')).code).toBe(4403);
+      } finally {
+        await s.dispose();
+      }
     });
   });
 });

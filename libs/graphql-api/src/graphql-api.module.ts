@@ -17,6 +17,7 @@ import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
 import { ReconcileGraphqlModule } from '@app/backfill';
 import { RolesGuard } from './auth/roles.guard';
+import { TokenRevocationWatch } from './auth/token-revocation.watch';
 import { graphqlErrorFormatter } from './errors/graphql-errors';
 import { GraphqlExceptionFilter } from './errors/graphql-exception.filter';
 import { RuleSetResolver } from './rules/rule-set.resolver';
@@ -69,7 +70,7 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
             onSubscriptionEnd: subscriptions.onSubscriptionEnd,
           },
           subscription: {
-            // The socket, so that the hooks can bound the subscriptions of one connection.
+            // The socket, so that a revoked token's connections can be closed (TokenRevocationWatch).
             context: (socket: WebSocket) => ({ socket }),
             // graphql-ws (graphql-transport-ws) and the legacy subscriptions-transport-ws protocol.
             onConnect: async ({ payload }: { payload?: { authorization?: string } }) => ({
@@ -92,6 +93,7 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
     RolesGuard,
     StatusChangeResolver,
     StatusChangeFanout,
+    TokenRevocationWatch,
     { provide: APP_FILTER, useClass: GraphqlExceptionFilter },
   ],
 })
