@@ -73,6 +73,9 @@ describe('request logs', () => {
       ['a negative page size', () => gql(url, '{ ruleSetAudit(first: -5) { action } }', {}, tokens.analyst), 'BAD_USER_INPUT'],
       ['a costly query', () => gql(url, `{ ${Array.from({ length: 60 }, (_, i) => `a${i}: statusCounts { count }`).join(' ')} }`, {}, tokens.viewer), 'QUERY_TOO_COSTLY'],
       ['the 33 KB flood of the issue', () => gql(url, flood), 'QUERY_TOO_LARGE'],
+      // Mercurius takes a text that does not parse for a JSON syntax tree, unchecked: a TypeError.
+      ['a syntax tree as JSON', () => gql(url, '{"kind":"Document"}'), 'GRAPHQL_PARSE_FAILED'],
+      ['an empty JSON object', () => gql(url, '{}'), 'GRAPHQL_PARSE_FAILED'],
     ];
     const seen = [];
     for (const [name, request, code] of requests) {

@@ -10,7 +10,7 @@ import { CustomerLoaders, GraphqlContext } from './customers/customer.loaders';
 import { CustomerFieldsResolver, CustomerQueryResolver } from './customers/customer.resolver';
 import { SCHEMA_GLOB } from './generate-types';
 import { queryCostLimit } from './limits/query-cost.rule';
-import { MAX_VALIDATION_ERRORS, queryLengthLimit, subscriptionLimits } from './limits/query-size.hooks';
+import { MAX_VALIDATION_ERRORS, queryLengthLimit, subscriptionLimits, textDocumentsOnly } from './limits/query-size.hooks';
 import { requestTiming } from './limits/request-timing.hooks';
 import { FastifyRequest } from 'fastify';
 import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
@@ -58,6 +58,7 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
           errorFormatter: graphqlErrorFormatter(new Logger('graphql'), limits.maxTokens),
           hooks: {
             preParsing: [queryLengthLimit(limits.maxQueryLength)],
+            preValidation: [textDocumentsOnly],
             preExecution: [
               (schema, document, context, variables) => {
                 cost(schema, document, context, variables);

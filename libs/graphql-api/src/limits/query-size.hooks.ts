@@ -1,4 +1,4 @@
-import { DocumentNode, GraphQLError, GraphQLSchema, parse, specifiedRules, validate } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLSchema, Location, parse, specifiedRules, validate } from 'graphql';
 import { ErrorWithProps, MercuriusContext } from 'mercurius';
 import type { WebSocket } from 'ws';
 
@@ -18,6 +18,18 @@ export function queryLengthLimit(maxLength: number) {
   return (_schema: GraphQLSchema, source: string): void => {
     if (source.length > maxLength) throw tooLong(source.length, maxLength);
   };
+}
+
+/** A document graphql-js parsed from text has Locations; one from JSON cannot. */
+const parsedFromText = (document: DocumentNode | null | undefined): boolean => document?.loc instanceof Location;
+
+/**
+ * preValidation (documents not cached yet): when a text does not parse, Mercurius takes it for a
+ * JSON syntax tree, which graphql-js then validates without checking its shape: `{}` or
+ * `{"kind":"Document"}` was a TypeError, logged with its stack, per anonymous request.
+ */
+export function textDocumentsOnly(_schema: GraphQLSchema, document: DocumentNode): void {
+  if (!parsedFromText(document)) throw new ErrorWithProps('the query must be GraphQL text, not JSON', { code: 'GRAPHQL_PARSE_FAILED' }, 400);
 }
 
 /** Set by the subscription context function of the module. */
@@ -57,9 +69,8 @@ export function subscriptionLimits(limits: { maxLength: number; maxTokens: numbe
           throw new ErrorWithProps(`more than ${limits.maxPerConnection} subscriptions on one connection: it is closed`, { code: 'BAD_USER_INPUT' }, 400);
         }
       }
-      // Parsed by Mercurius from a string has locations; a query sent as a JSON syntax tree has
-      // none and escaped the length and token limits.
-      if (!document.loc) throw new ErrorWithProps('the query must be GraphQL text', { code: 'BAD_USER_INPUT' }, 400);
+      // A query sent as a JSON syntax tree escaped the length and token limits (and its shape is unchecked).
+      if (!parsedFromText(document)) throw new ErrorWithProps('the query must be GraphQL text, not JSON', { code: 'GRAPHQL_PARSE_FAILED' }, 400);
       const errors = validate(schema, document, specifiedRules, { maxErrors: MAX_VALIDATION_ERRORS });
       if (errors.length > 0) {
         const first: GraphQLError = errors[0];
