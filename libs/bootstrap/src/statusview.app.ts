@@ -65,7 +65,7 @@ export async function startApp(
   let app: NestFastifyApplication;
   try {
     const jsonLogs = overrides.logger === undefined;
-    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, jsonLogs), new FastifyAdapter(), {
+    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
       logger: overrides.logger ?? ['error', 'warn', 'log'],
       bufferLogs: jsonLogs,
       abortOnError: false,

@@ -1,5 +1,6 @@
 import { Args, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { SetMetadata, UseGuards } from '@nestjs/common';
+import { GraphQLError } from 'graphql';
 import { ReconcileAccessGuard } from './reconcile-access.guard';
 import { ReconcileReportStore } from './reconcile-report.store';
 import { ReconcileDifferenceGql, ReconcileReportGql, toReconcileReportGql } from './reconcile-report.mapper';
@@ -29,7 +30,10 @@ export class ReconcileQueryResolver {
 export class ReconcileReportFieldsResolver {
   @ResolveField('differences')
   differences(@Parent() report: ReconcileReportGql, @Args('first', { type: () => Int, nullable: true }) first: number | null): ReconcileDifferenceGql[] {
-    const n = Math.max(0, Math.min(first ?? 20, MAX_DIFFERENCES));
+    const n = first ?? 20;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_DIFFERENCES) {
+      throw new GraphQLError(`differences(first) must be between 0 and ${MAX_DIFFERENCES}, got ${n}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    }
     return report.differences.slice(0, n);
   }
 }

@@ -44,8 +44,8 @@ export interface EnvConfig {
      */
     maxRefusalsInARow: number;
   };
-  http: { host: string; port: number };
-  graphql: { maxDepth: number; maxCost: number; allowAnonymousReads: boolean };
+  http: { host: string; port: number; bodyLimit: number };
+  graphql: GraphqlLimits & { allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
   /**
    * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
@@ -55,6 +55,26 @@ export interface EnvConfig {
   rulesAnalysis: { threads: number; queue: number; timeoutMs: number };
   configDir: string;
   logLevel: string;
+}
+
+/** What one GraphQL request may ask for; every limit answers a clear error above it. */
+export interface GraphqlLimits {
+  maxDepth: number;
+  maxCost: number;
+  /** Characters of the query text. */
+  maxQueryLength: number;
+  /** Lexical tokens of the query text (names, punctuation, values): bounds fields and aliases. */
+  maxTokens: number;
+  /** Parsed and validated documents kept (Mercurius's cache, one for valid and one for invalid ones). */
+  documentCache: number;
+  /** Ids in `customers(ids)` and in one subscription's `ids` or `statuses`. */
+  maxIds: number;
+  /** The largest `first` of a page. */
+  maxPage: number;
+  /** Distinct operation names kept as metric labels; the others count as `other`. */
+  metricOperations: number;
+  /** How often live subscriptions' tokens are checked again (revocations are also announced at once). */
+  subscriptionAuthCheckMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -71,7 +91,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${raw}: expected an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`);
+      problems.push(`${name}=${raw}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`);
       return fallback;
     }
     return n;
@@ -133,10 +153,17 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       stallAfterMs: int('CDC_STALL_AFTER_MS', 60_000, 100),
       maxRefusalsInARow: int('CDC_MAX_REFUSALS_IN_A_ROW', 100, 1),
     },
-    http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0) },
+    http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0, 65535), bodyLimit: int('HTTP_BODY_LIMIT', 1_048_576, 1024) },
     graphql: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', 8, 1),
       maxCost: int('GRAPHQL_MAX_COST', 5000, 1),
+      maxQueryLength: int('GRAPHQL_MAX_QUERY_LENGTH', 16_384, 256),
+      maxTokens: int('GRAPHQL_MAX_TOKENS', 1000, 50),
+      documentCache: int('GRAPHQL_DOCUMENT_CACHE', 64, 1),
+      maxIds: int('GRAPHQL_MAX_IDS', 1000, 1),
+      maxPage: int('GRAPHQL_MAX_PAGE', 500, 1),
+      metricOperations: int('GRAPHQL_METRIC_OPERATIONS', 100, 0),
+      subscriptionAuthCheckMs: int('GRAPHQL_SUBSCRIPTION_AUTH_CHECK_MS', 5000, 100),
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
     outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { ApiTokenService, Principal, Role, ROLE_RANK } from '@app/rules-admin';
+import { ApiTokenService, describePrincipal, Principal, Role, ROLE_RANK } from '@app/rules-admin';
 
 /** Who is asking: a verified token's principal, nobody, or a token that did not verify. */
 export type RequestAuth = { kind: 'token'; principal: Principal } | { kind: 'anonymous' } | { kind: 'invalid' };
@@ -23,13 +23,13 @@ export function requireRole(auth: RequestAuth, role: Role, allowAnonymousReads: 
     throw unauthenticated(`this needs an API token with the ${role} role: send "Authorization: Bearer <token>"`);
   }
   if (ROLE_RANK[auth.principal.role] < ROLE_RANK[role]) {
-    throw new GraphQLError(`this needs the ${role} role; token "${auth.principal.name}" has ${auth.principal.role}`, {
+    throw new GraphQLError(`this needs the ${role} role; ${describePrincipal(auth.principal)} has ${auth.principal.role}`, {
       extensions: { code: 'FORBIDDEN' },
     });
   }
   return auth.principal;
 }
 
-function unauthenticated(message: string): GraphQLError {
+export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
 }

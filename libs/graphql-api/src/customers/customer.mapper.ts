@@ -21,5 +21,15 @@ export function toStatusChange(c: StatusChangeView): StatusChange {
   return { customerId: c.customerId, from: c.from, to: c.to, reason: c.reason, at: c.at, ruleSetVersion: c.ruleSetVersion };
 }
 
-export const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
-export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+/** Prefixed so that a string that merely decodes as base64 is not taken for a position. */
+const CURSOR_PREFIX = 'customer:';
+
+export const encodeCursor = (id: string): string => Buffer.from(CURSOR_PREFIX + id, 'utf8').toString('base64url');
+
+/** The customer id of a cursor this API gave out, or null for anything else (base64 decoding alone accepts nearly any text). */
+export function decodeCursor(cursor: string): string | null {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(CURSOR_PREFIX)) return null;
+  const id = text.slice(CURSOR_PREFIX.length);
+  return encodeCursor(id) === cursor ? id : null;
+}

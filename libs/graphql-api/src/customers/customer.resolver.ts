@@ -1,17 +1,14 @@
 import { Args, Context, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { GraphQLError } from 'graphql';
-import { ProjectionQueries } from '@app/projection';
-import { UseGuards } from '@nestjs/common';
-import { ActiveRuleSet } from '@app/projection';
+import { Inject, UseGuards } from '@nestjs/common';
+import { ENV_CONFIG, EnvConfig } from '@app/config';
+import { ActiveRuleSet, ProjectionQueries } from '@app/projection';
+import { badUserInput, intArgument } from '../errors/graphql-errors';
 import { CustomerConnection, Explanation, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
 import { explain } from './customer-explanation';
 import { CustomerIdNormalizer } from './customer-id.normalizer';
 import { GraphqlContext } from './customer.loaders';
 import { CustomerModel, decodeCursor, encodeCursor, toCustomer, toStatusChange } from './customer.mapper';
-
-const MAX_PAGE = 500;
-const MAX_IDS = 1000;
 
 @Resolver('Query')
 @UseGuards(RolesGuard)
@@ -20,6 +17,7 @@ export class CustomerQueryResolver {
   constructor(
     private readonly queries: ProjectionQueries,
     private readonly ids: CustomerIdNormalizer,
+    @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
   @Query('customer')
@@ -32,7 +30,8 @@ export class CustomerQueryResolver {
 
   @Query('customers')
   async customers(@Args('ids') ids: string[], @Context() ctx: GraphqlContext): Promise<Array<CustomerModel | null>> {
-    if (ids.length > MAX_IDS) throw badInput(`customers(ids) takes at most ${MAX_IDS} ids, got ${ids.length}`);
+    const max = this.env.graphql.maxIds;
+    if (ids.length > max) throw badUserInput(`customers(ids) takes at most ${max} ids, got ${ids.length}`);
     const keys = ids.map((id) => this.ids.normalize(id));
     const views = await ctx.loaders.customer.loadMany(keys.filter((k): k is string => k !== null));
     const byKey = new Map<string, CustomerModel | null>();
@@ -50,9 +49,9 @@ export class CustomerQueryResolver {
     @Args('after', { nullable: true }) after: string | null,
     @Context() ctx: GraphqlContext,
   ): Promise<Omit<CustomerConnection, 'edges'> & { edges: Array<{ cursor: string; node: CustomerModel }> }> {
-    const size = first ?? 50;
-    if (size < 0 || size > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}, got ${size}`);
+    const size = intArgument('customersByStatus(first)', first, 50, this.env.graphql.maxPage);
     const afterId = after ? decodeCursor(after) : null;
+    if (after && afterId === null) throw badUserInput('customersByStatus(after) is not a cursor of this API: pass a cursor or endCursor from an earlier page');
     const [page, totalCount] = await Promise.all([this.queries.customerIdsByStatus(status, size, afterId), this.queries.countByStatus(status)]);
     const views = await ctx.loaders.customer.loadMany(page.ids);
     const edges = views.flatMap((v) => {
@@ -85,7 +84,10 @@ export class CustomerQueryResolver {
 
 @Resolver('Customer')
 export class CustomerFieldsResolver {
-  constructor(private readonly rules: ActiveRuleSet) {}
+  constructor(
+    private readonly rules: ActiveRuleSet,
+    @Inject(ENV_CONFIG) private readonly env: EnvConfig,
+  ) {}
 
   @ResolveField('explanation')
   async explanation(@Parent() customer: CustomerModel): Promise<Explanation> {
@@ -99,13 +101,8 @@ export class CustomerFieldsResolver {
     @Args('first', { type: () => Int, nullable: true }) first: number | null,
     @Context() ctx: GraphqlContext,
   ): Promise<StatusChange[]> {
-    const n = first ?? 20;
-    if (n < 0 || n > MAX_PAGE) throw badInput(`history(first) must be between 0 and ${MAX_PAGE}, got ${n}`);
+    const n = intArgument('history(first)', first, 20, this.env.graphql.maxPage);
     const changes = await ctx.loaders.history(n).load(customer.id);
     return changes.map(toStatusChange);
   }
-}
-
-function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }

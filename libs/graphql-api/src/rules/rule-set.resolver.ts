@@ -1,7 +1,9 @@
-import { UseGuards } from '@nestjs/common';
+import { Inject, UseGuards } from '@nestjs/common';
 import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { ApiTokenService, RuleSetAdminService } from '@app/rules-admin';
+import { ENV_CONFIG, EnvConfig } from '@app/config';
+import { ApiTokenService, describePrincipal, RuleSetAdminService } from '@app/rules-admin';
 import { RequestAuth } from '../auth/request-auth';
+import { intArgument, numericIdArgument } from '../errors/graphql-errors';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
 import { GraphqlContext } from '../customers/customer.loaders';
 import {
@@ -17,7 +19,10 @@ import {
 } from '../generated/graphql';
 import { toApiToken, toAuditEntry, toGraphqlError, toProblem, toReprojection, toRuleSetVersion } from './rule-set.mapper';
 
-const actor = (auth: RequestAuth): string => (auth.kind === 'token' ? auth.principal.name : 'anonymous');
+/** Who audits and `createdBy` name: the token's name and its id, as names need not be unique. */
+const actor = (auth: RequestAuth): string => (auth.kind === 'token' ? describePrincipal(auth.principal) : 'anonymous');
+
+const MAX_SAMPLE_SIZE = 100;
 
 async function edge<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -33,6 +38,7 @@ export class RuleSetResolver {
   constructor(
     private readonly admin: RuleSetAdminService,
     private readonly tokens: ApiTokenService,
+    @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
   @Query('ruleSetVersions')
@@ -71,20 +77,21 @@ export class RuleSetResolver {
     @Args('version', { type: () => Int }) version: number,
     @Args('sampleSize', { type: () => Int, nullable: true }) sampleSize: number | null,
   ): Promise<ImpactPreview> {
-    return edge(() => this.admin.preview(version, Math.min(sampleSize ?? 5, 100)));
+    const n = intArgument('sampleSize', sampleSize, 5, MAX_SAMPLE_SIZE);
+    return edge(() => this.admin.preview(version, n));
   }
 
   @Query('reprojection')
   @RequiresRole('analyst')
-  async reprojection(@Args('id', { type: () => ID, nullable: true }) id: string | null): Promise<Reprojection | null> {
-    const p = await this.admin.reprojectionProgress(id ?? undefined);
+  async reprojection(@Args('id', { type: () => ID, nullable: true }) id: string | null | undefined): Promise<Reprojection | null> {
+    const p = await this.admin.reprojectionProgress(id === null || id === undefined ? undefined : numericIdArgument('reprojection(id)', id));
     return p ? toReprojection(p) : null;
   }
 
   @Query('ruleSetAudit')
   @RequiresRole('analyst')
   async ruleSetAudit(@Args('first', { type: () => Int, nullable: true }) first: number | null): Promise<RuleSetAuditEntry[]> {
-    return (await this.admin.audit(Math.min(first ?? 50, 500))).map(toAuditEntry);
+    return (await this.admin.audit(intArgument('ruleSetAudit(first)', first, 50, this.env.graphql.maxPage))).map(toAuditEntry);
   }
 
   @Query('apiTokens')
@@ -144,14 +151,16 @@ export class RuleSetResolver {
 
   @Mutation('createApiToken')
   @RequiresRole('admin')
-  async createApiToken(@Args('name') name: string, @Args('role') role: Role, @Context() ctx: GraphqlContext): Promise<CreatedApiToken> {
-    const { token, info } = await this.tokens.create(name, role.toLowerCase() as 'viewer' | 'analyst' | 'admin', actor(ctx.auth));
-    return { token, apiToken: toApiToken(info) };
+  createApiToken(@Args('name') name: string, @Args('role') role: Role, @Context() ctx: GraphqlContext): Promise<CreatedApiToken> {
+    return edge(async () => {
+      const { token, info } = await this.tokens.create(name, role.toLowerCase() as 'viewer' | 'analyst' | 'admin', actor(ctx.auth));
+      return { token, apiToken: toApiToken(info) };
+    });
   }
 
   @Mutation('revokeApiToken')
   @RequiresRole('admin')
   revokeApiToken(@Args('id', { type: () => ID }) id: string): Promise<boolean> {
-    return this.tokens.revoke(id);
+    return edge(() => this.tokens.revoke(id));
   }
 }

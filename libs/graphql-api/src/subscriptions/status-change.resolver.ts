@@ -1,9 +1,13 @@
 import { Inject } from '@nestjs/common';
 import { Args, Context, Resolver, Subscription } from '@nestjs/graphql';
+import type { WebSocket } from 'ws';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { StatusChangeMessage } from '@app/projection';
-import { RequestAuth, requireRole } from '../auth/request-auth';
+import { ApiTokenService } from '@app/rules-admin';
+import { RequestAuth, requireRole, unauthenticated } from '../auth/request-auth';
+import { TokenRevocationWatch } from '../auth/token-revocation.watch';
 import { CustomerIdNormalizer } from '../customers/customer-id.normalizer';
+import { badUserInput } from '../errors/graphql-errors';
 import { STATUS_CHANGED_TOPIC } from './status-change.fanout';
 
 interface PubSub {
@@ -15,28 +19,57 @@ interface Filter {
   statuses?: string[] | null;
 }
 
+/** A subscription's filter, normalized once: each change is then two set lookups, whatever the list sizes. */
+interface CompiledFilter {
+  ids: Set<string> | null;
+  statuses: Set<string> | null;
+}
+
 @Resolver('Subscription')
 export class StatusChangeResolver {
+  /** Keyed by the subscription's own arguments object, which graphql-js hands to every filter call. */
+  private readonly filters = new WeakMap<Filter, CompiledFilter>();
+
   constructor(
     private readonly ids: CustomerIdNormalizer,
+    private readonly tokens: ApiTokenService,
+    private readonly revocations: TokenRevocationWatch,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
   @Subscription('customerStatusChanged', {
     filter(this: StatusChangeResolver, payload: { customerStatusChanged: StatusChangeMessage }, variables: Filter) {
       const change = payload.customerStatusChanged;
-      if (variables.ids?.length && !variables.ids.some((id) => this.ids.normalize(id) === change.customerId)) return false;
-      if (variables.statuses?.length && !variables.statuses.includes(change.to)) return false;
+      let filter = this.filters.get(variables);
+      if (!filter) this.filters.set(variables, (filter = compile(variables, this.ids.normalize)));
+      if (filter.ids && !filter.ids.has(change.customerId)) return false;
+      if (filter.statuses && !filter.statuses.has(change.to)) return false;
       return true;
     },
   })
-  customerStatusChanged(
+  async customerStatusChanged(
     @Context('pubsub') pubsub: PubSub,
     @Context('auth') auth: RequestAuth | undefined,
-    @Args('ids') _ids: string[] | null,
-    @Args('statuses') _statuses: string[] | null,
+    @Context('socket') socket: WebSocket | undefined,
+    @Args('ids') ids: string[] | null,
+    @Args('statuses') statuses: string[] | null,
   ) {
-    requireRole(auth ?? { kind: 'anonymous' }, 'viewer', this.env.graphql.allowAnonymousReads);
+    const max = this.env.graphql.maxIds;
+    if ((ids?.length ?? 0) > max) throw badUserInput(`customerStatusChanged(ids) takes at most ${max} ids, got ${ids!.length}`);
+    if ((statuses?.length ?? 0) > max) throw badUserInput(`customerStatusChanged(statuses) takes at most ${max} statuses, got ${statuses!.length}`);
+    const principal = requireRole(auth ?? { kind: 'anonymous' }, 'viewer', this.env.graphql.allowAnonymousReads);
+    if (principal) {
+      // The connection was authenticated at connection_init, maybe long ago: a token revoked since
+      // must not open new subscriptions on it, and an open one is closed when it is revoked.
+      if (!(await this.tokens.activeIds([principal.tokenId])).has(principal.tokenId)) throw unauthenticated('the API token of this connection was revoked');
+      if (socket) this.revocations.watch(principal.tokenId, socket);
+    }
     return pubsub.subscribe(STATUS_CHANGED_TOPIC);
   }
+}
+
+// A function, not a method: Nest takes every method of a resolver class for a field resolver.
+function compile(variables: Filter, normalize: (raw: string) => string | null): CompiledFilter {
+  const ids = variables.ids?.length ? new Set(variables.ids.map(normalize).filter((k): k is string => k !== null)) : null;
+  return { ids, statuses: variables.statuses?.length ? new Set(variables.statuses) : null };
 }

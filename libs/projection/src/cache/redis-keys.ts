@@ -11,6 +11,11 @@ export class RedisKeys {
     return `${this.prefix}rules:activated`;
   }
 
+  /** Pub/sub: an API token was revoked, so that every instance forgets it and closes its subscriptions at once. */
+  get tokenRevokedChannel(): string {
+    return `${this.prefix}tokens:revoked`;
+  }
+
   /** Pub/sub: canonical status changes, for GraphQL subscriptions on every API instance. */
   get statusChannel(): string {
     return `${this.prefix}status:changed`;

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, RedisKeys } from '@app/projection';
+import { RulesAdminError } from '../rules-admin.errors';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export const ROLE_RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
@@ -11,6 +13,9 @@ export interface Principal {
   name: string;
   role: Role;
 }
+
+/** How audits and messages name a token: names need not be unique, ids are. */
+export const describePrincipal = (p: Principal): string => `${p.name} (token ${p.tokenId})`;
 
 export interface ApiTokenInfo {
   id: string;
@@ -31,34 +36,67 @@ interface TokenRow {
 }
 
 const CACHE_MS = 10_000;
+const CACHE_ENTRIES = 10_000;
+export const MAX_TOKEN_NAME_LENGTH = 100;
+const BIGINT_MAX = 9223372036854775807n;
 
 /**
  * API tokens with roles. Only a SHA-256 of each token is stored: tokens are 32 random bytes, so a
- * slow password hash would add nothing. Lookups are cached for a few seconds per instance, so a
- * revoked token stops working everywhere within CACHE_MS.
+ * slow password hash would add nothing. Lookups are cached for a few seconds per instance; a
+ * revocation is announced on Redis so that every instance forgets its cache (and closes the
+ * token's subscriptions) at once, and CACHE_MS bounds it if the announcement is lost.
  */
 @Injectable()
 export class ApiTokenService {
+  private readonly logger = new Logger('tokens');
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
-  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+  constructor(
+    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+  ) {}
 
   async create(name: string, role: Role, createdBy: string): Promise<{ token: string; info: ApiTokenInfo }> {
+    const clean = name.trim();
+    if (clean.length === 0 || clean.length > MAX_TOKEN_NAME_LENGTH || /[\p{Cc}]/u.test(clean)) {
+      throw new RulesAdminError('BAD_INPUT', `a token name must be 1 to ${MAX_TOKEN_NAME_LENGTH} characters without control characters, got ${clean.length} characters`);
+    }
     const token = `sv_${randomBytes(32).toString('base64url')}`;
     const [row]: TokenRow[] = await this.db.query(
       `INSERT INTO api_token (name, role, token_hash, created_by) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [name, role, hash(token), createdBy],
+      [clean, role, hash(token), createdBy],
     );
     return { token, info: toInfo(row) };
   }
 
+  /** True if the token was active. Every instance is told at once (see TokenRevocationWatch in the API). */
   async revoke(id: string): Promise<boolean> {
     const rows: { id: string }[] = await this.db.query(
       `WITH u AS (UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`,
-      [id],
+      [tokenId(id)],
     );
-    this.cache.clear();
+    this.forget();
+    if (rows.length > 0) {
+      // Committed already: if Redis is down, the instances' periodic checks and the lookup
+      // cache's expiry still bound how long the token keeps working.
+      await this.redis.publish(this.keys.tokenRevokedChannel, JSON.stringify({ id: String(rows[0].id) })).catch((e: Error) => {
+        this.logger.warn(`token ${id} is revoked, but announcing it on Redis failed (${e.message}): other instances notice within their check interval`);
+      });
+    }
     return rows.length > 0;
+  }
+
+  /** Of these token ids, the ones that are still active (not revoked, not deleted). */
+  async activeIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.db.query('SELECT id::text AS id FROM api_token WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL', [ids.map(tokenId)]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Drops the lookup cache (a token was revoked somewhere). */
+  forget(): void {
+    this.cache.clear();
   }
 
   async list(): Promise<ApiTokenInfo[]> {
@@ -72,10 +110,18 @@ export class ApiTokenService {
     if (hit && hit.until > Date.now()) return hit.principal;
     const rows: TokenRow[] = await this.db.query('SELECT * FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL', [key]);
     const principal = rows[0] ? { tokenId: String(rows[0].id), name: rows[0].name, role: rows[0].role } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
     this.cache.set(key, { principal, until: Date.now() + CACHE_MS });
     return principal;
   }
+}
+
+/** Token ids are bigserial: anything else is the caller's mistake, not a database error. */
+function tokenId(id: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > BIGINT_MAX) {
+    throw new RulesAdminError('BAD_INPUT', `a token id is a positive integer (see tokens list), got ${JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)}`);
+  }
+  return id;
 }
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
