@@ -331,7 +331,7 @@ describe('KafkaBatchHandler (kafkajs eachBatch → projection → GraphQL)', () 
     expect(commits).toEqual([{ offsets: [{ topic: crm.topic, partition: 0, offset: '403' }], customersInDb: ['K7-1'] }]);
   });
 
-  it('dead-letters poison events at their offsets (a key too long, nesting too deep, an lsn of 1e21, an index entry too large) and applies the rest of the chunk', async () => {
+  it('dead-letters poison events at their offsets (a key too long, nesting too deep, an lsn of 1e21, text jsonb cannot hold) and applies the rest of the chunk', async () => {
     watched = ['K7P-BEFORE', 'K7P-AFTER'];
     const noise = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
     const deep = log.envelope(crm, 'c', null, { id: 1711, customer_no: 'K7P-DEEP', email: '<deep>', status: 'ACTIVE' });
@@ -341,7 +341,7 @@ describe('KafkaBatchHandler (kafkajs eachBatch → projection → GraphQL)', () 
       record(411, { id: 1713 }, crmCreate(1713, noise(3000), 'PROSPECT')),
       record(412, { id: 1711 }, JSON.stringify(deep).replace('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`)),
       record(413, { id: 1712 }, JSON.stringify(bigLsn).replace('"lsn":', '"lsn":1e21,"was":')),
-      record(414, { id: 1714 }, crmCreate(1714, 'K7P-STATUS', noise(4000))),
+      record(414, { id: 1714 }, JSON.stringify(crmCreate(1714, 'K7P-SURROGATE', 'PROSPECT')).replace('"PROSPECT"', '"\\ud800"')),
       record(415, { id: 1715 }, crmCreate(1715, 'K7P-AFTER', 'PROSPECT')),
     ]);
     await handlerWith(500).eachBatch(d.payload);
@@ -351,7 +351,7 @@ describe('KafkaBatchHandler (kafkajs eachBatch → projection → GraphQL)', () 
       ['413', 'BAD_POSITION'],
       ['414', 'REJECTED_BY_STORE'],
     ]);
-    expect(deadLetters[3].headers['x-error-reason']).toMatch(/PostgreSQL 54000/);
+    expect(deadLetters[3].headers['x-error-reason']).toMatch(/PostgreSQL 22P02/);
     expect(commits).toEqual([{ offsets: [{ topic: crm.topic, partition: 0, offset: '416' }], customersInDb: ['K7P-AFTER', 'K7P-BEFORE'] }]);
   });
 
