@@ -68,15 +68,19 @@ class Scenario {
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE status_outbox IN EXCLUSIVE MODE');
-    await waitFor(
-      async () =>
-        (
-          await this.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO status_outbox%'`,
-          )
-        ).rows[0].n >= 1,
-      'a batch to wait inside its transaction',
-    );
+    // A batch waits for the lock of status_outbox in the statement that writes its customers (the
+    // statement text in pg_stat_activity is cut at 1 KB: the lock, not the text, tells).
+    const waiting = () =>
+      this.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE a.datname = current_database() AND NOT l.granted AND l.relation = 'status_outbox'::regclass AND a.query LIKE '%INSERT INTO customer%'`,
+      );
+    try {
+      await waitFor(async () => (await waiting()).rows[0].n >= 1, 'a batch to wait inside its transaction');
+    } catch (e) {
+      await lock.end();
+      throw e;
+    }
     return {
       release: async (how) => {
         await lock.query(how);
