@@ -28,9 +28,11 @@ export interface StatusChangeView {
   reason: string;
   ruleSetVersion: number;
   at: string;
+  /** The customer's version after the change; null for changes recorded before it was kept. */
+  customerVersion: number | null;
 }
 
-/** A status change as it is published (outbox, RabbitMQ, subscriptions): with the customer's version after it. */
+/** A status change as the store commits it. */
 export interface StatusChange extends StatusChangeView {
   /** Grows with every change of the customer's view: a consumer drops a change older than one it has. */
   customerVersion: number;

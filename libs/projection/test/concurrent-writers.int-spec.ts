@@ -120,5 +120,14 @@ describe('concurrent writers of the projection', () => {
     const [b] = outcome2.statusChanges;
     expect(a).toMatchObject({ customerId: 'VER-1', to: 'PENDING', customerVersion: 1 });
     expect(b).toMatchObject({ customerId: 'VER-1', from: 'PENDING', to: 'INACTIVE', customerVersion: 2 });
+    // History keeps them, and GraphQL shows them, newest first.
+    const res = await gql<{ customer: { history: Array<{ to: string; customerVersion: number }> } }>(
+      app.url,
+      `{ customer(id: "VER-1") { history { to customerVersion } } }`,
+    );
+    expect(res.data!.customer.history).toEqual([
+      { to: 'INACTIVE', customerVersion: 2 },
+      { to: 'PENDING', customerVersion: 1 },
+    ]);
   });
 });

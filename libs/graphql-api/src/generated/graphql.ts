@@ -107,6 +107,7 @@ export interface StatusChange {
     to: string;
     reason: string;
     at: string;
+    customerVersion?: Nullable<number>;
 }
 
 export interface Explanation {

@@ -7,7 +7,7 @@ import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
 import { RedisKeys } from '../cache/redis-keys';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
-import { StatusChange } from '../customer-view.model';
+import { StatusChangeView } from '../customer-view.model';
 
 interface OutboxRow {
   id: string;
@@ -25,7 +25,7 @@ interface OutboxRow {
  * The message every canonical status change becomes, on RabbitMQ and on Redis pub/sub: the change
  * as the store reports it. `customerVersion` is null only for changes committed before it existed.
  */
-export type StatusChangeMessage = Omit<StatusChange, 'customerVersion'> & { customerVersion: number | null };
+export type StatusChangeMessage = StatusChangeView;
 
 const BATCH = 500;
 const POLL_MS = 250;

@@ -63,17 +63,25 @@ export class ProjectionQueries {
 
   /** Latest `first` status changes per customer, newest first, for many customers in one query. */
   async history(ids: readonly string[], first: number): Promise<Map<string, StatusChangeView[]>> {
-    const rows: { customer_id: string; from_status: string | null; to_status: string; reason: string; rule_set_version: number; at: Date }[] =
+    const rows: { customer_id: string; from_status: string | null; to_status: string; reason: string; rule_set_version: number; at: Date; customer_version: string | null }[] =
       await this.db.query(
         `SELECT h.* FROM unnest($1::text[]) AS c(id)
-         CROSS JOIN LATERAL (SELECT customer_id, from_status, to_status, reason, rule_set_version, at
+         CROSS JOIN LATERAL (SELECT customer_id, from_status, to_status, reason, rule_set_version, at, customer_version
                              FROM status_history WHERE customer_id = c.id ORDER BY id DESC LIMIT $2) h`,
         [[...new Set(ids)], first],
       );
     const out = new Map<string, StatusChangeView[]>();
     for (const r of rows) {
       const list = out.get(r.customer_id) ?? [];
-      list.push({ customerId: r.customer_id, from: r.from_status, to: r.to_status, reason: r.reason, ruleSetVersion: r.rule_set_version, at: r.at.toISOString() });
+      list.push({
+        customerId: r.customer_id,
+        from: r.from_status,
+        to: r.to_status,
+        reason: r.reason,
+        ruleSetVersion: r.rule_set_version,
+        at: r.at.toISOString(),
+        customerVersion: r.customer_version === null ? null : Number(r.customer_version),
+      });
       out.set(r.customer_id, list);
     }
     return out;

@@ -180,8 +180,7 @@ WITH c AS (
   SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[], $15::bigint[])
     AS t(customer_id, from_status, to_status, reason, rule_set_version, at, customer_version)
 ), h AS (
-  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at)
-  SELECT customer_id, from_status, to_status, reason, rule_set_version, at FROM changes RETURNING 1
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
 ), o AS (
   -- The transactional outbox: a change is published only if it committed, and none committed is lost.
   INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
@@ -209,7 +208,7 @@ SELECT EXISTS (SELECT 1 FROM source_truncate w
 const COPY_CUSTOMERS = `COPY customer (id, status, reason, version, live, rule_set_version) FROM STDIN`;
 const COPY_RECORDS = `COPY source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
   position_kind, position_key, position, source_ts, deleted) FROM STDIN`;
-const COPY_HISTORY = `COPY status_history (customer_id, from_status, to_status, reason, rule_set_version) FROM STDIN`;
+const COPY_HISTORY = `COPY status_history (customer_id, from_status, to_status, reason, rule_set_version, customer_version) FROM STDIN`;
 const COPY_OUTBOX = `COPY status_outbox (customer_id, from_status, to_status, reason, rule_set_version, customer_version) FROM STDIN`;
 
 /** PostgreSQL side of the projection: source records, canonical customers, history. */
@@ -327,7 +326,7 @@ export class ProjectionStore {
       await copyIn(em, COPY_CUSTOMERS, load.customers);
       await copyIn(em, COPY_RECORDS, load.records);
       await copyIn(em, COPY_HISTORY, load.entries);
-      await copyIn(em, COPY_OUTBOX, load.outbox);
+      await copyIn(em, COPY_OUTBOX, load.entries);
       const when = at.toISOString();
       const statusChanges = ids.map(
         (customerId, i): StatusChange => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when, customerVersion: 1 }),
@@ -534,9 +533,8 @@ interface InitialLoad {
   positions: string;
   customers: CopyText;
   records: CopyText;
+  /** The first history entry and outbox message of each customer (its version 1). */
   entries: CopyText;
-  /** The entries again, with the customer's version (1). */
-  outbox: CopyText;
 }
 
 /** Resolves each customer from the batch's own records with the rule set that mapped them, and writes the rows out. */
@@ -550,7 +548,6 @@ function initialLoad(batch: LoadBatch, rules: ActiveRules): InitialLoad {
     customers: new CopyText(),
     records: new CopyText(),
     entries: new CopyText(),
-    outbox: new CopyText(),
   };
   for (const id of batch.ids) {
     const { status, reason } = decide(batch.byCustomer.get(id) ?? []);
@@ -560,8 +557,7 @@ function initialLoad(batch: LoadBatch, rules: ActiveRules): InitialLoad {
     const st = copyValue(status);
     const re = copyValue(reason);
     load.customers.row([i, st, re, '1', 't', version]);
-    load.entries.row([i, '\\N', st, re, version]);
-    load.outbox.row([i, '\\N', st, re, version, '1']);
+    load.entries.row([i, '\\N', st, re, version, '1']);
   }
   // A batch's records share their position: its time is written out once.
   const sourceTs = isoTimestamps();
