@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { CdcConsumerService } from '@app/ingest';
+import { backgroundHealth } from '@app/observability';
 import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT, StatusOutboxRelay } from '@app/projection';
 
 /** `/health/live`: the process answers. `/health` and `/health/ready`: it can serve and consume. */
@@ -53,6 +54,8 @@ export class HealthController {
       () => this.indicator.check('ruleSet').up({ version, checksum }),
       // Parked changes need an operator, but the instance still serves: shown, not "down".
       () => this.probe('outbox', async () => ({ ...(await this.outbox.health()) })),
+      // Background jobs that failed since start (reprojection, rule set sync, outbox relay): shown, not "down".
+      () => this.indicator.check('background').up({ jobs: backgroundHealth() }),
     ]);
   }
 
