@@ -2,3 +2,4 @@ export * from './test-env';
 
 export * from './test-app';
 export * from './private-servers';
+export * from './kafka-mock-cluster';
