@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { KafkaCdcConsumer } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
 import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT } from '@app/projection';
 
@@ -38,7 +39,9 @@ export class HealthController {
       () => {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });
-        return this.consumer.running ? s.up() : s.down({ message: 'not consuming (broker unreachable or stopping)' });
+        // Kafka: the group's lag per partition, this member's partitions, kafkajs crashes.
+        const details: Record<string, unknown> = this.consumer.consumer instanceof KafkaCdcConsumer ? { kafka: this.consumer.consumer.health() } : {};
+        return this.consumer.running ? s.up(details) : s.down({ message: 'not consuming (broker unreachable or stopping)', ...details });
       },
       () => this.indicator.check('ruleSet').up({ version, checksum }),
     ]);
