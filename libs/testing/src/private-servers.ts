@@ -470,8 +470,11 @@ export class ServiceProcess {
     child.once('exit', () => cleanups.delete(this.cleanup));
   }
 
-  /** Starts it with `vars` (see envVarsOf) on a free port and waits until /health/ready answers 200. */
-  static async start(main: string, vars: Record<string, string>): Promise<ServiceProcess> {
+  /**
+   * Starts it with `vars` (see envVarsOf) on a free port and waits until /health/ready answers 200.
+   * `onLine` sees every line it writes to stdout (its JSON log), not only the tail kept for errors.
+   */
+  static async start(main: string, vars: Record<string, string>, opts: { onLine?: (line: string) => void } = {}): Promise<ServiceProcess> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const child = spawn(process.execPath, [main], {
@@ -480,6 +483,15 @@ export class ServiceProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const svc = new ServiceProcess(child, `http://127.0.0.1:${port}`);
+      const onLine = opts.onLine;
+      if (onLine) {
+        let partial = '';
+        child.stdout!.on('data', (b: Buffer) => {
+          const lines = (partial + b.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const l of lines) if (l.trim()) onLine(l);
+        });
+      }
       try {
         await untilReady(child, svc.out, async () => (await fetch(`${svc.url}/health/ready`)).status === 200, 'the service to be ready', 60_000);
         return svc;
