@@ -68,15 +68,25 @@ class Scenario {
     await lock.connect();
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE status_outbox IN EXCLUSIVE MODE');
+    const lockPid = (await lock.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    // A batch's statement blocked by this lock, found by its blocker: pg_stat_activity keeps only
+    // the first 1 kB of a query, and the batch's statement names status_outbox after that. The
+    // relay's SELECT ... FOR UPDATE is blocked too: not that one.
     await waitFor(
       async () =>
         (
           await this.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO status_outbox%'`,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid)) AND query NOT LIKE '%FOR UPDATE SKIP LOCKED%'`,
+            [lockPid],
           )
         ).rows[0].n >= 1,
       'a batch to wait inside its transaction',
-    );
+    ).catch(async (e: Error) => {
+      // Not left holding the lock: every later test of the run would wait on it.
+      await lock.query('ROLLBACK');
+      await lock.end();
+      throw e;
+    });
     return {
       release: async (how) => {
         await lock.query(how);
