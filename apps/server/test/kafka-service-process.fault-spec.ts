@@ -118,7 +118,9 @@ class Scenario {
     await lock.query('LOCK TABLE status_outbox IN EXCLUSIVE MODE');
     const lockPid = (await lock.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     await then();
-    // A batch's statement blocked by this lock (the relay's SELECT ... FOR UPDATE is blocked too: not that one).
+    // A batch's statement blocked by this lock, found by its blocker (pg_stat_activity keeps only the
+    // first 1 kB of a query, and the batch's statement names status_outbox after that). The relay's
+    // SELECT ... FOR UPDATE is blocked too: not that one.
     await waitFor(
       async () =>
         (

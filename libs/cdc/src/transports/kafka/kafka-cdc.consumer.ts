@@ -144,6 +144,7 @@ export class KafkaCdcConsumer {
   private onCrash(consumer: Consumer, error: Error, restart: boolean): void {
     if (consumer !== this.consumer || this.stopping) return;
     this.crashed = true;
+    this.assigned = {};
     this.crashes++;
     this.lastCrash = `${error.name}: ${error.message}`;
     if (restart) {
