@@ -99,6 +99,9 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };
+  if (config.kafka.extraTopics.includes(config.kafka.dlqTopic)) {
+    problems.push(`KAFKA_EXTRA_TOPICS=${config.kafka.extraTopics.join(',')}: must not include the dead-letter topic ${config.kafka.dlqTopic} (its messages would be dead-lettered again and again)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
