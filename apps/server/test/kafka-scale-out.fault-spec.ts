@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { ChangeEventDecoder } from '@app/cdc';
+import { DebeziumJsonDecoder } from '@app/cdc';
 import { EnvConfig, loadDomainConfig } from '@app/config';
 import { openDatabase } from '@app/projection';
 import {
@@ -83,7 +83,7 @@ class Deployment {
     this.kafka = await new KafkaTestClient(this.cluster).connect();
     await emptyTables(this.env.database.url);
     await this.db.connect();
-    this.audit = new KafkaCommitAudit(this.kafka, this.db, this.env.kafka.groupId, new ChangeEventDecoder(domain.sources));
+    this.audit = new KafkaCommitAudit(this.kafka, this.db, this.env.kafka.groupId, new DebeziumJsonDecoder(domain.sources));
   }
 
   /** Logs of an instance, kept whole: chunks and group joins. */

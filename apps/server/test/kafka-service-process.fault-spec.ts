@@ -2,7 +2,7 @@ import * as amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { ChangeEventDecoder, DebeziumLog } from '@app/cdc';
+import { DebeziumJsonDecoder, DebeziumLog } from '@app/cdc';
 import { EnvConfig, loadDomainConfig } from '@app/config';
 import { CRM, emptyTables, ensureBuilt, envVarsOf, gql, KafkaCommitAudit, KafkaMockCluster, KafkaTestClient, ProducedMessage, ServiceProcess, testEnv, waitFor } from '@app/testing';
 
@@ -55,7 +55,7 @@ class Scenario {
     this.vars = envVarsOf(this.env);
     await emptyTables(this.env.database.url);
     await this.db.connect();
-    this.audit = new KafkaCommitAudit(this.kafka, this.db, this.env.kafka.groupId, new ChangeEventDecoder(domain.sources));
+    this.audit = new KafkaCommitAudit(this.kafka, this.db, this.env.kafka.groupId, new DebeziumJsonDecoder(domain.sources));
     // What the outbox relay publishes (RabbitMQ), across the service's restarts.
     this.watcher = await amqp.connect(this.env.amqp.url);
     const ch = await this.watcher.createChannel();

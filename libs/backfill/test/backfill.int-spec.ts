@@ -1,7 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { BackfillCheckpointStore, BackfillUseCase, createBackfillContext } from '@app/backfill';
-import { ChangeEvent, ChangeEventDecoder, DebeziumLog } from '@app/cdc';
+import { DebeziumJsonDecoder, DebeziumLog } from '@app/cdc';
+import { ChangeEvent } from '@app/change-events';
 import { loadDomainConfig } from '@app/config';
 import { ApplyChangesUseCase } from '@app/projection';
 import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
@@ -16,7 +17,7 @@ describe('backfill', () => {
   let backfill: BackfillUseCase;
   let apply: ApplyChangesUseCase;
   const domain = loadDomainConfig('config');
-  const decoder = new ChangeEventDecoder(domain.sources);
+  const decoder = new DebeziumJsonDecoder(domain.sources);
   const log = new DebeziumLog();
 
   beforeAll(async () => {

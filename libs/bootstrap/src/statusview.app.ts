@@ -1,11 +1,9 @@
-import { DynamicModule, Logger, LogLevel, Module, ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Logger, LogLevel, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
-import { GraphqlApiModule } from '@app/graphql-api';
-import { IngestModule } from '@app/ingest';
 import { ProjectionModule } from '@app/projection';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
@@ -20,7 +18,7 @@ export interface AppParts {
 
 @Module({})
 class StatusviewModule {
-  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts, jsonLogs: boolean): DynamicModule {
+  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: Array<Type<unknown>>, jsonLogs: boolean): DynamicModule {
     const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), HealthModule];
     if (jsonLogs) {
       imports.push(
@@ -37,8 +35,7 @@ class StatusviewModule {
         }),
       );
     }
-    if (parts.api) imports.push(GraphqlApiModule);
-    if (parts.ingest) imports.push(IngestModule);
+    imports.push(...parts);
     return { module: StatusviewModule, imports };
   }
 }
@@ -61,11 +58,16 @@ export async function startApp(
 ): Promise<RunningApp> {
   const env = overrides.env ?? loadEnvConfig();
   const domain = overrides.domain ?? loadDomainConfig(env.configDir);
+  // Loaded only by the processes that run them: an API-only process never loads the transports
+  // (amqplib, kafkajs) nor the decoders, a consumer-only one never loads GraphQL.
+  const modules: Array<Type<unknown>> = [];
+  if (parts.api) modules.push((await import('@app/graphql-api')).GraphqlApiModule);
+  if (parts.ingest) modules.push((await import('@app/ingest')).IngestModule);
   const connections = await openConnections(env, { checkBroker: parts.ingest });
   let app: NestFastifyApplication;
   try {
     const jsonLogs = overrides.logger === undefined;
-    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
+    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, modules, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
       logger: overrides.logger ?? ['error', 'warn', 'log'],
       bufferLogs: jsonLogs,
       abortOnError: false,

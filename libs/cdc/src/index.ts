@@ -1,13 +1,11 @@
-export * from './cdc.errors';
-export * from './decoding/change-event.model';
-export * from './decoding/change-event.decoder';
-export { positionOf, isNewer } from './decoding/source-position';
-export { normalizeRow } from './decoding/field-normalizer';
-export * from './transports/change-batch.handler';
+export * from './debezium/debezium-json.decoder';
+export * from './debezium/debezium-envelope.builder';
+export * from './transports/change-sink';
+export * from './transports/message-decoding';
 export * from './transports/transport.logger';
 export * from './transports/consumer-progress';
 export * from './transports/amqp/amqp-cdc.consumer';
 export * from './transports/kafka/kafka-cdc.consumer';
 export type { KafkaConsumerStats } from './transports/kafka/kafka-batch.handler';
 export type { KafkaLagSnapshot } from './transports/kafka/kafka-lag.monitor';
-export * from './decoding/debezium-envelope.builder';
+export * from './transports/change-transport';

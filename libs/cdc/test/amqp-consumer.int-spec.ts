@@ -1,5 +1,5 @@
 import * as amqp from 'amqplib';
-import { AmqpCdcConsumer, ChangeBatchHandler, InboundMessage, MessageVerdict } from '@app/cdc';
+import { AmqpCdcConsumer, ChangeSink, InboundChange, MessageDecoder, MessageVerdict } from '@app/cdc';
 import { testEnv, waitFor } from '@app/testing';
 
 /**
@@ -27,14 +27,20 @@ describe('AmqpCdcConsumer with CDC_CONCURRENCY 2', () => {
     await connection.close();
   });
 
-  /** A handler whose batches finish when the test says so, recording which started and finished when. */
-  class Gate implements ChangeBatchHandler {
+  /** Carries each message's body through as the "system" of a change, so that the stand-in sees which message is which. */
+  const decoder: MessageDecoder = {
+    decode: (m) => ({ kind: 'truncate', system: String(m.value), position: { kind: 'ts', key: '0', text: 'ts_ms:0', tsMs: null } }),
+  };
+  const bodyOf = (c: InboundChange): string => (c.kind === 'event' ? c.event.system : '');
+
+  /** A sink whose batches finish when the test says so, recording which started and finished when. */
+  class Gate implements ChangeSink {
     readonly started: string[][] = [];
     readonly finished: string[][] = [];
     private readonly releases: Array<() => void> = [];
 
-    async handle(batch: readonly InboundMessage[]): Promise<MessageVerdict[]> {
-      const values = batch.map((m) => String(m.value));
+    async apply(batch: readonly InboundChange[]): Promise<MessageVerdict[]> {
+      const values = batch.map(bodyOf);
       this.started.push(values);
       await new Promise<void>((r) => this.releases.push(r));
       this.finished.push(values);
@@ -47,8 +53,8 @@ describe('AmqpCdcConsumer with CDC_CONCURRENCY 2', () => {
   }
 
   // Batches close by size (5) well before the linger: their boundaries do not depend on timing.
-  const consumer = (handler: ChangeBatchHandler) =>
-    new AmqpCdcConsumer({ ...env.amqp, bindings: ['#'], batchSize: 5, lingerMs: 2000, retryMaxMs: 100, prefetch: 100, concurrency: 2 }, handler, silent);
+  const consumer = (sink: ChangeSink) =>
+    new AmqpCdcConsumer({ ...env.amqp, bindings: ['#'], batchSize: 5, lingerMs: 2000, retryMaxMs: 100, prefetch: 100, concurrency: 2 }, decoder, sink, silent);
   const publish = (from: number, n: number) => {
     for (let i = from; i < from + n; i++) channel.publish(exchange, 'legacy.crm.customers', Buffer.from(`m${i}`), { persistent: true });
   };

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DebeziumLog, InboundMessage, KafkaCdcConsumer, MessageVerdict, Row } from '@app/cdc';
-import { ChangeBatchProcessor, CdcConsumerService } from '@app/ingest';
+import { DebeziumLog, InboundChange, KafkaCdcConsumer, MessageVerdict, Row } from '@app/cdc';
+import { IngestChangesUseCase, CdcConsumerService } from '@app/ingest';
 import { ProjectionError } from '@app/projection';
 import { BILLING, CRM, gql, KafkaMockCluster, KafkaTestClient, PORTAL, ProducedMessage, TestApp, waitFor } from '@app/testing';
 
@@ -33,7 +33,7 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
   let cluster: KafkaMockCluster;
   let kafka: KafkaTestClient;
   let app: TestApp;
-  let processor: ChangeBatchProcessor;
+  let processor: IngestChangesUseCase;
   const log = new DebeziumLog();
   const id = randomBytes(3).toString('hex');
   const groupId = `statusview-test-${id}`;
@@ -85,7 +85,7 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
       CDC_BATCH_SIZE: '3',
       CDC_CONCURRENCY: '2',
     });
-    processor = app.running.app.get(ChangeBatchProcessor);
+    processor = app.running.app.get(IngestChangesUseCase);
   }, 60_000);
   afterAll(async () => {
     await app?.stop();
@@ -217,9 +217,9 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
   it('reports the messages waiting and the last error while a chunk is retried, and progress once it commits', async () => {
     const service = app.running.app.get(CdcConsumerService);
     let failures = 0;
-    const original = processor.handle.bind(processor);
-    jest.spyOn(processor, 'handle').mockImplementation(async (batch: readonly InboundMessage[]): Promise<MessageVerdict[]> => {
-      if (batch.some((m) => m.topic === BILLING.topic) && failures < 4) {
+    const original = processor.apply.bind(processor);
+    jest.spyOn(processor, 'apply').mockImplementation(async (batch: readonly InboundChange[]): Promise<MessageVerdict[]> => {
+      if (batch.some((m) => m.ref.startsWith(`${BILLING.topic}[`)) && failures < 4) {
         failures++;
         throw new ProjectionError('STORE_UNAVAILABLE', 'PostgreSQL: the test refuses it');
       }
@@ -241,8 +241,8 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
     await consumed(CRM.topic, first);
     const watch = `${CRM.topic}[${first[0].partition}]`;
     const seen: Array<{ offsets: string[]; committedBefore: bigint | undefined; recordAt: string }> = [];
-    const original = processor.handle.bind(processor);
-    jest.spyOn(processor, 'handle').mockImplementation(async (batch: readonly InboundMessage[]) => {
+    const original = processor.apply.bind(processor);
+    jest.spyOn(processor, 'apply').mockImplementation(async (batch: readonly InboundChange[]) => {
       const mine = batch.filter((m) => m.ref.startsWith(`${watch}@`));
       if (mine.length > 0) {
         const rows = (await app.db.query(`SELECT customer_id FROM source_record WHERE system = 'crm' AND record_key = '1300'`)) as Array<{ customer_id: string }>;
@@ -276,9 +276,9 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
   it('commits nothing while the projection fails (an outage), and commits once it is back', async () => {
     let failures = 0;
     const committedWhileFailing: Array<bigint | undefined> = [];
-    const original = processor.handle.bind(processor);
+    const original = processor.apply.bind(processor);
     let watch = '';
-    jest.spyOn(processor, 'handle').mockImplementation(async (batch: readonly InboundMessage[]): Promise<MessageVerdict[]> => {
+    jest.spyOn(processor, 'apply').mockImplementation(async (batch: readonly InboundChange[]): Promise<MessageVerdict[]> => {
       if (watch && batch.some((m) => m.ref.startsWith(watch)) && failures < 3) {
         failures++;
         committedWhileFailing.push((await committed()).get(watch));
@@ -302,9 +302,9 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
     const LAG_USER = '90000000-0000-4000-8000-000000000001';
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
-    const original = processor.handle.bind(processor);
-    jest.spyOn(processor, 'handle').mockImplementation(async (batch: readonly InboundMessage[]) => {
-      if (batch.some((m) => m.topic === PORTAL.topic)) await gate;
+    const original = processor.apply.bind(processor);
+    jest.spyOn(processor, 'apply').mockImplementation(async (batch: readonly InboundChange[]) => {
+      if (batch.some((m) => m.ref.startsWith(`${PORTAL.topic}[`))) await gate;
       return original(batch);
     });
     const users = Array.from({ length: 20 }, (_, i) => ({
@@ -333,8 +333,8 @@ describe('Kafka transport over the wire (librdkafka mock cluster → kafkajs gro
 
   it('applies partitions concurrently, one chunk at a time per partition and in offset order, with per-customer results as if in order', async () => {
     const calls: Array<{ partition: string; offsets: bigint[]; start: number; end: number }> = [];
-    const original = processor.handle.bind(processor);
-    jest.spyOn(processor, 'handle').mockImplementation(async (batch: readonly InboundMessage[]) => {
+    const original = processor.apply.bind(processor);
+    jest.spyOn(processor, 'apply').mockImplementation(async (batch: readonly InboundChange[]) => {
       const start = performance.now();
       // A little slower than it is, so that chunks of different partitions meet.
       await new Promise((r) => setTimeout(r, 5));

@@ -1,3 +1,4 @@
-export * from './change-batch.processor';
+export * from './ingest-changes.use-case';
 export * from './cdc-consumer.service';
 export * from './ingest.module';
+export * from './transports/transport.registry';

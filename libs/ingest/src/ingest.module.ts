@@ -1,21 +1,12 @@
 import { Global, Module } from '@nestjs/common';
-import { ChangeEventDecoder } from '@app/cdc';
-import { DOMAIN_CONFIG, DomainConfig, ENV_CONFIG, EnvConfig } from '@app/config';
+import { CONSUMER_HEALTH } from '@app/observability';
 import { CdcConsumerService } from './cdc-consumer.service';
-import { ChangeBatchProcessor } from './change-batch.processor';
+import { IngestChangesUseCase } from './ingest-changes.use-case';
 
-/** The change-event consumer: transport → decoder → projection. Needs ConfigModule and ProjectionModule. */
+/** The change-event consumer: transport → change events → the ingest use case → projection. Needs ConfigModule and ProjectionModule. */
 @Global()
 @Module({
-  providers: [
-    {
-      provide: ChangeEventDecoder,
-      useFactory: (d: DomainConfig, env: EnvConfig) => new ChangeEventDecoder(d.sources, env.cdc.limits),
-      inject: [DOMAIN_CONFIG, ENV_CONFIG],
-    },
-    ChangeBatchProcessor,
-    CdcConsumerService,
-  ],
-  exports: [ChangeBatchProcessor, CdcConsumerService, ChangeEventDecoder],
+  providers: [IngestChangesUseCase, CdcConsumerService, { provide: CONSUMER_HEALTH, useExisting: CdcConsumerService }],
+  exports: [IngestChangesUseCase, CdcConsumerService, CONSUMER_HEALTH],
 })
 export class IngestModule {}

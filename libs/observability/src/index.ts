@@ -1,2 +1,3 @@
 export * from './metrics';
 export * from './background-jobs';
+export * from './consumer-health';

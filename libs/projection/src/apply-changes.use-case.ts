@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChangeEvent, TruncateEvent } from '@app/cdc';
+import { ChangeEvent, TruncateEvent } from '@app/change-events';
 import { RuleEvaluationError } from '@app/rules';
 import { CustomerCache } from './cache/customer.cache';
 import { StatusChange } from './customer-view.model';

@@ -1,5 +1,7 @@
 import { Client } from 'pg';
-import { ChangeEvent, ChangeEventDecoder, DebeziumLog, Row, TruncateEvent } from '@app/cdc';
+import { DebeziumJsonDecoder, DebeziumLog, Row } from '@app/cdc';
+import { ChangeEvent, TruncateEvent } from '@app/change-events';
+import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { ApplyChangesUseCase } from '@app/projection';
 import { CRM, gql, TestApp, waitFor } from '@app/testing';
 
@@ -12,14 +14,14 @@ import { CRM, gql, TestApp, waitFor } from '@app/testing';
 describe('concurrent writers of the projection', () => {
   let app: TestApp;
   let apply: ApplyChangesUseCase;
-  let decoder: ChangeEventDecoder;
+  let decoder: DebeziumJsonDecoder;
   let observer: Client;
   const log = new DebeziumLog();
 
   beforeAll(async () => {
     app = await TestApp.start();
     apply = app.running.app.get(ApplyChangesUseCase);
-    decoder = app.running.app.get(ChangeEventDecoder);
+    decoder = new DebeziumJsonDecoder(app.running.app.get<DomainConfig>(DOMAIN_CONFIG).sources, app.env.cdc.limits);
     observer = new Client({ connectionString: app.env.database.url });
     await observer.connect();
   });

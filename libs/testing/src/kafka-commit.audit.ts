@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { ChangeEventDecoder, SourcePosition } from '@app/cdc';
+import { DebeziumJsonDecoder } from '@app/cdc';
+import { SourcePosition } from '@app/change-events';
 import { KafkaTestClient, ProducedMessage } from './kafka-mock-cluster';
 
 interface Expected {
@@ -34,7 +35,7 @@ export class KafkaCommitAudit {
     private readonly kafka: KafkaTestClient,
     private readonly db: Client,
     private readonly groupId: string,
-    private readonly decoder: ChangeEventDecoder,
+    private readonly decoder: DebeziumJsonDecoder,
   ) {}
 
   /** Remembers what was produced where (the producer's report), decoded as the service decodes it. */

@@ -1,4 +1,4 @@
-import { normalizeRow } from '@app/cdc';
+import { normalizeRow } from '@app/change-events';
 import { DomainConfig } from '@app/config';
 
 /**

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AppParts, startApp } from '@app/bootstrap';
 import { loadDomainConfig } from '@app/config';
+import type { AmqpCdcConsumer, KafkaCdcConsumer } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
 import { CustomerCache, CustomerReader } from '@app/projection';
 import { benchEnv, serverUrls } from '../bench.env';
@@ -39,7 +40,7 @@ export async function appWorker(raw: unknown): Promise<Worker> {
   const rss = new RssSampler();
   const running = await startApp(args.parts, { env, domain, logger: ['error', 'warn'] });
   // Both transports count alike: consumed, dead-lettered, batches, retries.
-  const consumer = () => running.app.get(CdcConsumerService).consumer;
+  const consumer = () => running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer | KafkaCdcConsumer;
 
   const watch = async (target: number, timeoutMs: number): Promise<ConsumedTimeline> => {
     const stats = consumer().stats;

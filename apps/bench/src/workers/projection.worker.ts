@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { openConnections } from '@app/bootstrap';
-import { ChangeEventDecoder, InboundMessage } from '@app/cdc';
+import { DebeziumJsonDecoder, decodeMessages } from '@app/cdc';
 import { ConfigModule, loadDomainConfig } from '@app/config';
-import { ChangeBatchProcessor } from '@app/ingest';
+import { IngestChangesUseCase } from '@app/ingest';
 import { ProjectionModule } from '@app/projection';
 import { benchEnv, serverUrls } from '../bench.env';
 import { ChangeEventStream } from '../data/change-event.stream';
@@ -30,8 +30,8 @@ export interface ProjectionResult {
 class ProjectionBenchModule {}
 
 /**
- * The projection path without any transport: the real ChangeBatchProcessor (decoding, rules,
- * PostgreSQL, Redis) fed the same change events from memory, in batches of CDC_BATCH_SIZE,
+ * The projection path without any transport: the Debezium JSON decoder and the real ingest use
+ * case (rules, PostgreSQL, Redis) fed the same change events from memory, in batches of CDC_BATCH_SIZE,
  * CDC_CONCURRENCY at once. What the service could do if receiving and acknowledging cost nothing.
  */
 export async function projectionWorker(raw: unknown): Promise<Worker> {
@@ -44,15 +44,17 @@ export async function projectionWorker(raw: unknown): Promise<Worker> {
     {
       module: ProjectionBenchModule,
       imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections)],
-      providers: [{ provide: ChangeEventDecoder, useFactory: () => new ChangeEventDecoder(domain.sources, env.cdc.limits) }, ChangeBatchProcessor],
+      providers: [IngestChangesUseCase],
     },
     { logger: ['error', 'warn'], abortOnError: false },
   );
-  const processor = ctx.get(ChangeBatchProcessor);
+  const ingest = ctx.get(IngestChangesUseCase);
+  const decoder = new DebeziumJsonDecoder(domain.sources, env.cdc.limits);
+  const silent = { error: () => undefined };
 
   const run = async (): Promise<ProjectionResult> => {
     const stream = new ChangeEventStream(new ReferenceCustomers(args.customers), domain);
-    const messages: InboundMessage[] = stream.take(args.events).map((e, i) => ({ topic: e.topic, value: Buffer.from(e.body), ref: `event ${i}` }));
+    const messages = stream.take(args.events).map((e, i) => ({ topic: e.topic, value: Buffer.from(e.body), ref: `event ${i}` }));
     rss.reset();
     let batches = 0;
     let deadLettered = 0;
@@ -63,7 +65,8 @@ export async function projectionWorker(raw: unknown): Promise<Worker> {
       while (next < messages.length) {
         const from = next;
         next += env.cdc.batchSize;
-        const verdicts = await processor.handle(messages.slice(from, from + env.cdc.batchSize));
+        // Decoded in the lane, as a transport decodes each batch it hands over.
+        const verdicts = await ingest.apply(decodeMessages(decoder, messages.slice(from, from + env.cdc.batchSize), silent));
         deadLettered += verdicts.filter((v) => v.kind === 'dead-letter').length;
         batches++;
       }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
+import { ChangeEvent, isNewer, SourcePosition } from '@app/change-events';
 import { SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient, KnownCustomers } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';

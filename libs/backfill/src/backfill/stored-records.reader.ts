@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SourcePosition } from '@app/cdc';
+import { SourcePosition } from '@app/change-events';
 import { PROJECTION_DATA_SOURCE } from '@app/projection';
 
 /** What the view holds for one source record: enough to tell whether a legacy row would change it. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ChangeEvent, isNewer, SourcePosition } from '@app/cdc';
+import { ChangeEvent, isNewer, SourcePosition } from '@app/change-events';
 import { ENV_CONFIG, EnvConfig, SourceSystem } from '@app/config';
 import { ActiveRuleSet, ApplyChangesUseCase, isTransient } from '@app/projection';
 import { MappingResult, RuleEvaluationError } from '@app/rules';

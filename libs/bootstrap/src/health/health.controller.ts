@@ -2,9 +2,7 @@ import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { KafkaCdcConsumer } from '@app/cdc';
-import { CdcConsumerService } from '@app/ingest';
-import { backgroundHealth } from '@app/observability';
+import { backgroundHealth, CONSUMER_HEALTH, ConsumerHealth } from '@app/observability';
 import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT, StatusOutboxRelay } from '@app/projection';
 
 /** `/health/live`: the process answers. `/health` and `/health/ready`: it can serve and consume. */
@@ -17,7 +15,7 @@ export class HealthController {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly rules: ActiveRuleSet,
     private readonly outbox: StatusOutboxRelay,
-    @Optional() private readonly consumer?: CdcConsumerService,
+    @Optional() @Inject(CONSUMER_HEALTH) private readonly consumer?: ConsumerHealth,
   ) {}
 
   @Get('live')
@@ -42,7 +40,7 @@ export class HealthController {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });
         // Kafka: the group's lag per partition, this member's partitions, kafkajs crashes.
-        const details: Record<string, unknown> = this.consumer.consumer instanceof KafkaCdcConsumer ? { kafka: this.consumer.consumer.health() } : {};
+        const details = this.consumer.details();
         if (!this.consumer.running) return s.down({ message: 'not consuming (broker unreachable or stopping)', ...details });
         const { stalled, stalledForMs, waiting, lastError } = this.consumer.progress();
         if (!stalled) return s.up({ waiting, ...details });

@@ -25,6 +25,8 @@ export interface SourceSystem {
   recordKey: string[];
   customerKey: string;
   connection?: SourceConnection;
+  /** `debezium` (the default): Debezium JSON messages over the configured transport; `direct`: the database's replication stream or binlog. */
+  changes?: 'debezium' | 'direct';
   fields: Record<string, FieldType>;
 }
 

@@ -17,8 +17,18 @@ export const sourcesFileSchema = z.strictObject({
         connection: z
           .strictObject({ dialect: z.enum(['postgres', 'mysql']), urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/) })
           .optional(),
+        // How its changes arrive: Debezium's JSON messages over the configured transport, or read
+        // straight from the database's replication stream or binlog (needs the connection).
+        changes: z.enum(['debezium', 'direct']).default('debezium'),
         fields: z.record(z.string(), fieldType).default({}),
       }),
     )
-    .refine((s) => Object.keys(s).length > 0, 'configure at least one system'),
+    .refine((s) => Object.keys(s).length > 0, 'configure at least one system')
+    .superRefine((systems, ctx) => {
+      for (const [name, s] of Object.entries(systems)) {
+        if (s.changes === 'direct' && !s.connection) {
+          ctx.addIssue({ code: 'custom', path: [name, 'changes'], message: 'a system whose changes are read directly needs a connection (dialect and urlEnv)' });
+        }
+      }
+    }),
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { customerKeyNormalizer } from '@app/cdc';
+import { customerKeyNormalizer } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 
 /** Ids in queries are normalized like the legacy customer numbers: ` c-000123 ` finds `C-000123`. */

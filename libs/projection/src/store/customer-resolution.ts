@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { normalizeRow } from '@app/cdc';
+import { normalizeRow } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
 import { CompiledRuleSet, MappingResult, Resolution } from '@app/rules';
 import { LiveRecordRow } from './customer-view.builder';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { isNewer, SourcePosition } from '@app/cdc';
+import { isNewer, SourcePosition } from '@app/change-events';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { CustomerView, StatusChange } from '../customer-view.model';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';

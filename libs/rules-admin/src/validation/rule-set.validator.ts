@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { normalizeRow } from '@app/cdc';
+import { normalizeRow } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { PROJECTION_DATA_SOURCE } from '@app/projection';
 import { CompiledRuleSet, Problem, RuleSet } from '@app/rules';

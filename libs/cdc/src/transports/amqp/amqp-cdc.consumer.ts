@@ -1,6 +1,8 @@
 import * as amqp from 'amqplib';
 import { consumerLag } from '@app/observability';
-import { ChangeBatchHandler, InboundMessage, MessageVerdict, retryUntilDone } from '../change-batch.handler';
+import { ChangeSink, MessageVerdict, retryUntilDone } from '../change-sink';
+import { ChangeTransport } from '../change-transport';
+import { decodeMessages, MessageDecoder } from '../message-decoding';
 import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
 
@@ -45,7 +47,7 @@ export interface ConsumerStats {
  * connection drops, unacknowledged messages are redelivered by RabbitMQ and the consumer
  * reconnects by itself.
  */
-export class AmqpCdcConsumer {
+export class AmqpCdcConsumer implements ChangeTransport {
   readonly dlq: string;
   readonly stats: ConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
   readonly progress: ConsumerProgress;
@@ -64,11 +66,16 @@ export class AmqpCdcConsumer {
 
   constructor(
     private readonly options: AmqpConsumerOptions,
-    private readonly handler: ChangeBatchHandler,
+    private readonly decoder: MessageDecoder,
+    private readonly sink: ChangeSink,
     private readonly logger: TransportLogger,
   ) {
     this.dlq = `${options.queue}.dlq`;
     this.progress = new ConsumerProgress(options.stallAfterMs ?? 60_000);
+  }
+
+  details(): Record<string, unknown> {
+    return {};
   }
 
   /** True while connected and consuming. */
@@ -207,13 +214,14 @@ export class AmqpCdcConsumer {
   /** Applies a batch, retrying outages; null when its channel is gone (RabbitMQ redelivers it). */
   private async handle(batch: Delivery[]): Promise<MessageVerdict[] | null> {
     const generation = batch[0].generation;
-    const inbound: InboundMessage[] = batch.map(({ msg }) => ({
-      topic: msg.fields.routingKey,
-      value: msg.content,
-      ref: `delivery tag ${msg.fields.deliveryTag}`,
-    }));
+    // The routing key is the Debezium topic; decoded once, the batch is retried as change events.
+    const changes = decodeMessages(
+      this.decoder,
+      batch.map(({ msg }) => ({ topic: msg.fields.routingKey, value: msg.content, ref: `delivery tag ${msg.fields.deliveryTag}` })),
+      this.logger,
+    );
     try {
-      return await retryUntilDone(() => this.handler.handle(inbound), {
+      return await retryUntilDone(() => this.sink.apply(changes), {
         maxDelayMs: this.options.retryMaxMs,
         // Once the channel is gone these messages will be redelivered: stop retrying them here.
         keepGoing: () => generation === this.generation,
@@ -231,7 +239,7 @@ export class AmqpCdcConsumer {
     }
   }
 
-  /** Dead-letters what the handler refused, then acknowledges the batch (and, by `multiple`, none not yet settled). */
+  /** Dead-letters what the sink refused, then acknowledges the batch (and, by `multiple`, none not yet settled). */
   private async settle(batch: Delivery[], verdicts: MessageVerdict[] | null): Promise<void> {
     const ch = this.channel;
     if (verdicts === null || !ch || batch[0].generation !== this.generation) {

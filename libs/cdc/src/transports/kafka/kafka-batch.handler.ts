@@ -1,5 +1,6 @@
 import { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
-import { ChangeBatchHandler, InboundMessage, MessageVerdict, retryUntilDone } from '../change-batch.handler';
+import { ChangeSink, MessageVerdict, retryUntilDone } from '../change-sink';
+import { decodeMessages, MessageDecoder } from '../message-decoding';
 import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
 import { chunksOf, deadLetterHeaders, nextOffset } from './kafka-offsets';
@@ -28,7 +29,8 @@ export interface KafkaConsumerStats {
 export class KafkaBatchHandler {
   constructor(
     private readonly options: { batchSize: number; retryMaxMs: number },
-    private readonly handler: ChangeBatchHandler,
+    private readonly decoder: MessageDecoder,
+    private readonly sink: ChangeSink,
     private readonly deadLetter: (messages: DeadLetterMessage[]) => Promise<void>,
     private readonly logger: TransportLogger,
     private readonly stats: KafkaConsumerStats,
@@ -121,10 +123,14 @@ export class KafkaBatchHandler {
     heartbeat: () => Promise<void>,
   ): Promise<number | null> {
     const where = `${topic}[${partition}]`;
-    const inbound: InboundMessage[] = chunk.map((m) => ({ topic, value: m.value, ref: `${where}@${m.offset}` }));
+    const changes = decodeMessages(
+      this.decoder,
+      chunk.map((m) => ({ topic, value: m.value, ref: `${where}@${m.offset}` })),
+      this.logger,
+    );
     let verdicts: MessageVerdict[];
     try {
-      verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
+      verdicts = await retryUntilDone(() => this.sink.apply(changes), {
         maxDelayMs: this.options.retryMaxMs,
         keepGoing: () => !stopped(),
         // Also notices a rebalance (it throws): the partition may be another member's by now.

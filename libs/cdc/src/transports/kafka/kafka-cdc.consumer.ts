@@ -1,5 +1,7 @@
 import { Admin, Consumer, IMemberAssignment, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
-import { ChangeBatchHandler } from '../change-batch.handler';
+import { ChangeSink } from '../change-sink';
+import { ChangeTransport } from '../change-transport';
+import { MessageDecoder } from '../message-decoding';
 import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
 import { DeadLetterMessage, KafkaBatchHandler, KafkaConsumerStats } from './kafka-batch.handler';
@@ -41,7 +43,7 @@ export interface KafkaConsumerHealth {
  * its committed offsets. When kafkajs gives up on its consumer (a crash it does not restart
  * itself), a new one is started with backoff; `running` is false meanwhile.
  */
-export class KafkaCdcConsumer {
+export class KafkaCdcConsumer implements ChangeTransport {
   readonly stats: KafkaConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
   private readonly kafka: Kafka;
   private readonly batchHandler: KafkaBatchHandler;
@@ -61,17 +63,22 @@ export class KafkaCdcConsumer {
 
   constructor(
     private readonly options: KafkaConsumerOptions,
-    private readonly handler: ChangeBatchHandler,
+    decoder: MessageDecoder,
+    sink: ChangeSink,
     private readonly logger: TransportLogger,
   ) {
     this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: logLevel.INFO, logCreator: () => (entry) => this.kafkajsLog(entry) });
     this.progress = new ConsumerProgress(options.stallAfterMs ?? 60_000);
-    this.batchHandler = new KafkaBatchHandler(options, handler, (messages) => this.deadLetter(messages), logger, this.stats, this.progress);
+    this.batchHandler = new KafkaBatchHandler(options, decoder, sink, (messages) => this.deadLetter(messages), logger, this.stats, this.progress);
   }
 
   /** True while the consumer is in its group (or joining it) and kafkajs has not crashed. */
   get running(): boolean {
     return this.started && !this.crashed;
+  }
+
+  details(): Record<string, unknown> {
+    return { kafka: this.health() };
   }
 
   health(): KafkaConsumerHealth {

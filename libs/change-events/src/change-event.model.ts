@@ -33,18 +33,3 @@ export interface TruncateEvent {
   system: string;
   position: SourcePosition;
 }
-
-export type SkipReason = 'tombstone' | 'heartbeat' | 'schema-change' | 'transaction';
-
-export interface SkippedMessage {
-  kind: 'skip';
-  reason: SkipReason;
-}
-
-export type DecodedMessage = ChangeEvent | TruncateEvent | SkippedMessage;
-
-/** One message as a transport hands it over. */
-export interface RawMessage {
-  topic: string;
-  value: Buffer | string | null;
-}

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSources, readDocument, SourcesConfig } from '@app/config';
-import { DecodeError, DecodeErrorCode } from '../cdc.errors';
-import { ChangeEventDecoder, customerKeyNormalizer } from './change-event.decoder';
-import { ChangeEvent, DecodedMessage, RawMessage } from './change-event.model';
+import { ChangeEvent, ChangeEventFactory, customerKeyNormalizer, DecodeError, DecodeErrorCode } from '@app/change-events';
+import { DebeziumJsonDecoder, DecodedMessage, RawMessage } from './debezium-json.decoder';
 
 type Json = Record<string, unknown>;
 
@@ -15,7 +14,7 @@ const BILLING = 'legacy.billing.accounts';
 const PORTAL = 'legacy.portal.users';
 
 const sources: SourcesConfig = parseSources(readDocument(SOURCES_FILE), SOURCES_FILE);
-const decoder = new ChangeEventDecoder(sources);
+const decoder = new DebeziumJsonDecoder(sources);
 
 /** A fixture as the broker hands it over: bytes, like a Kafka record value. */
 const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
@@ -88,7 +87,7 @@ const billingUpdate: ChangeEvent = {
 
 const crmDeletePkOnlyPosition = { kind: 'lsn', key: '00000000000024031200', text: 'lsn:24031200', tsMs: 1700000500321 } as const;
 
-describe('ChangeEventDecoder', () => {
+describe('DebeziumJsonDecoder', () => {
   describe('change events', () => {
     it.each<[string, string, string, ChangeEvent]>([
       ['a plain crm update', CRM, 'crm-update.plain.json', crmUpdate],
@@ -241,7 +240,7 @@ describe('ChangeEventDecoder', () => {
     });
 
     it('joins a composite record key as a JSON array', () => {
-      const composite = new ChangeEventDecoder({
+      const composite = new DebeziumJsonDecoder({
         customerKey: { normalize: ['trim', 'upper'] },
         systems: [
           { name: 'ledger', topic: 'legacy.ledger.lines', table: 'lines', recordKey: ['account_id', 'line_no'], customerKey: 'cust_ref', fields: {} },
@@ -424,7 +423,7 @@ describe('ChangeEventDecoder', () => {
     const nestedEmail = (n: number) => variant('crm-update.plain.json', setIn('after', { email: '<nested>' })).replace('"<nested>"', deep(n));
     /** The plain crm update with `text` put in place of its source lsn, as the bytes would arrive. */
     const withLsnText = (file: string, text: string) => fixture(file).toString('utf8').replace(/("(?:__source_)?lsn": ?)\d+/, `$1${text}`);
-    const ledger = new ChangeEventDecoder({
+    const ledger = new DebeziumJsonDecoder({
       customerKey: { normalize: ['trim', 'upper'] },
       systems: [{ name: 'ledger', topic: 'legacy.ledger.lines', table: 'lines', recordKey: ['account_id', 'line_no'], customerKey: 'cust_ref', fields: {} }],
     });
@@ -491,7 +490,7 @@ describe('ChangeEventDecoder', () => {
     });
 
     it('takes its limits from the configuration', () => {
-      const strict = new ChangeEventDecoder(sources, { maxMessageBytes: 2048, maxDepth: 8, maxKeyLength: 8 });
+      const strict = new DebeziumJsonDecoder(sources, { maxMessageBytes: 2048, maxDepth: 8, maxKeyLength: 8 });
       const codeOf = (value: string) => decodeErrorWith(strict, { topic: CRM, value }).code;
       expect(codeOf(variant('crm-update.plain.json', setIn('after', { customer_no: 'C-0000001' })))).toBe('KEY_TOO_LONG');
       expect(codeOf(nestedEmail(8))).toBe('TOO_DEEP');
@@ -499,16 +498,17 @@ describe('ChangeEventDecoder', () => {
       expect(strict.decode({ topic: CRM, value: variant('crm-update.plain.json', setIn('after', { customer_no: 'C-000001' })) })).toMatchObject({ customerId: 'C-000001' });
     });
 
-    it('refuses a backfilled row by the same rules (decodeRow)', () => {
+    it('refuses a backfilled row by the same rules (the change-event factory every source uses)', () => {
       const crm = sources.systems.find((s) => s.name === 'crm')!;
       const position = { kind: 'lsn', key: '00000000000000000001', text: 'lsn:1', tsMs: null } as const;
-      expect(() => decoder.decodeRow(crm, 'r', { id: 1, customer_no: { a: 1 }, status: 'ACTIVE' }, position)).toThrow(/customer key "customer_no" is an object/);
-      expect(() => decoder.decodeRow(crm, 'r', { id: 'x'.repeat(513), customer_no: 'C-1', status: 'ACTIVE' }, position)).toThrow(/is 513 characters/);
+      const rows = new ChangeEventFactory(sources);
+      expect(() => rows.changeOfRow(crm, 'r', { id: 1, customer_no: { a: 1 }, status: 'ACTIVE' }, position)).toThrow(/customer key "customer_no" is an object/);
+      expect(() => rows.changeOfRow(crm, 'r', { id: 'x'.repeat(513), customer_no: 'C-1', status: 'ACTIVE' }, position)).toThrow(/is 513 characters/);
     });
   });
 });
 
-function decodeErrorWith(d: ChangeEventDecoder, message: RawMessage): DecodeError {
+function decodeErrorWith(d: DebeziumJsonDecoder, message: RawMessage): DecodeError {
   try {
     d.decode(message);
   } catch (e) {

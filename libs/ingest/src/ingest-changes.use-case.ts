@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { batchCommitSeconds, batchSize, deadLettered, eventsConsumed, eventsStale, freshnessSeconds, messagesSkipped } from '@app/observability';
-import { ChangeBatchHandler, ChangeEvent, DecodeError, InboundMessage, MessageVerdict, TruncateEvent, ChangeEventDecoder } from '@app/cdc';
+import { ChangeSink, InboundChange, MessageVerdict } from '@app/cdc';
+import { ChangeEvent, TruncateEvent } from '@app/change-events';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { ApplyChangesUseCase, describeFailure, isDataError, isTransient } from '@app/projection';
 
@@ -25,8 +26,9 @@ export class StoreRefusingAllError extends Error {
 }
 
 /**
- * Decodes a transport's batch and applies it through the projection path. Bad messages get a
- * dead-letter verdict with their reason; the rest of the batch goes on. If the store refuses the
+ * The one ingest use case: every transport (RabbitMQ, Kafka, a replication stream, the binlog)
+ * hands it change events, and it applies them through the projection path. Changes that could not
+ * be decoded get a dead-letter verdict with their reason; the rest of the batch goes on. If the store refuses the
  * batch because of an event (see isDataError), the batch is split in halves until the events it
  * refuses are alone, and those are dead-lettered: one poisoned message cannot hold back or sink the
  * others, and finding it takes a few transactions, not one per event. A failure that is not about
@@ -34,46 +36,40 @@ export class StoreRefusingAllError extends Error {
  * retries the batch, while the consumer shows as stalled.
  */
 @Injectable()
-export class ChangeBatchProcessor implements ChangeBatchHandler {
+export class IngestChangesUseCase implements ChangeSink {
   private readonly logger = new Logger('ingest');
   private readonly maxRefusalsInARow: number;
   /** Events the store refused since it last accepted one (across batches and concurrent batches). */
   private refusedInARow = 0;
 
   constructor(
-    private readonly decoder: ChangeEventDecoder,
     private readonly applyChanges: ApplyChangesUseCase,
     @Inject(ENV_CONFIG) env: EnvConfig,
   ) {
     this.maxRefusalsInARow = env.cdc.maxRefusalsInARow;
   }
 
-  async handle(batch: readonly InboundMessage[]): Promise<MessageVerdict[]> {
+  async apply(batch: readonly InboundChange[]): Promise<MessageVerdict[]> {
     const batchId = randomUUID().slice(0, 8);
     const started = performance.now();
     const verdicts: MessageVerdict[] = batch.map(() => ({ kind: 'done' }));
     const events: Array<ChangeEvent | TruncateEvent> = [];
     const origin: number[] = [];
-    batch.forEach((m, i) => {
-      try {
-        const decoded = this.decoder.decode({ topic: m.topic, value: m.value });
-        if (decoded.kind === 'skip') messagesSkipped.inc({ reason: decoded.reason });
-        else {
-          events.push(decoded);
+    batch.forEach((c, i) => {
+      switch (c.kind) {
+        case 'event':
+          events.push(c.event);
           origin.push(i);
-        }
-      } catch (e) {
-        if (e instanceof DecodeError) {
-          verdicts[i] = { kind: 'dead-letter', code: e.code, reason: e.message };
           return;
-        }
-        // Decoding is a function of the message alone (no connection, no shared state): whatever
-        // it throws, it throws for this message every time. A bug, so logged as an error.
-        this.logger.error(`decoding ${m.ref} of ${m.topic} failed unexpectedly: ${describeFailure(e)}`);
-        verdicts[i] = { kind: 'dead-letter', code: 'UNDECODABLE', reason: `the decoder failed on it: ${describeFailure(e)}` };
+        case 'skip':
+          messagesSkipped.inc({ reason: c.reason });
+          return;
+        case 'undecodable':
+          verdicts[i] = { kind: 'dead-letter', code: c.code, reason: c.reason };
+          return;
       }
     });
-    if (events.length > 0) await this.apply(events, origin, verdicts);
+    if (events.length > 0) await this.applyEvents(events, origin, verdicts);
     let dead = 0;
     for (const v of verdicts) {
       if (v.kind !== 'dead-letter') continue;
@@ -87,7 +83,7 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
     return verdicts;
   }
 
-  private async apply(events: Array<ChangeEvent | TruncateEvent>, origin: number[], verdicts: MessageVerdict[]): Promise<void> {
+  private async applyEvents(events: Array<ChangeEvent | TruncateEvent>, origin: number[], verdicts: MessageVerdict[]): Promise<void> {
     try {
       const outcome = await this.applyChanges.execute(events);
       this.refusedInARow = 0;
@@ -109,8 +105,8 @@ export class ChangeBatchProcessor implements ChangeBatchHandler {
     }
     // Halves in order, so truncates still apply in order with the changes around them.
     const half = Math.ceil(events.length / 2);
-    await this.apply(events.slice(0, half), origin.slice(0, half), verdicts);
-    await this.apply(events.slice(half), origin.slice(half), verdicts);
+    await this.applyEvents(events.slice(0, half), origin.slice(0, half), verdicts);
+    await this.applyEvents(events.slice(half), origin.slice(half), verdicts);
   }
 
   private count(events: Array<ChangeEvent | TruncateEvent>, stale: number): void {

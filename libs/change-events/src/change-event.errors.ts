@@ -15,7 +15,7 @@ export type DecodeErrorCode =
   /** A message nested deeper than CDC_MAX_DEPTH. */
   | 'TOO_DEEP';
 
-/** A message that can never be projected: it goes to the dead-letter queue/topic with this reason. */
+/** A message or row that can never be projected: it goes to the dead letters with this reason. */
 export class DecodeError extends Error {
   constructor(
     readonly code: DecodeErrorCode,

@@ -1,4 +1,4 @@
-import { DecodeError } from '../cdc.errors';
+import { DecodeError } from './change-event.errors';
 import { SourcePosition } from './change-event.model';
 import { isNewer, positionOf } from './source-position';
 

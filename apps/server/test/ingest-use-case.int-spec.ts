@@ -1,0 +1,65 @@
+import { ChangeEventFactory, positionOf } from '@app/change-events';
+import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
+import { IngestChangesUseCase } from '@app/ingest';
+import { gql, TestApp } from '@app/testing';
+
+/**
+ * Transports hand over change events, not a format's bytes: a change event built in memory (no
+ * Debezium JSON anywhere) goes through the same ingest use case as the broker's, to GraphQL.
+ * This is the way in that a replication stream, the binlog or a file reader takes.
+ */
+describe('the ingest use case, fed change events built in memory', () => {
+  let app: TestApp;
+  let ingest: IngestChangesUseCase;
+  let events: ChangeEventFactory;
+  let domain: DomainConfig;
+
+  beforeAll(async () => {
+    app = await TestApp.start();
+    ingest = app.running.app.get(IngestChangesUseCase);
+    domain = app.running.app.get<DomainConfig>(DOMAIN_CONFIG);
+    events = new ChangeEventFactory(domain.sources, app.env.cdc.limits);
+  });
+  afterAll(() => app.stop());
+
+  const system = (name: string) => domain.sources.systems.find((s) => s.name === name)!;
+  const customer = async (id: string) =>
+    (await gql<{ customer: { status: string; reason: string; sources: Array<{ system: string; position: string }> } | null }>(
+      app.url,
+      `query($id: ID!) { customer(id: $id) { status reason sources { system position } } }`,
+      { id },
+    )).data!.customer;
+
+  it('projects a change, a later change and a truncate, and dead-letters what cannot be decoded, with the verdicts in order', async () => {
+    const crm = system('crm');
+    const billing = system('billing');
+    const at = (lsn: number) => positionOf({ lsn: String(lsn), ts_ms: 1_700_000_000_000 + lsn }, null);
+    const verdicts = await ingest.apply([
+      { kind: 'event', event: events.changeOfRow(crm, 'c', { id: 1, customer_no: ' mem-1 ', email: null, status: 'ACTIVE', updated_at: 1 }, at(100)), ref: 'memory 1' },
+      {
+        kind: 'event',
+        event: events.changeOfRow(billing, 'c', { account_id: 1, cust_ref: 'MEM-1', state: 1, balance_cents: 0, modified: 1 }, positionOf({ file: 'mysql-bin.000001', pos: 4, ts_ms: 1 }, null)),
+        ref: 'memory 2',
+      },
+      { kind: 'skip', reason: 'heartbeat', ref: 'memory 3' },
+      { kind: 'undecodable', code: 'BAD_KEY', reason: 'record key column "id" is an object', ref: 'memory 4' },
+    ]);
+    expect(verdicts).toEqual([
+      { kind: 'done' },
+      { kind: 'done' },
+      { kind: 'done' },
+      { kind: 'dead-letter', code: 'BAD_KEY', reason: 'record key column "id" is an object' },
+    ]);
+    expect(await customer('MEM-1')).toEqual({
+      status: 'AT_RISK',
+      reason: 'at-risk',
+      sources: [
+        { system: 'billing', position: 'mysql-bin.000001:4:0' },
+        { system: 'crm', position: 'lsn:100' },
+      ],
+    });
+
+    await ingest.apply([{ kind: 'event', event: events.truncate(billing, positionOf({ file: 'mysql-bin.000001', pos: 10, ts_ms: 2 }, null)), ref: 'memory 5' }]);
+    expect(await customer('MEM-1')).toMatchObject({ status: 'PENDING', reason: 'no-billing-yet', sources: [{ system: 'crm', position: 'lsn:100' }] });
+  });
+});
