@@ -81,7 +81,7 @@ describe('metrics and health', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' }, consumer: { status: 'up' } } });
 
-    await app.running.app.get(CdcConsumerService).consumer.stop();
+    await app.running.app.get(CdcConsumerService).consumer!.stop();
     const stopped = await fetch(`${app.url}/health/ready`);
     expect(stopped.status).toBe(503);
     expect(await stopped.json()).toMatchObject({ status: 'error', error: { consumer: { status: 'down' } } });

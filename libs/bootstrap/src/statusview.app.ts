@@ -63,7 +63,9 @@ export async function startApp(
   const modules: Array<Type<unknown>> = [];
   if (parts.api) modules.push((await import('@app/graphql-api')).GraphqlApiModule);
   if (parts.ingest) modules.push((await import('@app/ingest')).IngestModule);
-  const connections = await openConnections(env, { checkBroker: parts.ingest });
+  // The broker is needed only when some system's changes come as Debezium messages.
+  const viaBroker = domain.sources.systems.some((s) => (s.changes ?? 'debezium') === 'debezium');
+  const connections = await openConnections(env, { checkBroker: parts.ingest && viaBroker });
   let app: NestFastifyApplication;
   try {
     const jsonLogs = overrides.logger === undefined;

@@ -9,3 +9,4 @@ export * from './transports/kafka/kafka-cdc.consumer';
 export type { KafkaConsumerStats } from './transports/kafka/kafka-batch.handler';
 export type { KafkaLagSnapshot } from './transports/kafka/kafka-lag.monitor';
 export * from './transports/change-transport';
+export * from './direct/direct-source';
