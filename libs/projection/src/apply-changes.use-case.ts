@@ -19,6 +19,8 @@ export interface ApplyOutcome {
   stale: number;
   rejected: Rejected[];
   customersTouched: number;
+  /** Customers written with a new version (their view changed). */
+  customersWritten: number;
   statusChanges: StatusChange[];
   ruleSetVersion: number;
 }
@@ -74,6 +76,16 @@ export class ApplyChangesUseCase {
     return this.finish(result, []);
   }
 
+  /**
+   * Reprojection's batch: the customers resolved again under rule set `version` (only those whose
+   * view changes are written), through the same commit, cache write and outbox kick as a batch of
+   * changes. Null when another version is active by now: the job is superseded.
+   */
+  async reproject(ids: readonly string[], version: number): Promise<ApplyOutcome | null> {
+    const result = await this.stored(() => this.store.reproject(ids, version));
+    return result === null ? null : this.finish(result, []);
+  }
+
   /** Maps each change with the active rule set; a change the rules cannot map is rejected alone. */
   private prepare(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now: number) {
     const active = this.rules.current();
@@ -124,6 +136,7 @@ export class ApplyChangesUseCase {
       stale: result.stale,
       rejected,
       customersTouched: result.views.length,
+      customersWritten: result.written,
       statusChanges: result.statusChanges,
       ruleSetVersion: result.ruleSetVersion,
     };

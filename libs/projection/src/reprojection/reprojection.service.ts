@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { backgroundFailed } from '@app/observability';
-import { CustomerCache } from '../cache/customer.cache';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
-import { ProjectionStore } from '../store/projection.store';
-import { StatusOutboxRelay } from '../outbox/status-outbox.relay';
+import { ApplyChangesUseCase } from '../apply-changes.use-case';
 
 export type ReprojectionState = 'running' | 'done' | 'failed' | 'superseded';
 
@@ -48,9 +46,7 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
 
   constructor(
     @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
-    private readonly store: ProjectionStore,
-    private readonly cache: CustomerCache,
-    private readonly outbox: StatusOutboxRelay,
+    private readonly applyChanges: ApplyChangesUseCase,
   ) {}
 
   /** Starts a job for `version` in the background and returns its progress row. */
@@ -132,20 +128,13 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
         (r: { id: string }) => r.id,
       );
       if (ids.length === 0) break;
-      const outcome = await this.db.transaction(async (em) => {
-        const rules = await this.store.rulesFor(em);
-        if (rules.version !== version) return undefined;
-        const result = await this.store.resolveCustomers(em, [...ids], new Set(), rules, new Date());
-        return { views: result.views, changed: result.written, statusChanges: result.statusChanges.length };
-      });
+      const outcome = await this.applyChanges.reproject(ids, version);
       if (!outcome) {
         await this.db.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
         return;
       }
-      if (outcome.statusChanges > 0) this.outbox.kick();
-      await this.cache.write(outcome.views);
       processed += ids.length;
-      changed += outcome.changed;
+      changed += outcome.customersWritten;
       after = ids[ids.length - 1];
       const [{ state }]: { state: ReprojectionState }[] = await this.db.query(
         `WITH u AS (UPDATE reprojection SET processed = $2, changed = $3, last_customer = $4, heartbeat_at = now() WHERE id = $1 RETURNING state)

@@ -63,6 +63,8 @@ export interface StoreResult {
   /** The current view of every customer the batch touched (view null = no longer exists). */
   views: CacheEntry[];
   statusChanges: StatusChange[];
+  /** Customer rows written (a new version each). */
+  written: number;
 }
 
 interface RecordOutcome {
@@ -331,7 +333,7 @@ export class ProjectionStore {
       const statusChanges = ids.map(
         (customerId, i): StatusChange => ({ customerId, from: null, to: load.statuses[i], reason: load.reasons[i], ruleSetVersion: rules.version, at: when, customerVersion: 1 }),
       );
-      return { applied, stale, views: [], statusChanges, ruleSetVersion: rules.version };
+      return { applied, stale, views: [], statusChanges, written: ids.length, ruleSetVersion: rules.version };
     });
   }
 
@@ -343,7 +345,21 @@ export class ProjectionStore {
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
       const result = await this.resolveCustomers(em, [...ids], new Set(ids), rules, now);
-      return { applied: 0, stale: 0, views: result.views, statusChanges: result.statusChanges, ruleSetVersion: rules.version };
+      return { applied: 0, stale: 0, views: result.views, statusChanges: result.statusChanges, written: result.written, ruleSetVersion: rules.version };
+    });
+  }
+
+  /**
+   * Reprojection: customers resolved again under rule set `version`, each written only when its
+   * view changes. Null, with nothing written, when another version is active by now (a newer
+   * publish superseded the job).
+   */
+  async reproject(ids: readonly string[], version: number, now = new Date()): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
+    return this.db.transaction(async (em) => {
+      const rules = await this.rulesFor(em);
+      if (rules.version !== version) return null;
+      const result = await this.resolveCustomers(em, [...ids], new Set(), rules, now);
+      return { applied: 0, stale: 0, views: result.views, statusChanges: result.statusChanges, written: result.written, ruleSetVersion: rules.version };
     });
   }
 
