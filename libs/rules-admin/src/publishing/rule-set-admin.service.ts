@@ -8,7 +8,7 @@ import {
   RuleSetSyncService,
   RuleSetVersionRow,
 } from '@app/projection';
-import { Problem, ruleSetChecksum } from '@app/rules';
+import { diffRuleSets, Problem, RuleSetDiff, ruleSetChecksum } from '@app/rules';
 import { ImpactPreview, ImpactPreviewService } from '../preview/impact-preview.service';
 import { RulesAdminError } from '../rules-admin.errors';
 import { RuleSetValidator } from '../validation/rule-set.validator';
@@ -124,6 +124,18 @@ export class RuleSetAdminService {
 
   reprojectionProgress(id?: string): Promise<ReprojectionProgress | null> {
     return this.reprojection.progress(id);
+  }
+
+  // --- The console's history: what changed between two versions (also `rules diff` in the CLI).
+
+  /** Rule by rule, from one stored version to another. */
+  async diff(from: number, to: number): Promise<RuleSetDiff & { from: number; to: number }> {
+    const [a, b] = await Promise.all([this.get(from), this.get(to)]);
+    return { from, to, ...diffRuleSets(a.document, b.document) };
+  }
+
+  diffDocuments(before: unknown, after: unknown): RuleSetDiff {
+    return diffRuleSets(before, after);
   }
 
   private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback'): Promise<PublishResult> {

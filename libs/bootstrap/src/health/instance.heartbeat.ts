@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ActiveRuleSet, HEARTBEAT_MS, InstanceRegistry } from '@app/projection';
+
+/**
+ * Announces this serving process, and the rule set version it evaluates with, every HEARTBEAT_MS
+ * (see InstanceRegistry), so that the console shows every instance, not only the one that
+ * answers. A failed beat is logged once per outage; the next one tries again.
+ */
+export class InstanceHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('instances');
+  private readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly startedAt = new Date().toISOString();
+  private timer?: NodeJS.Timeout;
+  private failing = false;
+
+  constructor(
+    private readonly registry: InstanceRegistry,
+    private readonly rules: ActiveRuleSet,
+    private readonly parts: string[],
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const { version, checksum } = this.rules.current();
+    try {
+      await this.registry.beat({ id: this.id, host: hostname(), pid: process.pid, parts: this.parts, ruleSetVersion: version, checksum, startedAt: this.startedAt, lastSeen: new Date().toISOString() });
+      if (this.failing) this.logger.log('the instance heartbeat works again');
+      this.failing = false;
+    } catch (e) {
+      if (!this.failing) this.logger.warn(`cannot write the instance heartbeat to Redis: ${(e as Error).message}`);
+      this.failing = true;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.registry.remove(this.id).catch((e: Error) => this.logger.warn(`cannot remove the instance heartbeat: ${e.message}`));
+  }
+}
