@@ -4,11 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
-import { GraphqlApiModule } from '@app/graphql-api';
+import { GraphqlApiModule, registerConsoleRoutes } from '@app/graphql-api';
 import { IngestModule } from '@app/ingest';
-import { ProjectionModule } from '@app/projection';
+import { ActiveRuleSet, InstanceRegistry, ProjectionModule } from '@app/projection';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
+import { InstanceHeartbeat } from './health/instance.heartbeat';
 import { unreachable } from './startup.error';
 
 export interface AppParts {
@@ -39,7 +40,9 @@ class StatusviewModule {
     }
     if (parts.api) imports.push(GraphqlApiModule);
     if (parts.ingest) imports.push(IngestModule);
-    return { module: StatusviewModule, imports };
+    const names = [...(parts.api ? ['api'] : []), ...(parts.ingest ? ['ingest'] : [])];
+    const heartbeat = { provide: InstanceHeartbeat, inject: [InstanceRegistry, ActiveRuleSet], useFactory: (r: InstanceRegistry, a: ActiveRuleSet) => new InstanceHeartbeat(r, a, names) };
+    return { module: StatusviewModule, imports, providers: [heartbeat] };
   }
 }
 
@@ -71,6 +74,7 @@ export async function startApp(
       abortOnError: false,
     });
     if (jsonLogs) app.useLogger(app.get(PinoLogger));
+    if (parts.api) await registerConsoleRoutes(app.getHttpAdapter().getInstance());
     await app.listen(env.http.port, env.http.host);
   } catch (e) {
     await connections.close();
