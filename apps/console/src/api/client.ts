@@ -60,14 +60,15 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
 let ws: Client | null = null;
 
 /** graphql-ws on the same host; the token goes in the connection payload, as the API expects. */
-export function subscribe<T>(query: string, variables: Record<string, unknown>, next: (data: T) => void, error: (e: Error) => void): () => void {
+export function subscribe<T>(query: string, variables: Record<string, unknown>, next: (data: T) => void, error: (e: Error) => void, connected?: () => void): () => void {
   if (!ws) {
     const url = new URL(endpoint());
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const token = session.token;
     ws = createClient({ url: url.href, connectionParams: token ? { authorization: `Bearer ${token}` } : {}, lazy: true, retryAttempts: 5 });
   }
-  return ws.subscribe<T>(
+  const off = connected ? ws.on('connected', connected) : () => undefined;
+  const unsubscribe = ws.subscribe<T>(
     { query, variables },
     {
       next: (r) => {
@@ -78,6 +79,10 @@ export function subscribe<T>(query: string, variables: Record<string, unknown>, 
       complete: () => undefined,
     },
   );
+  return () => {
+    off();
+    unsubscribe();
+  };
 }
 
 function closeSubscriptions(): void {

@@ -40,7 +40,7 @@ function CustomerView({ id }: { id: string }) {
   const customerId = q.data?.customer?.id;
   useEffect(() => {
     if (!customerId) return;
-    setLive('live');
+    setLive('connecting');
     return subscribe<{ customerStatusChanged: StatusChange | null }>(
       CUSTOMER_CHANGED,
       { ids: [customerId] },
@@ -51,6 +51,7 @@ function CustomerView({ id }: { id: string }) {
         }
       },
       (e) => setLive(`not live: ${e.message}`),
+      () => setLive('live'),
     );
   }, [customerId]);
 
@@ -60,7 +61,7 @@ function CustomerView({ id }: { id: string }) {
   if (!c) return <p class="note">No system knows customer {id}.</p>;
   return (
     <>
-      <Section title={c.id} actions={<span class={`live ${live === 'live' ? 'on' : ''}`} aria-live="polite">{live === 'live' ? '● live' : live}</span>}>
+      <Section title={c.id} actions={<span class={`live ${live === 'live' ? 'on' : ''}`} aria-live="polite">{live === 'live' ? '● live' : live === 'connecting' ? 'connecting…' : live}</span>}>
         <dl class="facts">
           <dt>Status</dt>
           <dd data-testid="customer-status">

@@ -1,5 +1,5 @@
 import { memo } from 'preact/compat';
-import { useCallback, useRef, useState } from 'preact/hooks';
+import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
 import { parse, stringify } from 'yaml';
 import type { RuleProblem } from '../../api/generated/graphql';
 import { cellLabel } from '../../rules/cell-kinds';
@@ -77,6 +77,7 @@ export function DecisionTable({
   const hitPolicy = mapping ? mapping.hitPolicy : doc.resolution.hitPolicy;
   const tableProblems = problems.at(path);
   const columnsKey = columns.map((c) => `${c.name}:${JSON.stringify(c.def ?? null)}`).join('|');
+  const byRow = useMemo(() => problemsByRow(problems, path), [problems, path]);
 
   return (
     <div class="decision-table-wrap">
@@ -150,7 +151,7 @@ export function DecisionTable({
                 mapping={table.kind === 'mapping'}
                 columns={columns}
                 columnsKey={columnsKey}
-                problems={problemsOfRow(problems, path, i)}
+                problems={byRow.get(i) ?? NO_PROBLEMS}
                 editing={editing?.startsWith(`${i}|`) ? editing : null}
                 setEditing={setEditing}
                 setRow={setRow}
@@ -170,8 +171,20 @@ export function DecisionTable({
   );
 }
 
-function problemsOfRow(problems: ProblemIndex, path: string, i: number): RuleProblem[] {
-  return problems.all.length ? problems.at(`table:${path}`).filter((p) => p.path.startsWith(`${path}.rules[${i}]`)) : [];
+const NO_PROBLEMS: RuleProblem[] = [];
+
+/** The problems of each row of a table, by row index, computed once per validation. */
+function problemsByRow(problems: ProblemIndex, path: string): Map<number, RuleProblem[]> {
+  const out = new Map<number, RuleProblem[]>();
+  const prefix = `${path}.rules[`;
+  for (const p of problems.at(`table:${path}`)) {
+    if (!p.path.startsWith(prefix)) continue;
+    const i = Number.parseInt(p.path.slice(prefix.length), 10);
+    const list = out.get(i);
+    if (list) list.push(p);
+    else out.set(i, [p]);
+  }
+  return out;
 }
 
 interface RowProps {

@@ -45,7 +45,7 @@ export function ExamplesTable({ doc, problems, validated, onChange, readOnly }: 
 
   return (
     <div class="examples">
-      <h3>Mapping examples</h3>
+      <h2>Mapping examples</h2>
       <div class="scroll">
         <table class="decision-table examples-table" data-examples="mappings">
           <caption class="sr-only">Mapping examples: a system's raw fields and the status and rule they should map to</caption>
@@ -113,7 +113,7 @@ export function ExamplesTable({ doc, problems, validated, onChange, readOnly }: 
         </button>
       ) : null}
 
-      <h3>Resolution examples</h3>
+      <h2>Resolution examples</h2>
       <div class="scroll">
         <table class="decision-table examples-table" data-examples="resolution">
           <caption class="sr-only">Resolution examples: the statuses of each system and the status and reason they should resolve to</caption>

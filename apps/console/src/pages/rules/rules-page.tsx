@@ -51,6 +51,7 @@ export function RulesPage({ route }: { route: Route }) {
   const field = route.params.get('field');
   const value = route.params.get('value');
   const draftParam = route.params.get('draft');
+  const tableParam = route.params.get('table');
 
   // Load: a stored draft (#/rules?draft=5), or the active version, with a row prefilled for an unmapped value.
   useEffect(() => {
@@ -58,6 +59,8 @@ export function RulesPage({ route }: { route: Route }) {
     setDraft(null);
     setPreview(null);
     setPublished(null);
+    setNotice(null);
+    setTab(tableParam ?? '');
     (async () => {
       if (draftParam) {
         const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: Number(draftParam) });
@@ -87,7 +90,7 @@ export function RulesPage({ route }: { route: Route }) {
     return () => {
       live = false;
     };
-  }, [add, field, value, draftParam]);
+  }, [add, field, value, draftParam, tableParam]);
 
   // Validation as you edit, debounced; an answer for an older document is dropped.
   const seq = useRef(0);
