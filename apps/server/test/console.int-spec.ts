@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { parse } from 'yaml';
@@ -32,6 +32,7 @@ describe('the analysts’ console', () => {
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     app = await TestApp.start({ ALLOW_ANONYMOUS_READS: 'false', HOST: '0.0.0.0' });
     origin = app.url.replace('127.0.0.1', '127.0.0.2');
