@@ -54,4 +54,17 @@ describe('cache consistency', () => {
     await app.redis.del(...ids.filter((_, i) => i % 3 === 0).map((id) => `${app.env.redis.prefix}customer:${id}`));
     expect(await answer()).toEqual(warm);
   });
+
+  it('never serves an entry of another format (an older deploy), and replaces it on the refill', async () => {
+    const warm = await answer();
+    const key = `${app.env.redis.prefix}customer:${ids[0]}`;
+    const current = (await app.redis.get(key)) ?? '';
+    // What a deploy with another shape would have left: an entry without a format, and one of format 0 at a higher version.
+    const oldShape = JSON.stringify({ id: ids[0], state: 'GONE', sources: [] });
+    await app.redis.set(key, `999|${oldShape}`);
+    await app.redis.set(`${app.env.redis.prefix}customer:${ids[1]}`, `0:999|${oldShape}`);
+    expect(await answer()).toEqual(warm);
+    await waitFor(async () => (await app.redis.get(key))?.startsWith(current.slice(0, current.indexOf('|') + 1)), 'the entry replaced');
+    expect(await app.redis.get(`${app.env.redis.prefix}customer:${ids[1]}`)).not.toMatch(/^0:/);
+  });
 });

@@ -3,10 +3,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { DebeziumLog, Row, TableRef } from '@app/cdc';
 import { EnvConfig } from '@app/config';
 import { openDatabase } from '@app/projection';
-import { BILLING, CRM, emptyTables, ensureBuilt, envVarsOf, gql, ServiceProcess, testEnv, waitFor } from '@app/testing';
+import { emptyTables, ensureBuilt, envVarsOf, gql, randomChangeStream, ServiceProcess, StreamMessage, testEnv, waitFor } from '@app/testing';
 
 /**
  * Scale-out: two instances of the service on one RabbitMQ queue, fed an interleaved random
@@ -19,88 +18,6 @@ const SEED = Number(process.env.SCALE_OUT_SEED ?? 20261201);
 const EVENTS = 3000;
 const CUSTOMERS = 120;
 const CLI = join(__dirname, '../../../dist/apps/cli/src/main.js');
-
-/** mulberry32: the same stream for the same seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Message {
-  topic: string;
-  body: Row;
-}
-
-/** The stream, as Debezium would send it (positions increasing), with redeliveries mixed in. */
-function stream(seed: number): Message[] {
-  const rnd = random(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const log = new DebeziumLog();
-  const customers = Array.from({ length: CUSTOMERS }, (_, i) => `SO-${String(i).padStart(4, '0')}`);
-  const crm = new Map<number, Row>();
-  const billing = new Map<number, Row>();
-  const out: Message[] = [];
-  const emit = (t: TableRef, op: 'c' | 'u' | 'd' | 't', before: Row | null, after: Row | null) => {
-    const m = { topic: t.topic, body: log.envelope(t, op, before, after) };
-    out.push(m);
-    // At least once: the same message again, now or (rarely) much later.
-    if (rnd() < 0.05) out.push(m);
-    if (rnd() < 0.03 && out.length > 20) out.push(out[Math.floor(rnd() * (out.length - 1))]);
-  };
-  const crmRow = (id: number, customer: string): Row => ({ id, customer_no: customer, email: null, status: pick(['PROSPECT', 'ACTIVE', 'DORMANT', 'CLOSED']), updated_at: 1 });
-  const billingRow = (id: number, customer: string): Row => ({
-    account_id: id,
-    cust_ref: rnd() < 0.3 ? ` ${customer.toLowerCase()} ` : customer,
-    state: pick([0, 1, 2, 9]),
-    balance_cents: 0,
-    modified: 1,
-  });
-  let truncated = false;
-  while (out.length < EVENTS) {
-    if (!truncated && out.length > EVENTS * 0.6) {
-      emit(BILLING, 't', null, null);
-      billing.clear();
-      truncated = true;
-      continue;
-    }
-    const isCrm = rnd() < 0.6;
-    const table = isCrm ? crm : billing;
-    const ref = isCrm ? CRM : BILLING;
-    const make = isCrm ? crmRow : billingRow;
-    const id = 1 + Math.floor(rnd() * (isCrm ? 150 : 100));
-    const current = table.get(id);
-    if (!current) {
-      const row = make(id, pick(customers));
-      emit(ref, 'c', null, row);
-      table.set(id, row);
-      // Created and moved right after: the two events land in different batches, on different instances.
-      if (rnd() < 0.5) {
-        const moved = make(id, pick(customers));
-        emit(ref, 'u', row, moved);
-        table.set(id, moved);
-      }
-      continue;
-    }
-    const r = rnd();
-    if (r < 0.15) {
-      // Deletes: crm sometimes with the key only (PostgreSQL's default replica identity).
-      emit(ref, 'd', isCrm && rnd() < 0.5 ? { id } : current, null);
-      table.delete(id);
-    } else {
-      const customer = isCrm ? (current.customer_no as string) : String(current.cust_ref).trim().toUpperCase();
-      const next = make(id, r < 0.45 ? pick(customers) : customer);
-      emit(ref, 'u', current, next);
-      table.set(id, next);
-    }
-  }
-  return out;
-}
 
 class Deployment {
   readonly env: EnvConfig;
@@ -124,7 +41,7 @@ class Deployment {
     await this.ch.assertExchange(this.env.amqp.exchange, 'topic', { durable: true });
   }
 
-  async publish(messages: readonly Message[]): Promise<void> {
+  async publish(messages: readonly StreamMessage[]): Promise<void> {
     for (const m of messages) this.ch.publish(this.env.amqp.exchange, m.topic, Buffer.from(JSON.stringify(m.body)), { persistent: true });
     await this.ch.waitForConfirms();
   }
@@ -207,7 +124,7 @@ describe('two instances on one queue', () => {
   };
 
   it(`converge to what one instance computes, with a SIGKILL mid-stream (seed ${SEED})`, async () => {
-    const messages = stream(SEED);
+    const messages = randomChangeStream(SEED, { events: EVENTS, customers: CUSTOMERS });
     const chunks = Array.from({ length: 12 }, (_, k) => messages.slice((k * messages.length) / 12, ((k + 1) * messages.length) / 12));
 
     // The reference: one instance, the stream in order, no fault.

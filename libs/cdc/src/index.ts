@@ -8,4 +8,6 @@ export * from './transports/transport.logger';
 export * from './transports/consumer-progress';
 export * from './transports/amqp/amqp-cdc.consumer';
 export * from './transports/kafka/kafka-cdc.consumer';
+export type { KafkaConsumerStats } from './transports/kafka/kafka-batch.handler';
+export type { KafkaLagSnapshot } from './transports/kafka/kafka-lag.monitor';
 export * from './decoding/debezium-envelope.builder';

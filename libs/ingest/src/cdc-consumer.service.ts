@@ -21,10 +21,11 @@ export class CdcConsumerService implements OnApplicationBootstrap, BeforeApplica
         ? new KafkaCdcConsumer(
             {
               ...env.kafka,
-              topics: domain.sources.systems.map((s) => s.topic),
+              topics: [...new Set([...domain.sources.systems.map((s) => s.topic), ...env.kafka.extraTopics])],
               batchSize: cdc.batchSize,
               retryMaxMs: cdc.retryMaxMs,
               stallAfterMs: cdc.stallAfterMs,
+              concurrency: cdc.concurrency,
             },
             processor,
             this.logger,

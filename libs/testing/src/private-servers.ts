@@ -406,6 +406,10 @@ export function envVarsOf(env: EnvConfig): Record<string, string> {
     KAFKA_GROUP_ID: env.kafka.groupId,
     KAFKA_CLIENT_ID: env.kafka.clientId,
     KAFKA_DLQ_TOPIC: env.kafka.dlqTopic,
+    KAFKA_EXTRA_TOPICS: env.kafka.extraTopics.join(','),
+    KAFKA_SESSION_TIMEOUT_MS: String(env.kafka.sessionTimeoutMs),
+    KAFKA_FETCH_MAX_WAIT_MS: String(env.kafka.fetchMaxWaitMs),
+    KAFKA_LAG_INTERVAL_MS: String(env.kafka.lagIntervalMs),
     CDC_TRANSPORT: env.cdc.transport,
     CDC_BATCH_SIZE: String(env.cdc.batchSize),
     CDC_BATCH_LINGER_MS: String(env.cdc.lingerMs),
@@ -482,8 +486,11 @@ export class ServiceProcess {
     child.once('exit', () => cleanups.delete(this.cleanup));
   }
 
-  /** Starts it with `vars` (see envVarsOf) on a free port and waits until /health/ready answers 200. */
-  static async start(main: string, vars: Record<string, string>): Promise<ServiceProcess> {
+  /**
+   * Starts it with `vars` (see envVarsOf) on a free port and waits until /health/ready answers 200.
+   * `onLine` sees every line it writes to stdout (its JSON log), not only the tail kept for errors.
+   */
+  static async start(main: string, vars: Record<string, string>, opts: { onLine?: (line: string) => void } = {}): Promise<ServiceProcess> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const child = spawn(process.execPath, [main], {
@@ -492,6 +499,15 @@ export class ServiceProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const svc = new ServiceProcess(child, `http://127.0.0.1:${port}`);
+      const onLine = opts.onLine;
+      if (onLine) {
+        let partial = '';
+        child.stdout!.on('data', (b: Buffer) => {
+          const lines = (partial + b.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const l of lines) if (l.trim()) onLine(l);
+        });
+      }
       try {
         await untilReady(child, svc.out, async () => (await fetch(`${svc.url}/health/ready`)).status === 200, 'the service to be ready', 60_000);
         return svc;

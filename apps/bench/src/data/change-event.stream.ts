@@ -4,6 +4,8 @@ import { ABSENT, crmRow, prng, ReferenceCustomers, Row, rowOf, SYSTEMS, SystemNa
 
 export interface BenchEvent {
   topic: string;
+  /** The record key as Debezium keys its Kafka messages (JSON of the primary key). */
+  key: string;
   body: string;
   system: SystemName;
   customer: number;
@@ -92,6 +94,8 @@ export class ChangeEventStream {
 
   private emit(system: SystemName, i: number, op: 'c' | 'u' | 'd', before: Row | null, after: Row | null): BenchEvent {
     const ref = this.refs[system];
-    return { topic: ref.topic, body: JSON.stringify(this.log.envelope(ref, op, before, after)), system, customer: i };
+    const row = (after ?? before) as Row;
+    const key = system === 'crm' ? { id: row.id } : system === 'billing' ? { account_id: row.account_id } : { user_id: row.user_id };
+    return { topic: ref.topic, key: JSON.stringify(key), body: JSON.stringify(this.log.envelope(ref, op, before, after)), system, customer: i };
   }
 }

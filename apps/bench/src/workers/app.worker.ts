@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { AppParts, startApp } from '@app/bootstrap';
-import { AmqpCdcConsumer } from '@app/cdc';
 import { loadDomainConfig } from '@app/config';
 import { CdcConsumerService } from '@app/ingest';
 import { CustomerCache, CustomerReader } from '@app/projection';
@@ -39,7 +38,8 @@ export async function appWorker(raw: unknown): Promise<Worker> {
   const domain = loadDomainConfig(env.configDir);
   const rss = new RssSampler();
   const running = await startApp(args.parts, { env, domain, logger: ['error', 'warn'] });
-  const consumer = () => running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer;
+  // Both transports count alike: consumed, dead-lettered, batches, retries.
+  const consumer = () => running.app.get(CdcConsumerService).consumer;
 
   const watch = async (target: number, timeoutMs: number): Promise<ConsumedTimeline> => {
     const stats = consumer().stats;

@@ -3,9 +3,10 @@ import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { appWorker } from './app.worker';
 import { bareAmqpWorker } from './bare-amqp.worker';
+import { bareKafkaWorker } from './bare-kafka.worker';
 import { bareHttpWorker } from './bare-http.worker';
-import { kafkaHandlerWorker } from './kafka-handler.worker';
 import { naiveGraphqlWorker } from './naive-graphql.worker';
+import { projectionWorker } from './projection.worker';
 import { installRoundTripTrace, resetRoundTrips, roundTrips } from './round-trip.trace';
 import { rulesWorker } from './rules.worker';
 import { Worker, WorkerFactory, WorkerReply, WorkerRequest, WorkerRole } from './worker.protocol';
@@ -13,7 +14,8 @@ import { Worker, WorkerFactory, WorkerReply, WorkerRequest, WorkerRole } from '.
 const FACTORIES: Record<WorkerRole, WorkerFactory> = {
   app: appWorker,
   'bare-amqp': bareAmqpWorker,
-  'kafka-handler': kafkaHandlerWorker,
+  'bare-kafka': bareKafkaWorker,
+  projection: projectionWorker,
   'bare-http': bareHttpWorker,
   'naive-graphql': naiveGraphqlWorker,
   rules: rulesWorker,

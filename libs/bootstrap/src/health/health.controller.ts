@@ -2,7 +2,9 @@ import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { KafkaCdcConsumer } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
+import { backgroundHealth } from '@app/observability';
 import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT, StatusOutboxRelay } from '@app/projection';
 
 /** `/health/live`: the process answers. `/health` and `/health/ready`: it can serve and consume. */
@@ -39,20 +41,25 @@ export class HealthController {
       () => {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });
-        if (!this.consumer.running) return s.down({ message: 'not consuming (broker unreachable or stopping)' });
+        // Kafka: the group's lag per partition, this member's partitions, kafkajs crashes.
+        const details: Record<string, unknown> = this.consumer.consumer instanceof KafkaCdcConsumer ? { kafka: this.consumer.consumer.health() } : {};
+        if (!this.consumer.running) return s.down({ message: 'not consuming (broker unreachable or stopping)', ...details });
         const { stalled, stalledForMs, waiting, lastError } = this.consumer.progress();
-        if (!stalled) return s.up({ waiting });
+        if (!stalled) return s.up({ waiting, ...details });
         const seconds = Math.round(stalledForMs / 1000);
         return s.down({
           message: `stalled: no batch settled for ${seconds} s while ${waiting} messages wait${lastError ? `; last error: ${lastError}` : ''}`,
           stalledForSeconds: seconds,
           waiting,
           lastError,
+          ...details,
         });
       },
       () => this.indicator.check('ruleSet').up({ version, checksum }),
       // Parked changes need an operator, but the instance still serves: shown, not "down".
       () => this.probe('outbox', async () => ({ ...(await this.outbox.health()) })),
+      // Background jobs that failed since start (reprojection, rule set sync, outbox relay): shown, not "down".
+      () => this.indicator.check('background').up({ jobs: backgroundHealth() }),
     ]);
   }
 

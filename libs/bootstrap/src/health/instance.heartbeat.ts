@@ -1,19 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { backgroundFailed, backgroundSucceeded } from '@app/observability';
 import { ActiveRuleSet, HEARTBEAT_MS, InstanceRegistry } from '@app/projection';
+
+/** A failed beat is logged once a minute while it keeps failing (every one is counted). */
+const LOG_EVERY = 60_000 / HEARTBEAT_MS;
 
 /**
  * Announces this serving process, and the rule set version it evaluates with, every HEARTBEAT_MS
  * (see InstanceRegistry), so that the console shows every instance, not only the one that
- * answers. A failed beat is logged once per outage; the next one tries again.
+ * answers. A failed beat is logged, counted (statusview_background_failures_total{job="instance-heartbeat"})
+ * and shown in /health like every background job's; the next beat tries again.
  */
 export class InstanceHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('instances');
   private readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly startedAt = new Date().toISOString();
   private timer?: NodeJS.Timeout;
-  private failing = false;
 
   constructor(
     private readonly registry: InstanceRegistry,
@@ -31,11 +35,9 @@ export class InstanceHeartbeat implements OnApplicationBootstrap, OnApplicationS
     const { version, checksum } = this.rules.current();
     try {
       await this.registry.beat({ id: this.id, host: hostname(), pid: process.pid, parts: this.parts, ruleSetVersion: version, checksum, startedAt: this.startedAt, lastSeen: new Date().toISOString() });
-      if (this.failing) this.logger.log('the instance heartbeat works again');
-      this.failing = false;
+      backgroundSucceeded('instance-heartbeat');
     } catch (e) {
-      if (!this.failing) this.logger.warn(`cannot write the instance heartbeat to Redis: ${(e as Error).message}`);
-      this.failing = true;
+      backgroundFailed('instance-heartbeat', e, 'cannot write the instance heartbeat to Redis', LOG_EVERY);
     }
   }
 

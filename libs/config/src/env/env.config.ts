@@ -28,7 +28,7 @@ export interface EnvConfig {
   database: { url: string };
   redis: { url: string; prefix: string };
   amqp: { url: string; exchange: string; queue: string; prefetch: number; bindings: string[] };
-  kafka: { brokers: string[]; groupId: string; clientId: string; dlqTopic: string };
+  kafka: { brokers: string[]; groupId: string; clientId: string; dlqTopic: string; extraTopics: string[]; sessionTimeoutMs: number; fetchMaxWaitMs: number; lagIntervalMs: number };
   cdc: {
     transport: CdcTransport;
     batchSize: number;
@@ -104,6 +104,11 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     problems.push(`${name}=${raw}: expected true or false`);
     return fallback;
   };
+  const list = (name: string, fallback: string): string[] =>
+    str(name, fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const v = str(name, fallback);
     // Printed without its password, whether it parses or not.
@@ -134,10 +139,14 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       bindings: str('AMQP_BINDINGS', '#').split(',').map((s) => s.trim()).filter(Boolean),
     },
     kafka: {
-      brokers: str('KAFKA_BROKERS', '127.0.0.1:9092').split(',').map((s) => s.trim()).filter(Boolean),
+      brokers: list('KAFKA_BROKERS', '127.0.0.1:9092'),
       groupId: str('KAFKA_GROUP_ID', 'statusview'),
       clientId: str('KAFKA_CLIENT_ID', 'statusview'),
       dlqTopic: str('KAFKA_DLQ_TOPIC', 'statusview.dlq'),
+      extraTopics: list('KAFKA_EXTRA_TOPICS', ''),
+      sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 30_000, 1000),
+      fetchMaxWaitMs: int('KAFKA_FETCH_MAX_WAIT_MS', 5000, 10),
+      lagIntervalMs: int('KAFKA_LAG_INTERVAL_MS', 5000, 100),
     },
     cdc: {
       transport: transport as CdcTransport,
@@ -175,6 +184,9 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };
+  if (config.kafka.extraTopics.includes(config.kafka.dlqTopic)) {
+    problems.push(`KAFKA_EXTRA_TOPICS=${config.kafka.extraTopics.join(',')}: must not include the dead-letter topic ${config.kafka.dlqTopic} (its messages would be dead-lettered again and again)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -7,18 +7,29 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 export const REDIS_KEYS = Symbol('REDIS_KEYS');
 
 /**
- * Writes only if the entry is absent or older: a slow writer (a read refilling after a miss, a
- * retried batch) can never put back an older view over a newer one. Values are `version|json`.
+ * The shape of the cached view. Values are `format:version|json`: a deploy that changes the shape
+ * raises it, and an entry of another format (an older deploy's, or one without a format) is a
+ * miss for reads and is replaced by any write, so that no instance ever serves a shape it does
+ * not know.
+ */
+export const VIEW_FORMAT = 1;
+
+/**
+ * Writes only if the entry is absent, of another format, or older: a slow writer (a read
+ * refilling after a miss, a retried batch) can never put back an older view over a newer one.
  */
 const WRITE_IF_NEWER = `
 for i = 1, #KEYS do
   local value = ARGV[i]
-  local v = tonumber(string.match(value, '^(%d+)|'))
+  local f, v = string.match(value, '^(%d+):(%d+)|')
   local cur = redis.call('GET', KEYS[i])
-  local cv = cur and tonumber(string.match(cur, '^(%d+)|'))
-  if not cv or cv < v then redis.call('SET', KEYS[i], value) end
+  local cf, cv
+  if cur then cf, cv = string.match(cur, '^(%d+):(%d+)|') end
+  if not cv or cf ~= f or tonumber(cv) < tonumber(v) then redis.call('SET', KEYS[i], value) end
 end
 return #KEYS`;
+
+const FORMAT_PREFIX = `${VIEW_FORMAT}:`;
 
 export type CachedEntry = { version: number; view: CustomerView | null };
 
@@ -36,7 +47,7 @@ export class CustomerCache {
   async write(entries: ReadonlyArray<{ id: string; version: number; view: CustomerView | null }>): Promise<void> {
     if (entries.length === 0) return;
     const keys = entries.map((e) => this.keys.customer(e.id));
-    const values = entries.map((e) => `${e.version}|${e.view ? JSON.stringify(e.view) : ''}`);
+    const values = entries.map((e) => `${VIEW_FORMAT}:${e.version}|${e.view ? JSON.stringify(e.view) : ''}`);
     await (this.redis as Redis & { svWriteIfNewer(n: number, ...args: string[]): Promise<number> }).svWriteIfNewer(
       keys.length,
       ...keys,
@@ -54,9 +65,9 @@ export class CustomerCache {
     if (ids.length === 0) return [];
     const raw = await this.redis.mget(...ids.map((id) => this.keys.customer(id)));
     return raw.map((value) => {
-      if (value === null) return undefined;
+      if (value === null || !value.startsWith(FORMAT_PREFIX)) return undefined;
       const bar = value.indexOf('|');
-      const version = Number(value.slice(0, bar));
+      const version = Number(value.slice(FORMAT_PREFIX.length, bar));
       const json = value.slice(bar + 1);
       return { version, view: json === '' ? null : (JSON.parse(json) as CustomerView) };
     });

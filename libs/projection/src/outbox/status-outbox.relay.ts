@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import * as amqp from 'amqplib';
-import { outboxParkedTotal, setScrapeSource } from '@app/observability';
+import { backgroundFailed, outboxParkedTotal, setScrapeSource } from '@app/observability';
 import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
@@ -69,7 +69,6 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
   private draining: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private failures = 0;
   private lastFailure?: string;
   readonly stats = { published: 0, failures: 0, parked: 0, nacked: 0 };
 
@@ -137,12 +136,13 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
   private async drain(): Promise<void> {
     try {
       while (!this.stopped && (await this.relayBatch()) === BATCH);
-      this.failures = 0;
       this.lastFailure = undefined;
     } catch (e) {
       this.stats.failures++;
       this.lastFailure = (e as Error).message;
-      if (this.failures++ % 20 === 0) this.logger.warn(`status changes not relayed yet (${(e as Error).message}); retrying`);
+      // Retried every 250 ms: logged once per 20 failures in a row, all counted.
+      backgroundFailed('outbox-relay', e, 'status changes not relayed yet; retrying', 20);
+      // The connection is dropped whatever state it is in; closing one already broken fails too.
       await this.connection?.close().catch(() => undefined);
       this.connection = null;
       this.channel = null;

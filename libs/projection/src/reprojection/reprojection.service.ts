@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { backgroundFailed } from '@app/observability';
 import { CustomerCache } from '../cache/customer.cache';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 import { ProjectionStore } from '../store/projection.store';
@@ -60,10 +61,7 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
        SELECT * FROM n`,
       [version],
     );
-    const job = this.run(row.id, version).catch((e: Error) => {
-      this.logger.error(`reprojection ${row.id} to version ${version} failed: ${e.message}`);
-      return this.db.query(`UPDATE reprojection SET state = 'failed', error = $2, finished_at = now() WHERE id = $1`, [row.id, e.message]).then(() => undefined);
-    });
+    const job = this.run(row.id, version).catch((e: unknown) => this.failed(row.id, version, e));
     this.running.set(row.id, job);
     void job.finally(() => this.running.delete(row.id));
     return toProgress(row);
@@ -96,19 +94,33 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
     if (!locked) return;
     this.logger.warn(`resuming reprojection ${job.id} to version ${job.version} after customer ${job.last_customer ?? '(start)'}`);
     const run = this.run(String(job.id), job.version, job.last_customer ?? '', Number(job.processed), Number(job.changed))
-      .catch((e: Error) => this.db.query(`UPDATE reprojection SET state = 'failed', error = $2, finished_at = now() WHERE id = $1`, [job.id, e.message]))
-      .finally(() => this.db.query('SELECT pg_advisory_unlock(7316003, $1::int)', [Number(job.id)]).catch(() => undefined));
+      .catch((e: unknown) => this.failed(String(job.id), job.version, e))
+      .finally(() =>
+        this.db
+          .query('SELECT pg_advisory_unlock(7316003, $1::int)', [Number(job.id)])
+          // A connection lost meanwhile released the session lock with it.
+          .catch((e: unknown) => backgroundFailed('reprojection', e, `cannot release the lock of reprojection ${job.id}`)),
+      );
     this.running.set(String(job.id), run.then(() => undefined));
   }
 
   onApplicationBootstrap(): void {
-    this.resumeTimer = setInterval(() => void this.resumeAbandoned().catch(() => undefined), 60_000);
+    const resume = () => void this.resumeAbandoned().catch((e: unknown) => backgroundFailed('reprojection', e, 'cannot look for an abandoned reprojection'));
+    this.resumeTimer = setInterval(resume, 60_000);
     this.resumeTimer.unref();
-    void this.resumeAbandoned().catch(() => undefined);
+    resume();
   }
 
   onApplicationShutdown(): void {
     if (this.resumeTimer) clearInterval(this.resumeTimer);
+  }
+
+  /** A job that failed: marked failed (its progress row says why), logged, counted, and shown in /health. */
+  private async failed(id: string, version: number, e: unknown): Promise<void> {
+    backgroundFailed('reprojection', e, `reprojection ${id} to version ${version} failed`);
+    await this.db
+      .query(`UPDATE reprojection SET state = 'failed', error = $2, finished_at = now() WHERE id = $1`, [id, (e as Error)?.message ?? String(e)])
+      .catch((err: unknown) => backgroundFailed('reprojection', err, `cannot mark reprojection ${id} failed`));
   }
 
   private async run(id: string, version: number, from = '', processedBefore = 0, changedBefore = 0): Promise<void> {

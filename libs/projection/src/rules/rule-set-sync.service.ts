@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { backgroundFailed, backgroundSucceeded } from '@app/observability';
 import Redis from 'ioredis';
 import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
 import { RedisKeys } from '../cache/redis-keys';
@@ -13,7 +14,6 @@ const POLL_MS = 5000;
  */
 @Injectable()
 export class RuleSetSyncService implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('rules');
   private subscriber?: Redis;
   private poll?: NodeJS.Timeout;
 
@@ -30,16 +30,23 @@ export class RuleSetSyncService implements OnModuleInit, OnApplicationShutdown {
     subscriber.on('error', () => undefined);
     subscriber.on('message', (_channel: string, message: string) => {
       const version = Number(JSON.parse(message).version);
-      this.active.ensure(version).catch((e: Error) => this.logger.error(`cannot activate rule set version ${version}: ${e.message}`));
+      this.active.ensure(version).then(
+        () => backgroundSucceeded('rule-set-sync'),
+        (e: unknown) => backgroundFailed('rule-set-sync', e, `cannot activate rule set version ${version}`),
+      );
     });
     await subscriber.connect();
     await subscriber.subscribe(this.keys.ruleSetChannel);
     this.subscriber = subscriber;
     this.poll = setInterval(() => {
+      // Logged once per 12 failures in a row (a minute): PostgreSQL down is reported by /health already.
       this.repository
         .activeVersion()
         .then((v) => this.active.ensure(v))
-        .catch(() => undefined);
+        .then(
+          () => backgroundSucceeded('rule-set-sync'),
+          (e: unknown) => backgroundFailed('rule-set-sync', e, 'cannot read the active rule set version', 12),
+        );
     }, POLL_MS);
     this.poll.unref();
   }

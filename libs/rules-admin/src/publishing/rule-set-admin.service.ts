@@ -8,6 +8,7 @@ import {
   RuleSetSyncService,
   RuleSetVersionRow,
 } from '@app/projection';
+import { backgroundFailed } from '@app/observability';
 import { diffRuleSets, Problem, RuleSetDiff, ruleSetChecksum } from '@app/rules';
 import { ImpactPreview, ImpactPreviewService } from '../preview/impact-preview.service';
 import { RulesAdminError } from '../rules-admin.errors';
@@ -146,7 +147,8 @@ export class RuleSetAdminService {
     if (!compiled) throw invalid(version, problems);
     const { from, to } = await this.repository.activate(version, actor, action, comment);
     await this.active.ensure(to);
-    await this.sync.announce(to).catch(() => undefined); // the others poll too
+    // The other instances poll the active row too, within 5 s: a failed announcement only delays them.
+    await this.sync.announce(to).catch((e: unknown) => backgroundFailed('rule-set-announce', e, `cannot announce rule set version ${to}`));
     const reprojection = await this.reprojection.start(to);
     return { from, to, reprojection };
   }

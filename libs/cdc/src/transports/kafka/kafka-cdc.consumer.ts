@@ -1,121 +1,62 @@
-import { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer, TopicPartitionOffsetAndMetadata } from 'kafkajs';
-import { consumerLag } from '@app/observability';
-import { ChangeBatchHandler, InboundMessage, retryUntilDone } from '../change-batch.handler';
+import { Admin, Consumer, IMemberAssignment, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import { ChangeBatchHandler } from '../change-batch.handler';
 import { ConsumerProgress } from '../consumer-progress';
 import { TransportLogger } from '../transport.logger';
+import { DeadLetterMessage, KafkaBatchHandler, KafkaConsumerStats } from './kafka-batch.handler';
+import { KafkaLagMonitor, KafkaLagSnapshot } from './kafka-lag.monitor';
 
 export interface KafkaConsumerOptions {
   brokers: string[];
   clientId: string;
   groupId: string;
+  /** The sources' topics, and any other the connectors write to (heartbeats, schema changes). */
   topics: string[];
   dlqTopic: string;
   batchSize: number;
   retryMaxMs: number;
+  /** Partitions applied at once (kafkajs `partitionsConsumedConcurrently`, default 1); each partition stays in order. */
+  concurrency?: number;
+  /** The group drops a member that has not heartbeaten for this long (kafkajs default 30 s). */
+  sessionTimeoutMs?: number;
+  /** How long the broker may hold a fetch that finds nothing new (kafkajs default 5 s). */
+  fetchMaxWaitMs?: number;
+  /** How often the group's lag is measured (default 5 s). */
+  lagIntervalMs?: number;
   /** No progress for this long while messages wait: reported stalled (default 60 s). */
   stallAfterMs?: number;
 }
 
-/** What the batch handler needs from kafkajs besides the payload: where to commit and dead-letter. */
-export interface KafkaSinks {
-  commit(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void>;
-  deadLetter(messages: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string> }>): Promise<void>;
+export interface KafkaConsumerHealth {
+  lag: KafkaLagSnapshot;
+  /** Partitions this member was assigned at its last join. */
+  assigned: IMemberAssignment;
+  crashes: number;
+  lastCrash?: string;
 }
 
 /**
- * The Kafka side of the same projection path: a consumer group over the Debezium topics, fed
- * through `eachBatch`. Offsets are committed by hand, only after the projection committed the
- * messages before them; bad messages go to the dead-letter topic first.
+ * The Kafka transport: a kafkajs consumer group over the Debezium topics, each fetched batch
+ * through `KafkaBatchHandler` (offsets committed by hand, only after the projection committed),
+ * undecodable or unmappable messages to the dead-letter topic, and the group's lag measured from
+ * its committed offsets. When kafkajs gives up on its consumer (a crash it does not restart
+ * itself), a new one is started with backoff; `running` is false meanwhile.
  */
-export class KafkaBatchHandler {
-  constructor(
-    private readonly options: Pick<KafkaConsumerOptions, 'batchSize' | 'retryMaxMs' | 'dlqTopic'>,
-    private readonly handler: ChangeBatchHandler,
-    private readonly sinks: KafkaSinks,
-    private readonly logger: TransportLogger,
-    readonly progress: ConsumerProgress = new ConsumerProgress(60_000),
-  ) {}
-
-  async eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    this.progress.received(batch.messages.length);
-    let settled = 0;
-    try {
-      await this.eachChunk(payload, (n) => {
-        settled += n;
-        this.progress.settled(n);
-      });
-    } finally {
-      // What was not settled (stopping, a rebalance, an error) is delivered again to the partition's next owner.
-      this.progress.released(batch.messages.length - settled);
-    }
-  }
-
-  private async eachChunk(payload: EachBatchPayload, settled: (count: number) => void): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const { topic, partition } = batch;
-    const stopped = () => !isRunning() || isStale();
-    consumerLag.set({ source: `${topic}[${partition}]` }, Number(batch.offsetLag()));
-    for (let start = 0; start < batch.messages.length; start += this.options.batchSize) {
-      if (stopped()) return;
-      const chunk = batch.messages.slice(start, start + this.options.batchSize);
-      const inbound: InboundMessage[] = chunk.map((m) => ({ topic, value: m.value, ref: `${topic}[${partition}]@${m.offset}` }));
-      let verdicts;
-      try {
-        verdicts = await retryUntilDone(() => this.handler.handle(inbound), {
-          maxDelayMs: this.options.retryMaxMs,
-          keepGoing: () => !stopped(),
-          whileWaiting: heartbeat,
-          onRetry: (e, attempt, delay) => {
-            this.progress.failed((e as Error).message);
-            if (attempt === 1 || attempt % 10 === 0) {
-              this.logger.warn(`${topic}[${partition}] batch not committed (${(e as Error).message}); paused, retry ${attempt} in ${delay} ms`);
-            }
-          },
-        });
-      } catch (e) {
-        // Stopping during an outage: nothing was committed, the next owner of the partition redelivers.
-        if (stopped()) return;
-        throw e;
-      }
-      const dead = verdicts.flatMap((v, i) => (v.kind === 'dead-letter' ? [{ v, m: chunk[i] }] : []));
-      if (dead.length > 0) {
-        for (const { v, m } of dead) this.logger.warn(`dead-lettered message from topic ${topic}, partition ${partition}, offset ${m.offset}: ${v.reason}`);
-        await this.sinks.deadLetter(dead.map(({ v, m }) => ({ key: m.key, value: m.value, headers: this.headers(topic, partition, m, v.code, v.reason) })));
-      }
-      // After the last chunk, commit past the batch's last offset: on transactional topics a
-      // control record can follow the last message, and lag would never reach zero otherwise.
-      const isLast = start + this.options.batchSize >= batch.messages.length;
-      const last = isLast ? batch.lastOffset() : chunk[chunk.length - 1].offset;
-      resolveOffset(last);
-      await this.sinks.commit([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-      settled(chunk.length);
-      await heartbeat();
-    }
-    if (batch.messages.length === 0 && !stopped() && BigInt(batch.lastOffset()) >= 0n) {
-      // A batch of control records only.
-      resolveOffset(batch.lastOffset());
-      await this.sinks.commit([{ topic, partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
-    }
-  }
-
-  private headers(topic: string, partition: number, m: KafkaMessage, code: string, reason: string): Record<string, string> {
-    return {
-      'x-error-code': code,
-      'x-error-reason': reason,
-      'x-original-topic': topic,
-      'x-original-partition': String(partition),
-      'x-original-offset': m.offset,
-    };
-  }
-}
-
-/** Runs a kafkajs consumer group with `KafkaBatchHandler`. Needs a broker: not exercised on machines without one. */
 export class KafkaCdcConsumer {
+  readonly stats: KafkaConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
   private readonly kafka: Kafka;
+  private readonly batchHandler: KafkaBatchHandler;
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
+  private admin: Admin | null = null;
+  private lag: KafkaLagMonitor | null = null;
   private started = false;
+  private stopping = false;
+  private crashed = false;
+  private crashes = 0;
+  private lastCrash: string | undefined;
+  private assigned: IMemberAssignment = {};
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** Whether the fetched messages get settled (committed or dead-lettered); for /health and /metrics. */
   readonly progress: ConsumerProgress;
 
   constructor(
@@ -123,43 +64,138 @@ export class KafkaCdcConsumer {
     private readonly handler: ChangeBatchHandler,
     private readonly logger: TransportLogger,
   ) {
-    this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers });
+    this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: logLevel.INFO, logCreator: () => (entry) => this.kafkajsLog(entry) });
     this.progress = new ConsumerProgress(options.stallAfterMs ?? 60_000);
+    this.batchHandler = new KafkaBatchHandler(options, handler, (messages) => this.deadLetter(messages), logger, this.stats, this.progress);
   }
 
+  /** True while the consumer is in its group (or joining it) and kafkajs has not crashed. */
   get running(): boolean {
-    return this.started;
+    return this.started && !this.crashed;
+  }
+
+  health(): KafkaConsumerHealth {
+    return {
+      lag: this.lag?.snapshot ?? { total: 0, partitions: {}, measuredAt: null },
+      assigned: this.assigned,
+      crashes: this.crashes,
+      ...(this.lastCrash ? { lastCrash: this.lastCrash } : {}),
+    };
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId });
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
-    const batchHandler = new KafkaBatchHandler(
-      this.options,
-      this.handler,
-      {
-        commit: (offsets) => consumer.commitOffsets(offsets),
-        deadLetter: async (messages) => {
-          await producer.send({ topic: this.options.dlqTopic, acks: -1, messages });
-        },
-      },
-      this.logger,
-      this.progress,
-    );
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => batchHandler.eachBatch(p) });
-    this.consumer = consumer;
-    this.producer = producer;
+    this.stopping = false;
+    // Not idempotent: kafkajs's idempotent producer needs InitProducerId from the controller. The
+    // dead-letter topic is written at least once (a chunk retried after a failed commit writes its
+    // dead letters again); the headers name the original offset, so duplicates are recognizable.
+    try {
+      this.producer = this.kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+      await this.startConsumer();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
     this.started = true;
-    this.logger.log(`consuming ${this.options.topics.join(', ')} as group ${this.options.groupId}`);
+    this.lag = new KafkaLagMonitor(this.admin, this.options.groupId, this.options.topics, this.options.lagIntervalMs ?? 5000, this.logger);
+    this.lag.start();
+    this.logger.log(`consuming ${this.options.topics.join(', ')} as group ${this.options.groupId} (${this.options.concurrency ?? 1} partitions at once)`);
   }
 
-  /** kafkajs finishes the batch in flight on disconnect. */
+  /** Stops fetching, lets kafkajs finish the chunk in flight (committed, then its offset), leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.started = false;
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.lag?.stop();
+    const warn = (what: string) => (e: Error) => this.logger.warn(`Kafka ${what} did not disconnect cleanly: ${e.message}`);
+    await this.consumer?.disconnect().catch(warn('consumer'));
+    await this.producer?.disconnect().catch(warn('dead-letter producer'));
+    await this.admin?.disconnect().catch(warn('admin client'));
+    this.consumer = null;
+    this.producer = null;
+    this.admin = null;
+  }
+
+  private async startConsumer(): Promise<void> {
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout,
+      // Heartbeats go out between chunks and while a fetch waits: both well inside the session.
+      heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 10)),
+      maxWaitTimeInMs: Math.min(this.options.fetchMaxWaitMs ?? 5000, Math.floor(sessionTimeout / 3)),
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (consumer !== this.consumer) return;
+      this.crashed = false;
+      this.assigned = payload.memberAssignment;
+      const parts = Object.entries(payload.memberAssignment).map(([t, ps]) => `${t}[${ps.join(',')}]`);
+      this.logger.log(`joined group ${payload.groupId}${payload.isLeader ? ' as leader' : ''}: ${parts.length ? parts.join(' ') : 'no partitions'}`);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.onCrash(consumer, payload.error, payload.restart));
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.concurrency ?? 1,
+      eachBatch: (payload) => this.batchHandler.eachBatch(payload),
+    });
+  }
+
+  private onCrash(consumer: Consumer, error: Error, restart: boolean): void {
+    if (consumer !== this.consumer || this.stopping) return;
+    this.crashed = true;
+    this.assigned = {};
+    this.crashes++;
+    this.lastCrash = `${error.name}: ${error.message}`;
+    if (restart) {
+      this.logger.warn(`Kafka consumer crashed (${this.lastCrash}); kafkajs restarts it`);
+      return;
+    }
+    this.logger.error(`Kafka consumer crashed (${this.lastCrash}) and kafkajs gave up on it; starting a new one`);
+    this.scheduleRestart(500);
+  }
+
+  private scheduleRestart(delayMs: number): void {
+    if (this.stopping) return;
+    this.restartTimer = setTimeout(() => {
+      const old = this.consumer;
+      this.consumer = null;
+      void (async () => {
+        try {
+          await old?.disconnect().catch((e: Error) => this.logger.warn(`crashed Kafka consumer did not disconnect cleanly: ${e.message}`));
+          if (this.stopping) return;
+          await this.startConsumer();
+          this.logger.log('Kafka consumer started again');
+        } catch (e) {
+          const next = Math.min(delayMs * 2, this.options.retryMaxMs);
+          this.logger.warn(`Kafka consumer could not be started again (${(e as Error).message}); retrying in ${next} ms`);
+          this.scheduleRestart(next);
+        }
+      })();
+    }, delayMs);
+  }
+
+  private async deadLetter(messages: DeadLetterMessage[]): Promise<void> {
+    if (!this.producer) throw new Error('the dead-letter producer is not connected');
+    await this.producer.send({ topic: this.options.dlqTopic, acks: -1, messages });
+  }
+
+  /** kafkajs's own log lines through the service's logger (JSON), never to the console. */
+  private kafkajsLog({ namespace, level, log }: LogEntry): void {
+    const { message, ...rest } = log;
+    const extra = ['groupId', 'memberId', 'broker', 'topic', 'partition', 'error']
+      .filter((k) => rest[k as keyof typeof rest] !== undefined)
+      .map((k) => `${k}=${String(rest[k as keyof typeof rest])}`)
+      .join(' ');
+    const line = `kafkajs ${namespace}: ${message}${extra ? ` (${extra})` : ''}`;
+    // kafkajs logs routine rebalances and retries as ERROR; only its crashes (above) are errors here.
+    if (level === logLevel.ERROR || level === logLevel.WARN) this.logger.warn(line);
+    else this.logger.debug(line);
   }
 }
