@@ -4,7 +4,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { parse, stringify } from 'yaml';
 import { startApp } from '@app/bootstrap';
 import { ApiTokenService } from '@app/rules-admin';
-import { gql, TestApp, waitFor } from '@app/testing';
+import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
 
 /** What the console relies on without a browser: how its files are served, GraphiQL offline, and the GraphQL it adds. */
 describe('the console’s serving and API', () => {
@@ -71,6 +71,30 @@ describe('the console’s serving and API', () => {
       await second.close();
     }
     expect((await list()).map((i) => i.parts)).toEqual([['api', 'ingest']]); // removed as it stopped
+  });
+
+  it("explains a customer under a draft: the rules that would fire, for analysts only", async () => {
+    await app.event(CRM, 'c', null, { id: 7, customer_no: 'X-7', email: null, status: 'ACTIVE', updated_at: 1 });
+    await app.event(BILLING, 'c', null, { account_id: 7, cust_ref: 'X-7', state: 2, balance_cents: 0, modified: 1 });
+    await waitFor(async () => (await gql<{ customer: { status: string } | null }>(app.url, '{ customer(id: "X-7") { status } }', {}, viewer)).data?.customer?.status === 'SUSPENDED', 'X-7 projected');
+    const doc = parse(readFileSync(join(__dirname, '../../../config/rules.yaml'), 'utf8')) as any;
+    doc.mappings.billing.rules[2] = { id: 'billing-suspended-closes', description: 'Suspended accounts are closed', when: { state: 2 }, then: 'CLOSED' };
+    const draft = await gql<{ createRuleSetDraft: { version: number } }>(app.url, 'mutation($d: String!) { createRuleSetDraft(document: $d) { version } }', { d: stringify(doc) }, analyst);
+    const v = draft.data!.createRuleSetDraft.version;
+    const q = 'query($v: Int) { customer(id: "X-7") { status explanation(version: $v) { ruleSetVersion sources { system rule status description } resolution { rule status } } } }';
+    const today = await gql<any>(app.url, q, { v: null }, viewer);
+    expect(today.data.customer.explanation).toMatchObject({ ruleSetVersion: 1, resolution: { rule: 'suspended', status: 'SUSPENDED' } });
+    const under = await gql<any>(app.url, q, { v }, analyst);
+    expect(under.errors).toBeUndefined();
+    expect(under.data.customer).toMatchObject({
+      status: 'SUSPENDED', // nothing changed: it is only explained
+      explanation: {
+        ruleSetVersion: v,
+        sources: expect.arrayContaining([{ system: 'billing', rule: 'billing-suspended-closes', status: 'CLOSED', description: 'Suspended accounts are closed' }]),
+        resolution: { rule: 'closed', status: 'CLOSED' },
+      },
+    });
+    expect((await gql(app.url, q, { v }, viewer)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
   });
 
   it('diffs two versions rule by rule, allowed values included, for analysts only', async () => {

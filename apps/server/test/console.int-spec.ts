@@ -152,8 +152,11 @@ describe('the analysts’ console', () => {
     // A cell opens its sample, a customer its explanation.
     await page.click('[data-impact="SUSPENDED->CLOSED"]');
     await page.click('.sample button:text("E-2")');
-    await page.locator('.sample [data-testid=explanation]').waitFor();
-    expect(await page.textContent('.sample [data-testid=resolution-rule]')).toBe('suspended');
+    // Today's explanation beside the draft's: the rule that would fire and what it would decide.
+    await page.locator('[data-testid=explanation-draft] [data-testid=explanation]').waitFor();
+    expect(await page.textContent('[data-testid=explanation-today] [data-testid=resolution-rule]')).toBe('suspended');
+    expect(await page.textContent('[data-testid=explanation-draft] [data-testid=resolution-rule]')).toBe('closed');
+    expect(await page.textContent('[data-testid=explanation-draft] [data-source=billing]')).toMatch(/billing-suspended.*CLOSED/);
     await page.locator('section[aria-label="Impact preview"]').screenshot({ path: join(ARTIFACTS, 'readme-impact-matrix.png') });
     await shot(page, 'impact-matrix');
     await axe(page, 'impact matrix');

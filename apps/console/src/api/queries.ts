@@ -50,3 +50,9 @@ export const CUSTOMER = `query($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS
 export const CUSTOMER_CHANGED = `subscription($ids: [ID!]) { customerStatusChanged(ids: $ids) { customerId from to reason at } }`;
 
 export const PREVIEW_VERSION = `query($v: Int!) { ruleSetPreview(version: $v, sampleSize: 5) { version activeVersion customers moving cells { from to count sample } } }`;
+
+const EXPLANATION_FIELDS = `ruleSetVersion sources { system recordKey status rule description inputs { field value } } resolution { rule description status }`;
+
+/** A customer today and under another stored version (a draft), side by side. */
+export const CUSTOMER_UNDER = `query($id: ID!, $v: Int!) { customer(id: $id) { id status reason statusSince updatedAt sources { system recordKey status rule raw }
+  today: explanation { ${EXPLANATION_FIELDS} } draft: explanation(version: $v) { ${EXPLANATION_FIELDS} } } }`;

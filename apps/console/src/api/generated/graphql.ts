@@ -165,7 +165,7 @@ export interface IMutation {
 }
 
 export interface Customer {
-    explanation: Explanation;
+    explanation?: Explanation;
     id: string;
     status: string;
     reason: string;

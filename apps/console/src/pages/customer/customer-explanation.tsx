@@ -1,15 +1,14 @@
-import type { Customer } from '../../api/generated/graphql';
-import { CUSTOMER } from '../../api/queries';
+import type { Customer, Explanation } from '../../api/generated/graphql';
+import { CUSTOMER_UNDER } from '../../api/queries';
 import { ErrorNote, Loading, StatusBadge } from '../../ui/common';
 import { useQuery } from '../../ui/use-query';
 
 /** Why a customer has its status: per system the mapping rule that fired on which raw values, then the resolution rule. */
-export function ExplanationView({ customer }: { customer: Customer }) {
-  const e = customer.explanation;
+export function ExplanationView({ explanation: e }: { explanation: Explanation }) {
   return (
     <div class="explanation" data-testid="explanation">
       <p>
-        <StatusBadge status={customer.status} /> decided by resolution rule <code data-testid="resolution-rule">{e.resolution.rule}</code> — {e.resolution.description} (rule set version{' '}
+        <StatusBadge status={e.resolution.status} /> decided by resolution rule <code data-testid="resolution-rule">{e.resolution.rule}</code> — {e.resolution.description} (rule set version{' '}
         <span data-testid="explanation-version">{e.ruleSetVersion}</span>)
       </p>
       <table class="plain">
@@ -51,18 +50,29 @@ export function ExplanationView({ customer }: { customer: Customer }) {
   );
 }
 
-export function CustomerExplanation({ id, note }: { id: string; note?: string }) {
-  const q = useQuery<{ customer: Customer | null }>(CUSTOMER, { id });
+type Compared = Pick<Customer, 'id' | 'status'> & { today: Explanation; draft: Explanation };
+
+/** A sample customer of the impact preview: why it has its status today, and why it would have another under the draft. */
+export function CustomerExplanation({ id, version }: { id: string; version: number }) {
+  const q = useQuery<{ customer: Compared | null }>(CUSTOMER_UNDER, { id, v: version });
   if (q.error) return <ErrorNote error={q.error} />;
   if (!q.data) return <Loading what={`customer ${id}`} />;
-  if (!q.data.customer) return <p class="muted">No system knows customer {id}.</p>;
+  const c = q.data.customer;
+  if (!c) return <p class="muted">No system knows customer {id}.</p>;
   return (
-    <div class="card inset">
-      <h3>
-        <a href={`#/customer/${encodeURIComponent(id)}`}>{id}</a> today
-      </h3>
-      {note ? <p class="muted">{note}</p> : null}
-      <ExplanationView customer={q.data.customer} />
+    <div class="compare">
+      <div class="card inset" data-testid="explanation-today">
+        <h3>
+          <a href={`#/customer/${encodeURIComponent(id)}`}>{id}</a> today
+        </h3>
+        <ExplanationView explanation={c.today} />
+      </div>
+      <div class="card inset" data-testid="explanation-draft">
+        <h3>
+          {id} under draft version {version}
+        </h3>
+        <ExplanationView explanation={c.draft} />
+      </div>
     </div>
   );
 }

@@ -83,7 +83,7 @@ function CustomerView({ id }: { id: string }) {
         ) : null}
       </Section>
       <Section title="Explanation">
-        <ExplanationView customer={c} />
+        {c.explanation ? <ExplanationView explanation={c.explanation} /> : null}
       </Section>
       <Section title="Sources">
         <table class="plain">

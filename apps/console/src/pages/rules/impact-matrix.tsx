@@ -86,7 +86,7 @@ export function ImpactMatrix({ preview, statuses }: { preview: ImpactPreview; st
               </li>
             ))}
           </ul>
-          {customer ? <CustomerExplanation id={customer} note={`Under the draft this customer would be ${selected.to}.`} /> : null}
+          {customer ? <CustomerExplanation id={customer} version={preview.version} /> : null}
         </div>
       ) : null}
     </div>
