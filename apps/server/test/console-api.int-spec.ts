@@ -71,6 +71,11 @@ describe('the console’s serving and API', () => {
       await second.close();
     }
     expect((await list()).map((i) => i.parts)).toEqual([['api', 'ingest']]); // removed as it stopped
+    // An entry that is not a heartbeat (written by hand, or by an older version) is left out and removed.
+    const key = `${app.env.redis.prefix}instances`;
+    await app.redis.hset(key, 'bogus', 'not json');
+    expect(await list()).toHaveLength(1);
+    expect(await app.redis.hexists(key, 'bogus')).toBe(0);
   });
 
   it("explains a customer under a draft: the rules that would fire, for analysts only", async () => {
