@@ -1,6 +1,6 @@
 import { cellLabel, fromForm, toForm } from './cell-kinds';
 import { placeOf } from './problem-places';
-import { withRuleForValue, type RuleSetDoc } from './rule-set-document';
+import { readableOrder, withRuleForValue, type RuleSetDoc } from './rule-set-document';
 
 describe('cell kinds', () => {
   // Each cell of the format, as the editor reads it, and back to the same document cell.
@@ -66,5 +66,17 @@ describe('add a rule for an unmapped value', () => {
     expect(next.mappings.billing.rules[1]).toEqual({ id: 'billing-5', description: 'state 5', when: { state: 5 }, then: '' });
     expect(next.mappings.billing.inputs.state.allowed).toEqual([0, 5]);
     expect(doc.mappings.billing.rules).toHaveLength(2); // the active version's document is untouched
+  });
+});
+
+describe('readable order', () => {
+  it('puts keys in the order of the format, and changes nothing else', () => {
+    const stored = { mappings: { crm: { rules: [{ then: 'A', when: {}, id: 'x', description: 'd' }], inputs: { s: { allowed: [1], type: 'number' } }, hitPolicy: 'FIRST' } }, statuses: ['A'], resolution: { rules: [], hitPolicy: 'FIRST' } } as unknown as RuleSetDoc;
+    const doc = readableOrder(stored);
+    expect(Object.keys(doc)).toEqual(['statuses', 'mappings', 'resolution']);
+    expect(Object.keys(doc.mappings.crm)).toEqual(['hitPolicy', 'inputs', 'rules']);
+    expect(Object.keys(doc.mappings.crm.rules[0])).toEqual(['id', 'description', 'when', 'then']);
+    expect(Object.keys(doc.mappings.crm.inputs.s)).toEqual(['type', 'allowed']);
+    expect(doc).toEqual(stored);
   });
 });

@@ -107,3 +107,39 @@ export function withRuleForValue(doc: RuleSetDoc, system: string, field: string,
     input?.allowed && !input.allowed.some((v) => JSON.stringify(v) === JSON.stringify(value)) ? { ...table.inputs, [field]: { ...input, allowed: [...input.allowed, value] } } : table.inputs;
   return { doc: { ...doc, mappings: { ...doc.mappings, [system]: { ...table, inputs, rules } } }, index };
 }
+
+/** Keys first in this order, the others after them as they came. */
+function ordered<T extends object>(o: T, keys: string[]): T {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
+  const src = o as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in src) out[k] = src[k];
+  for (const k of Object.keys(src)) if (!(k in out)) out[k] = src[k];
+  return out as T;
+}
+
+const ROW_KEYS = ['id', 'description', 'when', 'then', 'fallback'];
+
+/**
+ * The document's keys in the order of the format's reference (docs/rules-format.md): stored
+ * versions come back from PostgreSQL's jsonb with their keys sorted by length, which reads badly
+ * in the YAML view. Only the order changes; the checksum ignores it.
+ */
+export function readableOrder(doc: RuleSetDoc): RuleSetDoc {
+  const d = ordered(doc, ['statuses', 'mappings', 'resolution', 'examples']);
+  const mappings = Object.fromEntries(
+    Object.entries(d.mappings ?? {}).map(([system, t]) => [
+      system,
+      { ...ordered(t, ['hitPolicy', 'inputs', 'unmappedInput', 'rules']), inputs: Object.fromEntries(Object.entries(t.inputs ?? {}).map(([k, i]) => [k, ordered(i, ['type', 'allowed'])])), rules: (t.rules ?? []).map((r) => ordered(r, ROW_KEYS)) },
+    ]),
+  );
+  const resolution = d.resolution ? { ...ordered(d.resolution, ['hitPolicy', 'rules']), rules: (d.resolution.rules ?? []).map((r) => ordered(r, ROW_KEYS)) } : d.resolution;
+  const examples = d.examples
+    ? {
+        ...ordered(d.examples, ['mappings', 'resolution']),
+        ...(d.examples.mappings ? { mappings: d.examples.mappings.map((e) => ordered(e, ['system', 'raw', 'expect'])) } : {}),
+        ...(d.examples.resolution ? { resolution: d.examples.resolution.map((e) => ordered(e, ['systems', 'expect'])) } : {}),
+      }
+    : d.examples;
+  return { ...d, mappings, resolution, ...(examples ? { examples } : {}) };
+}

@@ -254,7 +254,7 @@ const DecisionRow = memo(
           const cell = c.name === 'combined' ? combinedOf(when) : when[c.name];
           const label = `row ${index + 1} ${c.name}`;
           return (
-            <td key={c.name} class={`cond${ps.length ? ` has-problem ${ps[0].severity.toLowerCase()}` : ''}`} data-cell={`${base}.when.${c.name}`}>
+            <td key={c.name} class={`cond${c.name === 'combined' ? ' combined' : ''}${ps.length ? ` has-problem ${ps[0].severity.toLowerCase()}` : ''}`} data-cell={`${base}.when.${c.name}`}>
               {mapping ? (
                 editing === key && !readOnly ? (
                   <CellEditor cell={cell} type={c.def?.type} label={label} onChange={(v) => setWhen(c.name, v)} onClose={() => setEditing(null)} />
@@ -266,6 +266,7 @@ const DecisionRow = memo(
               ) : (
                 <input
                   aria-label={label}
+                  title={flow(cell)}
                   value={flow(cell)}
                   readOnly={readOnly}
                   placeholder="–"

@@ -4,7 +4,7 @@ import { ApiError, gql } from '../../api/client';
 import type { ImpactPreview, PublishResult, RuleProblem, RuleSetVersion } from '../../api/generated/graphql';
 import { ACTIVE_RULE_SET, CREATE_DRAFT, PREVIEW, PUBLISH, UPDATE_DRAFT, VALIDATE, VERSION } from '../../api/queries';
 import { ProblemIndex } from '../../rules/problem-places';
-import { withRuleForValue, type RuleSetDoc, type TableRef } from '../../rules/rule-set-document';
+import { readableOrder, withRuleForValue, type RuleSetDoc, type TableRef } from '../../rules/rule-set-document';
 import { ErrorNote, Loading } from '../../ui/common';
 import type { Route } from '../../ui/route';
 import { DecisionTable, ProblemList } from './decision-table';
@@ -66,10 +66,10 @@ export function RulesPage({ route }: { route: Route }) {
         const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: Number(draftParam) });
         if (!v) throw new ApiError(`version ${draftParam} does not exist`, 'NOT_FOUND');
         const active = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
-        return { doc: parse(v.document) as RuleSetDoc, base: active.activeRuleSet.version, version: v.state === 'DRAFT' ? v.version : null, dirty: v.state !== 'DRAFT' };
+        return { doc: readableOrder(parse(v.document) as RuleSetDoc), base: active.activeRuleSet.version, version: v.state === 'DRAFT' ? v.version : null, dirty: v.state !== 'DRAFT' };
       }
       const { activeRuleSet: v } = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
-      let doc = parse(v.document) as RuleSetDoc;
+      let doc = readableOrder(parse(v.document) as RuleSetDoc);
       let dirty = false;
       if (add && field && value !== null) {
         doc = withRuleForValue(doc, add, field, value).doc;
