@@ -94,10 +94,13 @@ describe('rules CLI', () => {
     // Nothing maps to INACTIVE any more: its resolution rule could never fire (validation would refuse it).
     next.resolution.rules = next.resolution.rules.filter((r: { id: string }) => r.id !== 'inactive');
     next.examples.resolution = next.examples.resolution.filter((e: { expect: { reason: string } }) => e.expect.reason !== 'inactive');
+    // An input's allowed values are part of the rules (the diff said "no rule changes" for them).
+    next.mappings.crm.inputs.status.allowed.push('LEAD');
     const r = await cli('rules', 'diff', file('next.yaml', next));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('+ mappings.crm: crm-dormant-closed');
     expect(r.stdout).toContain('- mappings.crm: crm-dormant');
+    expect(r.stdout).toContain('~ mappings.crm: input status (allowed + "LEAD")');
     expect(r.stdout).toMatch(/impact: 1 of \d+ customers would change status/);
     expect(r.stdout).toContain('INACTIVE → CLOSED: 1 (e.g. CLI-1)');
   });

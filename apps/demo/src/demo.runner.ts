@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { exitOnSignals, startApp } from '@app/bootstrap';
@@ -5,6 +6,7 @@ import { AmqpCdcConsumer, DebeziumLog, tableRefOf } from '@app/cdc';
 import { fromRoot, loadDomainConfig, loadEnvConfig, readDocument } from '@app/config';
 import { CdcConsumerService } from '@app/ingest';
 import { ProjectionQueries } from '@app/projection';
+import { ApiTokenService } from '@app/rules-admin';
 
 type Step =
   | { system: string; op: 'c' | 'u' | 'd' | 'r'; before?: Record<string, unknown> | null; after?: Record<string, unknown> | null; form?: 'plain' | 'wrapped' | 'flattened' }
@@ -50,12 +52,20 @@ export async function runDemo(): Promise<void> {
   out('status counts:');
   for (const c of await queries.statusCounts()) out(`  ${c.status.padEnd(10)} ${c.count}`);
   out();
-  out(`GraphQL: ${running.url}/graphql   (GraphiQL: ${running.url}/graphiql)`);
+  // A token to sign in to the console with, made fresh on every run (only its hash is stored).
+  const { token } = await running.app.get(ApiTokenService).create('demo analyst', 'analyst', 'npm run demo');
+  const base = running.url;
+  out(`Console: ${base}/console/   sign in with this analyst token (shown once):`);
+  out(`  ${token}`);
+  // Listening on every interface (HOST=0.0.0.0, the default): another machine uses this host's name.
+  if (env.http.host === '0.0.0.0' || env.http.host === '::') out(`  (from another machine: ${base.replace('127.0.0.1', hostname())}/console/)`);
+  out(`GraphQL: ${base}/graphql   (GraphiQL: ${base}/graphiql)`);
   out('try:');
   out(
-    `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\\n` +
+    `  curl -s ${base}/graphql -H 'content-type: application/json' \\\n` +
       `    -d '{"query":"{ customer(id: \\"c-000003\\") { id status reason statusSince sources { system status rule raw } history { from to reason at } } }"}'`,
   );
   out();
   out('serving; Ctrl-C to stop');
 }
+

@@ -4,9 +4,10 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
-import { ProjectionModule } from '@app/projection';
+import { ActiveRuleSet, InstanceRegistry, ProjectionModule } from '@app/projection';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
+import { InstanceHeartbeat } from './health/instance.heartbeat';
 import { unreachable } from './startup.error';
 
 export interface AppParts {
@@ -18,7 +19,7 @@ export interface AppParts {
 
 @Module({})
 class StatusviewModule {
-  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: Array<Type<unknown>>, jsonLogs: boolean): DynamicModule {
+  static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts, modules: Array<Type<unknown>>, jsonLogs: boolean): DynamicModule {
     const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), HealthModule];
     if (jsonLogs) {
       imports.push(
@@ -35,8 +36,10 @@ class StatusviewModule {
         }),
       );
     }
-    imports.push(...parts);
-    return { module: StatusviewModule, imports };
+    imports.push(...modules);
+    const names = [...(parts.api ? ['api'] : []), ...(parts.ingest ? ['ingest'] : [])];
+    const heartbeat = { provide: InstanceHeartbeat, inject: [InstanceRegistry, ActiveRuleSet], useFactory: (r: InstanceRegistry, a: ActiveRuleSet) => new InstanceHeartbeat(r, a, names) };
+    return { module: StatusviewModule, imports, providers: [heartbeat] };
   }
 }
 
@@ -61,7 +64,8 @@ export async function startApp(
   // Loaded only by the processes that run them: an API-only process never loads the transports
   // (amqplib, kafkajs) nor the decoders, a consumer-only one never loads GraphQL.
   const modules: Array<Type<unknown>> = [];
-  if (parts.api) modules.push((await import('@app/graphql-api')).GraphqlApiModule);
+  const api = parts.api ? await import('@app/graphql-api') : null;
+  if (api) modules.push(api.GraphqlApiModule);
   if (parts.ingest) modules.push((await import('@app/ingest')).IngestModule);
   // The broker is needed only when some system's changes come as Debezium messages.
   const viaBroker = domain.sources.systems.some((s) => (s.changes ?? 'debezium') === 'debezium');
@@ -69,12 +73,13 @@ export async function startApp(
   let app: NestFastifyApplication;
   try {
     const jsonLogs = overrides.logger === undefined;
-    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, modules, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
+    app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, modules, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
       logger: overrides.logger ?? ['error', 'warn', 'log'],
       bufferLogs: jsonLogs,
       abortOnError: false,
     });
     if (jsonLogs) app.useLogger(app.get(PinoLogger));
+    if (api) await api.registerConsoleRoutes(app.getHttpAdapter().getInstance());
     await app.listen(env.http.port, env.http.host);
   } catch (e) {
     await connections.close();

@@ -12,6 +12,7 @@ import { SCHEMA_GLOB } from './generate-types';
 import { queryCostLimit } from './limits/query-cost.rule';
 import { MAX_VALIDATION_ERRORS, queryLengthLimit, subscriptionLimits, textDocumentsOnly } from './limits/query-size.hooks';
 import { requestTiming } from './limits/request-timing.hooks';
+import { queryDepthLimit } from './limits/query-depth.rule';
 import { FastifyRequest } from 'fastify';
 import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
@@ -21,6 +22,7 @@ import { TokenRevocationWatch } from './auth/token-revocation.watch';
 import { graphqlErrorFormatter } from './errors/graphql-errors';
 import { GraphqlExceptionFilter } from './errors/graphql-exception.filter';
 import { RuleSetResolver } from './rules/rule-set.resolver';
+import { ConsoleResolver } from './console/console.resolver';
 import { StatusChangeFanout } from './subscriptions/status-change.fanout';
 import { StatusChangeResolver } from './subscriptions/status-change.resolver';
 
@@ -48,13 +50,14 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
         return {
           typePaths: [SCHEMA_GLOB],
           path: '/graphql',
-          graphiql: true,
+          // GraphiQL is served from this machine's files (console/console.routes.ts), not a CDN.
+          graphiql: false,
           jit: 1,
           // Valid and invalid documents are cached apart, each up to twice this many entries
           // (quick-lru's two generations): with the length and token limits, this bounds memory.
           cache: limits.documentCache,
           graphql: { parseOptions: { maxTokens: limits.maxTokens }, validateOptions: { maxErrors: MAX_VALIDATION_ERRORS } },
-          queryDepth: limits.maxDepth,
+          validationRules: [queryDepthLimit(limits.maxDepth)],
           errorFormatter: graphqlErrorFormatter(new Logger('graphql'), limits.maxTokens),
           hooks: {
             preParsing: [queryLengthLimit(limits.maxQueryLength)],
@@ -91,6 +94,7 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
     CustomerQueryResolver,
     CustomerFieldsResolver,
     RuleSetResolver,
+    ConsoleResolver,
     RolesGuard,
     StatusChangeResolver,
     StatusChangeFanout,

@@ -16,3 +16,4 @@ export * from './outbox/status-outbox.relay';
 export * from './verify/verify-report.model';
 export * from './verify/verify-projection.use-case';
 export { VerifyReportStore } from './verify/verify-report.store';
+export * from './rules/instance-registry';

@@ -11,6 +11,7 @@ import { StatusOutboxRelay } from './outbox/status-outbox.relay';
 import { ReprojectionService } from './reprojection/reprojection.service';
 import { RuleSetRepository } from './rules/rule-set.repository';
 import { RuleSetSyncService } from './rules/rule-set-sync.service';
+import { InstanceRegistry } from './rules/instance-registry';
 import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
 import { CustomerResolution } from './store/customer-resolution';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
@@ -46,8 +47,9 @@ export class ProjectionModule {
         StatusOutboxRelay,
         VerifyReportStore,
         VerifyProjectionUseCase,
+        InstanceRegistry,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase, InstanceRegistry],
     };
   }
 }

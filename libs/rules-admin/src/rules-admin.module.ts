@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DraftExplanationService } from './preview/draft-explanation.service';
 import { ImpactPreviewService } from './preview/impact-preview.service';
 import { RuleSetAdminService } from './publishing/rule-set-admin.service';
 import { ApiTokenService } from './tokens/api-token.service';
@@ -7,7 +8,7 @@ import { RuleSetValidator } from './validation/rule-set.validator';
 
 /** Analysts' rule management and API tokens. Needs ConfigModule and ProjectionModule. */
 @Module({
-  providers: [RuleSetAnalysisPool, RuleSetValidator, ImpactPreviewService, RuleSetAdminService, ApiTokenService],
-  exports: [RuleSetValidator, ImpactPreviewService, RuleSetAdminService, ApiTokenService],
+  providers: [RuleSetAnalysisPool, RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetAdminService, ApiTokenService],
+  exports: [RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetAdminService, ApiTokenService],
 })
 export class RulesAdminModule {}

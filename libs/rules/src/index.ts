@@ -8,3 +8,5 @@ export type { MappingResult, Mapper, Resolution } from './compiler/compiled-rule
 export { compileRuleSet, runExamples, ruleSetChecksum } from './compiler/rule-set.compiler';
 export * from './rules.errors';
 export { analyzeRuleSet } from './analysis/rule-set.analyzer';
+export { diffRuleSets, describeRuleSetDiff } from './diff/rule-set.diff';
+export type { RuleSetDiff, TableDiff, RowDiff, InputDiff, CellChange } from './diff/rule-set.diff';

@@ -5,7 +5,7 @@ import { Injectable } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
 import { ReprojectionService } from '@app/projection';
-import { Problem, ruleSetChecksum } from '@app/rules';
+import { describeRuleSetDiff, Problem } from '@app/rules';
 import { checkDocumentSize, createRulesAdminContext, parseRuleSetText, RuleSetAdminService, RulesAdminError, toYaml } from '@app/rules-admin';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
@@ -101,15 +101,16 @@ export class RulesDiffCommand extends RulesSubCommand {
     await this.withAdmin(async (admin) => {
       const next = this.readDocument(file);
       const active = await admin.activeVersion();
-      const changes = diffRuleSets(active.document, next);
+      const diff = admin.diffDocuments(active.document, next);
+      const changes = describeRuleSetDiff(diff);
       const draft = await admin.createDraft(next, `diff of ${file}`, flags.actor ?? defaultActor());
       const preview = await admin.preview(draft.version).catch((e: unknown) => e);
       if (flags.format === 'json') {
-        this.printer.json({ activeVersion: active.version, changes, preview: preview instanceof Error ? { error: preview.message } : preview });
+        this.printer.json({ activeVersion: active.version, changes, diff, preview: preview instanceof Error ? { error: preview.message } : preview });
       } else {
         this.printer.out(`against active version ${active.version}:`);
         for (const c of changes) this.printer.out(`  ${c}`);
-        if (changes.length === 0) this.printer.out('  no rule changes');
+        if (diff.empty) this.printer.out('  no changes');
         if (preview instanceof Error) this.printer.out(`impact: cannot be previewed: ${preview.message}`);
         else {
           const p = preview as Awaited<ReturnType<RuleSetAdminService['preview']>>;
@@ -180,29 +181,4 @@ export class RulesCommand extends CommandRunner {
     process.stderr.write('usage: rules <validate|diff|publish|export> … (see rules --help)\n');
     process.exitCode = ExitCode.Failed;
   }
-}
-
-/** Rules added, removed or changed per table, by stable rule id. */
-export function diffRuleSets(before: unknown, after: unknown): string[] {
-  type Doc = { mappings?: Record<string, { rules?: Array<{ id: string }> }>; resolution?: { rules?: Array<{ id: string }> } };
-  const tables = (d: Doc): Map<string, Map<string, string>> => {
-    const out = new Map<string, Map<string, string>>();
-    // Compared by content, whatever the key order (stored versions come back from jsonb reordered).
-    for (const [system, t] of Object.entries(d.mappings ?? {})) out.set(`mappings.${system}`, new Map((t.rules ?? []).map((r) => [r.id, ruleSetChecksum(r)])));
-    out.set('resolution', new Map((d.resolution?.rules ?? []).map((r) => [r.id, ruleSetChecksum(r)])));
-    return out;
-  };
-  const a = tables(before as Doc);
-  const b = tables(after as Doc);
-  const lines: string[] = [];
-  for (const name of new Set([...a.keys(), ...b.keys()])) {
-    const x = a.get(name) ?? new Map<string, string>();
-    const y = b.get(name) ?? new Map<string, string>();
-    for (const [id, rule] of y) {
-      if (!x.has(id)) lines.push(`+ ${name}: ${id}`);
-      else if (x.get(id) !== rule) lines.push(`~ ${name}: ${id}`);
-    }
-    for (const id of x.keys()) if (!y.has(id)) lines.push(`- ${name}: ${id}`);
-  }
-  return lines;
 }

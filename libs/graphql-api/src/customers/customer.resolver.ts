@@ -5,6 +5,9 @@ import { ActiveRuleSet, ProjectionQueries } from '@app/projection';
 import { badUserInput, intArgument } from '../errors/graphql-errors';
 import { CustomerConnection, Explanation, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
+import { requireRole } from '../auth/request-auth';
+import { toGraphqlError } from '../rules/rule-set.mapper';
+import { DraftExplanationService } from '@app/rules-admin';
 import { explain } from './customer-explanation';
 import { CustomerIdNormalizer } from './customer-id.normalizer';
 import { GraphqlContext } from './customer.loaders';
@@ -86,13 +89,27 @@ export class CustomerQueryResolver {
 export class CustomerFieldsResolver {
   constructor(
     private readonly rules: ActiveRuleSet,
+    private readonly drafts: DraftExplanationService,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
   @ResolveField('explanation')
-  async explanation(@Parent() customer: CustomerModel): Promise<Explanation> {
-    const rules = await this.rules.version(customer.ruleSetVersion);
-    return explain(customer, rules.compiled, rules.version);
+  async explanation(
+    @Parent() customer: CustomerModel,
+    @Args('version', { type: () => Int, nullable: true }) version: number | null | undefined,
+    @Context() ctx: GraphqlContext,
+  ): Promise<Explanation> {
+    if (version === null || version === undefined) {
+      const rules = await this.rules.version(customer.ruleSetVersion);
+      return explain(customer, rules.compiled, rules.version);
+    }
+    // Another version's rules, drafts included, are the analysts'.
+    requireRole(ctx.auth, 'analyst', this.env.graphql.allowAnonymousReads);
+    try {
+      return { ruleSetVersion: version, ...(await this.drafts.explain(version, customer.sources)) };
+    } catch (e) {
+      throw toGraphqlError(e);
+    }
   }
 
   @ResolveField('history')

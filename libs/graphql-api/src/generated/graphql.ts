@@ -10,6 +10,13 @@
 
 /* Generated from schema/*.graphql by `npm run graphql:types`; do not edit. */
 
+export enum DiffChange {
+    ADDED = "ADDED",
+    REMOVED = "REMOVED",
+    CHANGED = "CHANGED",
+    MOVED = "MOVED"
+}
+
 export enum RuleSetState {
     DRAFT = "DRAFT",
     ACTIVE = "ACTIVE",
@@ -35,6 +42,9 @@ export enum Role {
 }
 
 export interface IQuery {
+    me(): Nullable<Me> | Promise<Nullable<Me>>;
+    instances(): Instance[] | Promise<Instance[]>;
+    ruleSetDiff(from: number, to: number): RuleSetDiff | Promise<RuleSetDiff>;
     lastReconcileReport(system?: Nullable<string>): Nullable<ReconcileReport> | Promise<Nullable<ReconcileReport>>;
     ruleSetVersions(): RuleSetVersion[] | Promise<RuleSetVersion[]>;
     ruleSetVersion(version: number): Nullable<RuleSetVersion> | Promise<Nullable<RuleSetVersion>>;
@@ -50,6 +60,71 @@ export interface IQuery {
     customersByStatus(status: string, first?: Nullable<number>, after?: Nullable<string>): CustomerConnection | Promise<CustomerConnection>;
     statusCounts(): StatusCount[] | Promise<StatusCount[]>;
     unmappedValues(): UnmappedValue[] | Promise<UnmappedValue[]>;
+}
+
+export interface Me {
+    tokenId: string;
+    name: string;
+    role: Role;
+}
+
+export interface Instance {
+    id: string;
+    host: string;
+    pid: number;
+    parts: string[];
+    ruleSetVersion: number;
+    checksum: string;
+    startedAt: string;
+    lastSeen: string;
+}
+
+export interface RuleSetDiff {
+    from: number;
+    to: number;
+    empty: boolean;
+    statusesAdded: string[];
+    statusesRemoved: string[];
+    statusesReordered: boolean;
+    tables: TableDiff[];
+    examplesBefore: number;
+    examplesAfter: number;
+    examplesChanged: boolean;
+    lines: string[];
+}
+
+export interface TableDiff {
+    table: string;
+    change: DiffChange;
+    hitPolicyBefore?: Nullable<string>;
+    hitPolicyAfter?: Nullable<string>;
+    hitPolicyChanged: boolean;
+    unmappedInputChanged: boolean;
+    inputs: InputDiff[];
+    rows: RowDiff[];
+}
+
+export interface InputDiff {
+    name: string;
+    change: DiffChange;
+    typeBefore?: Nullable<string>;
+    typeAfter?: Nullable<string>;
+    allowedAdded: string[];
+    allowedRemoved: string[];
+}
+
+export interface RowDiff {
+    id: string;
+    change: DiffChange;
+    beforeIndex?: Nullable<number>;
+    afterIndex?: Nullable<number>;
+    cells: CellDiff[];
+}
+
+export interface CellDiff {
+    column: string;
+    before?: Nullable<string>;
+    after?: Nullable<string>;
 }
 
 export interface ReconcileReport {
@@ -90,7 +165,7 @@ export interface IMutation {
 }
 
 export interface Customer {
-    explanation: Explanation;
+    explanation?: Explanation;
     id: string;
     status: string;
     reason: string;

@@ -26,6 +26,9 @@ export const DATABASE_QUERIES: Readonly<Record<string, number>> = {
   'Query.reprojection': 1,
   'Query.ruleSetAudit': 1,
   'Query.apiTokens': 1,
+  'Query.instances': 1, // one Redis hash
+  'Query.ruleSetDiff': 4, // two versions
+  'Query.me': 0, // the request's own token, already verified
   'Customer.history': 1,
   'Customer.explanation': 1, // the rule set version that evaluated it, when not cached
   'Mutation.createRuleSetDraft': 3,

@@ -20,4 +20,9 @@ export class RedisKeys {
   get statusChannel(): string {
     return `${this.prefix}status:changed`;
   }
+
+  /** Hash: instance id → its last heartbeat (JSON), for the console's list of instances. */
+  get instances(): string {
+    return `${this.prefix}instances`;
+  }
 }

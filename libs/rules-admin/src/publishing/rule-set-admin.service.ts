@@ -9,7 +9,7 @@ import {
   RuleSetVersionRow,
 } from '@app/projection';
 import { backgroundFailed } from '@app/observability';
-import { Problem, ruleSetChecksum } from '@app/rules';
+import { diffRuleSets, Problem, RuleSetDiff, ruleSetChecksum } from '@app/rules';
 import { ImpactPreview, ImpactPreviewService } from '../preview/impact-preview.service';
 import { RulesAdminError } from '../rules-admin.errors';
 import { RuleSetValidator } from '../validation/rule-set.validator';
@@ -125,6 +125,18 @@ export class RuleSetAdminService {
 
   reprojectionProgress(id?: string): Promise<ReprojectionProgress | null> {
     return this.reprojection.progress(id);
+  }
+
+  // --- The console's history: what changed between two versions (also `rules diff` in the CLI).
+
+  /** Rule by rule, from one stored version to another. */
+  async diff(from: number, to: number): Promise<RuleSetDiff & { from: number; to: number }> {
+    const [a, b] = await Promise.all([this.get(from), this.get(to)]);
+    return { from, to, ...diffRuleSets(a.document, b.document) };
+  }
+
+  diffDocuments(before: unknown, after: unknown): RuleSetDiff {
+    return diffRuleSets(before, after);
   }
 
   private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback'): Promise<PublishResult> {
