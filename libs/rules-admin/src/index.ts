@@ -5,6 +5,6 @@ export * from './validation/rule-set.validator';
 export { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 export * from './preview/impact-preview.service';
 export * from './preview/draft-explanation.service';
-export * from './publishing/rule-set-admin.service';
+export * from './lifecycle/rule-set-lifecycle.service';
 export * from './tokens/api-token.service';
 export * from './rules-admin.context';

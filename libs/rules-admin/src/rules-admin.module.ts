@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DraftExplanationService } from './preview/draft-explanation.service';
 import { ImpactPreviewService } from './preview/impact-preview.service';
-import { RuleSetAdminService } from './publishing/rule-set-admin.service';
+import { RuleSetLifecycleService } from './lifecycle/rule-set-lifecycle.service';
 import { ApiTokenService } from './tokens/api-token.service';
 import { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 import { RuleSetValidator } from './validation/rule-set.validator';
 
 /** Analysts' rule management and API tokens. Needs ConfigModule and ProjectionModule. */
 @Module({
-  providers: [RuleSetAnalysisPool, RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetAdminService, ApiTokenService],
-  exports: [RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetAdminService, ApiTokenService],
+  providers: [RuleSetAnalysisPool, RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetLifecycleService, ApiTokenService],
+  exports: [RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetLifecycleService, ApiTokenService],
 })
 export class RulesAdminModule {}

@@ -58,7 +58,7 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
   try {
     ctx.log('rules: impact preview (ImpactPreviewService.preview)');
     preview = await worker.request<PreviewRun>('preview', { document });
-    ctx.log(`rules: publish and reprojection (RuleSetAdminService.publish, ReprojectionService; capped at ${size.reprojectionCapS} s)`);
+    ctx.log(`rules: publish and reprojection (RuleSetLifecycleService.publish, ReprojectionService; capped at ${size.reprojectionCapS} s)`);
     reprojection = await worker.request<ReprojectionRun>('publish', { document, capMs: size.reprojectionCapS * 1000 });
   } finally {
     await worker.stop();
@@ -98,7 +98,7 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
     figures,
     notes: [
       `Rules: ${n} customers seeded with SQL (${seeded.records.toLocaleString('en')} source records) in ${(seedMs / 1000).toFixed(0)} s. ` +
-        `The changed rule set maps a portal user who registered but never logged in to ACTIVE instead of PENDING. Reprojection is timed from RuleSetAdminService.publish ` +
+        `The changed rule set maps a portal user who registered but never logged in to ACTIVE instead of PENDING. Reprojection is timed from RuleSetLifecycleService.publish ` +
         `(validation with stored values, the switch) until ReprojectionService reports the job done` +
         (reprojection.capped ? `; it was stopped (superseded) at the ${size.reprojectionCapS} s cap to keep the run under 15 minutes, so the rate is over the customers it processed.` : '.'),
     ],

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { openConnections } from '@app/bootstrap';
 import { ConfigModule, loadDomainConfig, loadRuleSet } from '@app/config';
 import { ProjectionModule, ReprojectionService } from '@app/projection';
-import { ImpactPreviewService, RuleSetAdminService, RulesAdminModule } from '@app/rules-admin';
+import { ImpactPreviewService, RuleSetLifecycleService, RulesAdminModule } from '@app/rules-admin';
 import { benchEnv, serverUrls } from '../bench.env';
 import { now } from './app.worker';
 import { RssSampler, Worker } from './worker.protocol';
@@ -67,7 +67,7 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
   };
 
   const publish = async (document: unknown, capMs: number): Promise<ReprojectionRun> => {
-    const admin = ctx.get(RuleSetAdminService);
+    const admin = ctx.get(RuleSetLifecycleService);
     const reprojection = ctx.get(ReprojectionService);
     const draft = await admin.createDraft(document, 'benchmark: a changed rule set', 'bench');
     rss.reset();

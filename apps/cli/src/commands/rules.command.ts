@@ -1,12 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { INestApplicationContext } from '@nestjs/common';
 import { Injectable } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
-import { ReprojectionService } from '@app/projection';
 import { describeRuleSetDiff, Problem } from '@app/rules';
-import { checkDocumentSize, createRulesAdminContext, parseRuleSetText, RuleSetAdminService, RulesAdminError, toYaml } from '@app/rules-admin';
+import { checkDocumentSize, createRulesAdminContext, parseRuleSetText, RuleSetLifecycleService, RulesAdminError, toYaml } from '@app/rules-admin';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
 import { describeFailure, ExitCode } from './exit-code';
@@ -37,7 +35,7 @@ abstract class RulesSubCommand extends CommandRunner {
     super();
   }
 
-  protected async withAdmin(fn: (admin: RuleSetAdminService, ctx: INestApplicationContext) => Promise<number>): Promise<void> {
+  protected async withAdmin(fn: (admin: RuleSetLifecycleService) => Promise<number>): Promise<void> {
     let close = async (): Promise<void> => undefined;
     try {
       const { env, domain } = this.config.loadConfig();
@@ -47,7 +45,7 @@ abstract class RulesSubCommand extends CommandRunner {
         await ctx.close();
         await connections.close();
       };
-      process.exitCode = await fn(ctx.get(RuleSetAdminService), ctx);
+      process.exitCode = await fn(ctx.get(RuleSetLifecycleService));
     } catch (e) {
       this.printer.error(describeFailure(e));
       if (e instanceof RulesAdminError) this.printProblems(e.problems);
@@ -113,7 +111,7 @@ export class RulesDiffCommand extends RulesSubCommand {
         if (diff.empty) this.printer.out('  no changes');
         if (preview instanceof Error) this.printer.out(`impact: cannot be previewed: ${preview.message}`);
         else {
-          const p = preview as Awaited<ReturnType<RuleSetAdminService['preview']>>;
+          const p = preview as Awaited<ReturnType<RuleSetLifecycleService['preview']>>;
           this.printer.out(`impact: ${p.moving} of ${p.customers} customers would change status`);
           for (const cell of p.cells) this.printer.out(`  ${cell.from} → ${cell.to}: ${cell.count} (e.g. ${cell.sample.join(', ')})`);
         }
@@ -127,15 +125,13 @@ export class RulesDiffCommand extends RulesSubCommand {
 @SubCommand({ name: 'publish', arguments: '<file>', description: 'Store a rule set file as a new version, validate it, publish it and wait for the reprojection' })
 export class RulesPublishCommand extends RulesSubCommand {
   async run([file]: string[], flags: Flags): Promise<void> {
-    await this.withAdmin(async (admin, ctx) => {
+    await this.withAdmin(async (admin) => {
       if (!flags.comment) throw new RulesAdminError('BAD_DOCUMENT', 'rules publish needs --comment "why"');
       const actor = flags.actor ?? defaultActor();
       const draft = await admin.createDraft(this.readDocument(file), flags.comment, actor);
       const result = await admin.publish(draft.version, flags.comment, actor);
       this.printer.notice(`version ${result.to} is active (was ${result.from}); reprojecting ${result.reprojection.total} customers…`);
-      const reprojection = ctx.get(ReprojectionService);
-      await reprojection.wait(result.reprojection.id);
-      const done = await reprojection.progress(result.reprojection.id);
+      const done = await admin.waitForReprojection(result.reprojection.id);
       this.printer.out(`published version ${result.to}: ${done?.processed ?? 0} customers re-evaluated, ${done?.changed ?? 0} changed (${done?.state})`);
       return done?.state === 'done' ? 0 : ExitCode.Failed;
     });

@@ -2,7 +2,7 @@ import { UseGuards } from '@nestjs/common';
 import { Args, Context, Int, Query, Resolver } from '@nestjs/graphql';
 import { InstanceRegistry } from '@app/projection';
 import { describeRuleSetDiff as describe, RuleSetDiff as Diff, RowDiff as Row } from '@app/rules';
-import { RuleSetAdminService } from '@app/rules-admin';
+import { RuleSetLifecycleService } from '@app/rules-admin';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
 import { unauthenticated } from '../auth/request-auth';
 import { GraphqlContext } from '../customers/customer.loaders';
@@ -14,7 +14,7 @@ import { toGraphqlError } from '../rules/rule-set.mapper';
 @UseGuards(RolesGuard)
 export class ConsoleResolver {
   constructor(
-    private readonly admin: RuleSetAdminService,
+    private readonly admin: RuleSetLifecycleService,
     private readonly instanceRegistry: InstanceRegistry,
   ) {}
 

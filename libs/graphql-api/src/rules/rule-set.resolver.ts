@@ -1,7 +1,7 @@
 import { Inject, UseGuards } from '@nestjs/common';
 import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { ApiTokenService, describePrincipal, RuleSetAdminService } from '@app/rules-admin';
+import { ApiTokenService, describePrincipal, RuleSetLifecycleService } from '@app/rules-admin';
 import { RequestAuth } from '../auth/request-auth';
 import { intArgument, numericIdArgument } from '../errors/graphql-errors';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
@@ -36,7 +36,7 @@ async function edge<T>(fn: () => Promise<T>): Promise<T> {
 @UseGuards(RolesGuard)
 export class RuleSetResolver {
   constructor(
-    private readonly admin: RuleSetAdminService,
+    private readonly admin: RuleSetLifecycleService,
     private readonly tokens: ApiTokenService,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}

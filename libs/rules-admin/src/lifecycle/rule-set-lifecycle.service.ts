@@ -36,11 +36,12 @@ export interface PublishResult {
 }
 
 /**
- * The analysts' use cases over versioned rule sets, shared by GraphQL and the CLI: drafts,
- * validation, impact preview, publish and roll back.
+ * The rule set's lifecycle, the one service GraphQL, the CLI and the console use: drafts,
+ * validation, impact preview, diff, publish and roll back (validated, switched atomically,
+ * announced), and the reprojection that follows.
  */
 @Injectable()
-export class RuleSetAdminService {
+export class RuleSetLifecycleService {
   constructor(
     private readonly repository: RuleSetRepository,
     private readonly validator: RuleSetValidator,
@@ -124,6 +125,12 @@ export class RuleSetAdminService {
   }
 
   reprojectionProgress(id?: string): Promise<ReprojectionProgress | null> {
+    return this.reprojection.progress(id);
+  }
+
+  /** Waits for a reprojection this process started (a publish from the CLI) and returns how it ended. */
+  async waitForReprojection(id: string): Promise<ReprojectionProgress | null> {
+    await this.reprojection.wait(id);
     return this.reprojection.progress(id);
   }
 
