@@ -14,6 +14,8 @@ import { RuleSetSyncService } from './rules/rule-set-sync.service';
 import { InstanceRegistry } from './rules/instance-registry';
 import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
 import { CustomerResolution } from './store/customer-resolution';
+import { CustomerWriter } from './store/customer.writer';
+import { InitialLoadWriter } from './store/initial-load.writer';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
 
@@ -38,6 +40,8 @@ export class ProjectionModule {
         RuleSetRepository,
         RuleSetSyncService,
         CustomerResolution,
+        CustomerWriter,
+        InitialLoadWriter,
         ProjectionStore,
         CustomerCache,
         CustomerReader,
