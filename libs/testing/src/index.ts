@@ -1,7 +1,13 @@
 export * from './test-env';
 
 export * from './test-app';
-export * from './private-servers';
+export * from './servers/private-redis';
+export * from './servers/private-postgres';
+export * from './servers/private-rabbitmq';
+export * from './servers/cdc-publisher';
+export * from './servers/service-env';
+export * from './servers/service-process';
+export { freePort } from './servers/process-tools';
 export * from './kafka-mock-cluster';
 export * from './random-change-stream';
 export * from './kafka-commit.audit';
