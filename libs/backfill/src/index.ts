@@ -13,4 +13,4 @@ export * from './reconcile/reconcile-report.mapper';
 export * from './reconcile/reconcile-graphql.module';
 export * from './reconcile/reconcile-report.resolver';
 export { compareIntegerText, keyComparator, storedKeyOrder } from './reconcile/key-order';
-export { BackfillAndReconcile1732700000000 } from './database';
+export { backfillMigrations } from './database/backfill.database';

@@ -9,6 +9,8 @@ export * from './cache/redis-keys';
 export * from './read/customer.reader';
 export * from './read/projection.queries';
 export { createDataSource, ensureDatabase, openDatabase } from './database/data-source.factory';
+export { projectionMigrations } from './database/migrations';
+export type { Migrations } from './database/migrations';
 export * from './rules/rule-set.repository';
 export * from './rules/rule-set-sync.service';
 export * from './reprojection/reprojection.service';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { EnvConfig } from '@app/config';
 import { DebeziumLog, Row, TableRef } from '@app/cdc';
-import { openDatabase } from '@app/projection';
+import { openStatusviewDatabase } from '@app/bootstrap';
 import { waitFor } from './test-env';
 
 /**
@@ -196,7 +196,7 @@ export class PrivatePostgres {
   /** Creates the database and runs the migrations, as a fresh machine's first start would. */
   async createDatabase(name: string): Promise<string> {
     const url = this.url(name);
-    const ds = await openDatabase(url);
+    const ds = await openStatusviewDatabase(url);
     await ds.destroy();
     return url;
   }
