@@ -2,7 +2,6 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BackfillCheckpointStore } from './backfill/backfill-checkpoint.store';
 import { BackfillUseCase } from './backfill/backfill.use-case';
 import { LegacyEventBuilder } from './backfill/legacy-event.builder';
-import { StoredRecordsReader } from './backfill/stored-records.reader';
 import { LEGACY_ENV, LegacyEnv, LegacySourceFactory } from './legacy/legacy-source.factory';
 import { ReconcileReportStore } from './reconcile/reconcile-report.store';
 import { ReconcileMetrics } from './reconcile/reconcile.metrics';
@@ -21,7 +20,6 @@ export class BackfillModule {
         { provide: LEGACY_ENV, useValue: options.legacyEnv },
         LegacySourceFactory,
         LegacyEventBuilder,
-        StoredRecordsReader,
         BackfillCheckpointStore,
         BackfillUseCase,
         ReconcileReportStore,

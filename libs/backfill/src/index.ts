@@ -12,5 +12,5 @@ export * from './reconcile/reconcile.use-case';
 export * from './reconcile/reconcile-report.mapper';
 export * from './reconcile/reconcile-graphql.module';
 export * from './reconcile/reconcile-report.resolver';
-export { compareIntegerText, keyComparator, storedKeyOrder } from './reconcile/key-order';
+export { compareIntegerText, keyComparator } from './reconcile/key-order';
 export { backfillMigrations } from './database/backfill.database';

@@ -4,10 +4,12 @@ import { DataSource } from 'typeorm';
 import { ApplyChangesUseCase } from './apply-changes.use-case';
 import { CustomerCache, REDIS_CLIENT, REDIS_KEYS } from './cache/customer.cache';
 import { RedisKeys } from './cache/redis-keys';
+import { CustomerInputsReader } from './read/customer-inputs.reader';
 import { CustomerReader } from './read/customer.reader';
 import { ProjectionQueries } from './read/projection.queries';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { SourceRecordRepository } from './records/source-record.repository';
 import { ReprojectionService } from './reprojection/reprojection.service';
 import { RuleSetRepository } from './rules/rule-set.repository';
 import { RuleSetSyncService } from './rules/rule-set-sync.service';
@@ -46,8 +48,10 @@ export class ProjectionModule {
         StatusOutboxRelay,
         VerifyReportStore,
         VerifyProjectionUseCase,
+        SourceRecordRepository,
+        CustomerInputsReader,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase],
+      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase, SourceRecordRepository, CustomerInputsReader],
     };
   }
 }
