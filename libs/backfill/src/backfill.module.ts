@@ -8,8 +8,8 @@ import { ReconcileMetrics } from './reconcile/reconcile.metrics';
 import { ReconcileUseCase } from './reconcile/reconcile.use-case';
 
 /**
- * Backfill and reconcile. Needs the configuration and the projection modules (both global) in
- * the same application; `legacyEnv` is where the legacy URLs' variables are read.
+ * Backfill and reconcile. Needs the configuration, projection and backfill database modules (all
+ * global) in the same application; `legacyEnv` is where the legacy URLs' variables are read.
  */
 @Module({})
 export class BackfillModule {

@@ -13,4 +13,4 @@ export * from './reconcile/reconcile-report.mapper';
 export * from './reconcile/reconcile-graphql.module';
 export * from './reconcile/reconcile-report.resolver';
 export { compareIntegerText, keyComparator } from './reconcile/key-order';
-export { backfillMigrations } from './database/backfill.database';
+export { BACKFILL_DATA_SOURCE, BackfillDatabaseModule, backfillMigrations } from './database/backfill.database';

@@ -6,4 +6,5 @@ export { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 export * from './preview/impact-preview.service';
 export * from './publishing/rule-set-admin.service';
 export * from './tokens/api-token.service';
+export * from './tokens/api-token.connections';
 export * from './rules-admin.context';

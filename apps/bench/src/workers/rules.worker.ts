@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { openConnections } from '@app/bootstrap';
 import { ConfigModule, loadDomainConfig, loadRuleSet } from '@app/config';
 import { ProjectionModule, ReprojectionService } from '@app/projection';
-import { ImpactPreviewService, RuleSetAdminService, RulesAdminModule } from '@app/rules-admin';
+import { ApiTokenConnectionsModule, ImpactPreviewService, RuleSetAdminService, RulesAdminModule } from '@app/rules-admin';
 import { benchEnv, serverUrls } from '../bench.env';
 import { now } from './app.worker';
 import { RssSampler, Worker } from './worker.protocol';
@@ -42,7 +42,10 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
   const rss = new RssSampler();
   const connections = await openConnections(env);
   const ctx = await NestFactory.createApplicationContext(
-    { module: RulesBenchModule, imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), RulesAdminModule] },
+    {
+      module: RulesBenchModule,
+      imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), ApiTokenConnectionsModule.forRoot(connections), RulesAdminModule],
+    },
     { logger: ['error', 'warn'], abortOnError: false },
   );
 

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { CustomerView } from '../customer-view.model';
+import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from './redis-keys';
-
-export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
-export const REDIS_KEYS = Symbol('REDIS_KEYS');
 
 /**
  * Writes only if the entry is absent or older: a slow writer (a read refilling after a miss, a

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
+import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from '../cache/redis-keys';
 import { ActiveRuleSet } from './active-rule-set';
 import { RuleSetRepository } from './rule-set.repository';

@@ -8,7 +8,6 @@ import { copyIn, CopyText, copyValue, isoTimestamps } from './copy-in';
 import { CustomerResolution, decider } from './customer-resolution';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 
-export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 /** A change event with its mapping already evaluated, ready to be stored. */
