@@ -26,3 +26,4 @@ export * from './health/projection.health';
 export * from './verify/verify-report.model';
 export * from './verify/verify-projection.use-case';
 export { VerifyReportStore } from './verify/verify-report.store';
+export * from './seeding/projection.seeder';

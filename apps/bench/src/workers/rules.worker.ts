@@ -83,8 +83,7 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
       if (!p || p.state !== 'running') break;
       if (now() - startedAt > capMs) {
         // Stop it the way a newer publish would: the job ends after its batch in flight.
-        await connections.dataSource.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
-        capped = true;
+        capped = await reprojection.supersede(id);
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
