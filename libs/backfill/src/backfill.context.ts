@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigModule, DomainConfig, EnvConfig } from '@app/config';
 import { ProjectionConnections, ProjectionModule } from '@app/projection';
 import { BackfillModule } from './backfill.module';
+import { BackfillDatabaseModule } from './database/backfill.database';
 import { LegacyEnv } from './legacy/legacy-source.factory';
 
 @Module({})
@@ -11,7 +12,7 @@ class BackfillContextModule {}
 export interface BackfillContextOptions {
   env: EnvConfig;
   domain: DomainConfig;
-  /** Open connections to the statusview database and Redis; the context does not close them. */
+  /** Open connections to the statusview database (the projection's tables and backfill's) and Redis; the context does not close them. */
   connections: ProjectionConnections;
   legacyEnv: LegacyEnv;
 }
@@ -24,6 +25,7 @@ export function createBackfillContext(options: BackfillContextOptions): Promise<
       imports: [
         ConfigModule.forRoot({ env: options.env, domain: options.domain }),
         ProjectionModule.forRoot(options.connections),
+        BackfillDatabaseModule.forRoot(options.connections.dataSource),
         BackfillModule.forRoot({ legacyEnv: options.legacyEnv }),
       ],
     },

@@ -2,15 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BackfillCheckpointStore } from './backfill/backfill-checkpoint.store';
 import { BackfillUseCase } from './backfill/backfill.use-case';
 import { LegacyEventBuilder } from './backfill/legacy-event.builder';
-import { StoredRecordsReader } from './backfill/stored-records.reader';
 import { LEGACY_ENV, LegacyEnv, LegacySourceFactory } from './legacy/legacy-source.factory';
 import { ReconcileReportStore } from './reconcile/reconcile-report.store';
 import { ReconcileMetrics } from './reconcile/reconcile.metrics';
 import { ReconcileUseCase } from './reconcile/reconcile.use-case';
 
 /**
- * Backfill and reconcile. Needs the configuration and the projection modules (both global) in
- * the same application; `legacyEnv` is where the legacy URLs' variables are read.
+ * Backfill and reconcile. Needs the configuration, projection and backfill database modules (all
+ * global) in the same application; `legacyEnv` is where the legacy URLs' variables are read.
  */
 @Module({})
 export class BackfillModule {
@@ -21,7 +20,6 @@ export class BackfillModule {
         { provide: LEGACY_ENV, useValue: options.legacyEnv },
         LegacySourceFactory,
         LegacyEventBuilder,
-        StoredRecordsReader,
         BackfillCheckpointStore,
         BackfillUseCase,
         ReconcileReportStore,

@@ -12,5 +12,5 @@ export * from './reconcile/reconcile.use-case';
 export * from './reconcile/reconcile-report.mapper';
 export * from './reconcile/reconcile-graphql.module';
 export * from './reconcile/reconcile-report.resolver';
-export { compareIntegerText, keyComparator, storedKeyOrder } from './reconcile/key-order';
-export { BackfillAndReconcile1732700000000 } from './database';
+export { compareIntegerText, keyComparator } from './reconcile/key-order';
+export { BACKFILL_DATA_SOURCE, BackfillDatabaseModule, backfillMigrations } from './database/backfill.database';

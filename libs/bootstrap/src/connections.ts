@@ -2,8 +2,8 @@ import * as amqp from 'amqplib';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { EnvConfig } from '@app/config';
-import { openDatabase } from '@app/projection';
 import { unreachable } from './startup.error';
+import { openStatusviewDatabase } from './statusview.database';
 
 export interface Connections {
   dataSource: DataSource;
@@ -35,7 +35,7 @@ export function createRedis(url: string): Redis {
 export async function openConnections(env: EnvConfig, opts: { checkBroker?: boolean; poolSize?: number } = {}): Promise<Connections> {
   let dataSource: DataSource;
   try {
-    dataSource = await openDatabase(env.database.url, opts.poolSize);
+    dataSource = await openStatusviewDatabase(env.database.url, opts.poolSize);
   } catch (e) {
     throw unreachable('PostgreSQL', env.database.url, e);
   }

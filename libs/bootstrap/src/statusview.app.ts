@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { BackfillDatabaseModule } from '@app/backfill';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
 import { ActiveRuleSet, InstanceRegistry, ProjectionModule } from '@app/projection';
+import { ApiTokenConnectionsModule } from '@app/rules-admin';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
 import { InstanceHeartbeat } from './health/instance.heartbeat';
@@ -20,7 +22,14 @@ export interface AppParts {
 @Module({})
 class StatusviewModule {
   static register(env: EnvConfig, domain: DomainConfig, connections: Connections, parts: AppParts, modules: Array<Type<unknown>>, jsonLogs: boolean): DynamicModule {
-    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), HealthModule];
+    // One database holds every library's tables; each library gets the connection explicitly.
+    const imports: ModuleMetadata['imports'] = [
+      ConfigModule.forRoot({ env, domain }),
+      ProjectionModule.forRoot(connections),
+      BackfillDatabaseModule.forRoot(connections.dataSource),
+      ApiTokenConnectionsModule.forRoot(connections),
+      HealthModule,
+    ];
     if (jsonLogs) {
       imports.push(
         LoggerModule.forRoot({

@@ -2,20 +2,25 @@ import { DynamicModule, Module } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApplyChangesUseCase } from './apply-changes.use-case';
-import { CustomerCache, REDIS_CLIENT, REDIS_KEYS } from './cache/customer.cache';
+import { CustomerCache } from './cache/customer.cache';
 import { RedisKeys } from './cache/redis-keys';
+import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from './database/projection.tokens';
+import { ProjectionHealth } from './health/projection.health';
+import { StatusChangeFeed } from './outbox/status-change.feed';
+import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { CustomerInputsReader } from './read/customer-inputs.reader';
 import { CustomerReader } from './read/customer.reader';
 import { ProjectionQueries } from './read/projection.queries';
-import { ActiveRuleSet } from './rules/active-rule-set';
-import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { SourceRecordRepository } from './records/source-record.repository';
 import { ReprojectionService } from './reprojection/reprojection.service';
+import { ActiveRuleSet } from './rules/active-rule-set';
 import { RuleSetRepository } from './rules/rule-set.repository';
 import { RuleSetSyncService } from './rules/rule-set-sync.service';
 import { InstanceRegistry } from './rules/instance-registry';
-import { PROJECTION_DATA_SOURCE, ProjectionStore } from './store/projection.store';
 import { CustomerResolution } from './store/customer-resolution';
 import { CustomerWriter } from './store/customer.writer';
 import { InitialLoadWriter } from './store/initial-load.writer';
+import { ProjectionStore } from './store/projection.store';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
 
@@ -25,7 +30,11 @@ export interface ProjectionConnections {
   redisPrefix: string;
 }
 
-/** Resolution, store and cache. Connections are opened (and checked) before Nest boots. */
+/**
+ * Resolution, store and cache. Connections are opened (and checked) before Nest boots, by the
+ * process entry, and stay inside this module: other libraries get its use cases and repositories
+ * (global, so that any module of the process can inject them), never the connections.
+ */
 @Module({})
 export class ProjectionModule {
   static forRoot(connections: ProjectionConnections): DynamicModule {
@@ -49,11 +58,33 @@ export class ProjectionModule {
         ApplyChangesUseCase,
         ReprojectionService,
         StatusOutboxRelay,
+        StatusChangeFeed,
         VerifyReportStore,
         VerifyProjectionUseCase,
         InstanceRegistry,
+        SourceRecordRepository,
+        CustomerInputsReader,
+        ProjectionHealth,
       ],
-      exports: [PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, ActiveRuleSet, RuleSetRepository, RuleSetSyncService, ProjectionStore, CustomerCache, CustomerReader, ProjectionQueries, ApplyChangesUseCase, ReprojectionService, StatusOutboxRelay, VerifyProjectionUseCase, InstanceRegistry],
+      exports: [
+        REDIS_KEYS,
+        ActiveRuleSet,
+        RuleSetRepository,
+        RuleSetSyncService,
+        ProjectionStore,
+        CustomerCache,
+        CustomerReader,
+        ProjectionQueries,
+        ApplyChangesUseCase,
+        ReprojectionService,
+        StatusOutboxRelay,
+        StatusChangeFeed,
+        VerifyProjectionUseCase,
+        InstanceRegistry,
+        SourceRecordRepository,
+        CustomerInputsReader,
+        ProjectionHealth,
+      ],
     };
   }
 }

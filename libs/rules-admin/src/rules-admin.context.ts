@@ -4,6 +4,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { ConfigModule, DomainConfig, EnvConfig } from '@app/config';
 import { ProjectionConnections, ProjectionModule } from '@app/projection';
 import { RulesAdminModule } from './rules-admin.module';
+import { ApiTokenConnectionsModule } from './tokens/api-token.connections';
 
 @Module({})
 class RulesAdminContextModule {}
@@ -13,7 +14,12 @@ export function createRulesAdminContext(options: { env: EnvConfig; domain: Domai
   return NestFactory.createApplicationContext(
     {
       module: RulesAdminContextModule,
-      imports: [ConfigModule.forRoot({ env: options.env, domain: options.domain }), ProjectionModule.forRoot(options.connections), RulesAdminModule],
+      imports: [
+        ConfigModule.forRoot({ env: options.env, domain: options.domain }),
+        ProjectionModule.forRoot(options.connections),
+        ApiTokenConnectionsModule.forRoot(options.connections),
+        RulesAdminModule,
+      ],
     },
     { logger: ['error'], abortOnError: false },
   );

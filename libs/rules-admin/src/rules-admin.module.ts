@@ -6,7 +6,7 @@ import { ApiTokenService } from './tokens/api-token.service';
 import { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 import { RuleSetValidator } from './validation/rule-set.validator';
 
-/** Analysts' rule management and API tokens. Needs ConfigModule and ProjectionModule. */
+/** Analysts' rule management and API tokens. Needs ConfigModule, ProjectionModule and ApiTokenConnectionsModule. */
 @Module({
   providers: [RuleSetAnalysisPool, RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetLifecycleService, ApiTokenService],
   exports: [RuleSetValidator, ImpactPreviewService, DraftExplanationService, RuleSetLifecycleService, ApiTokenService],

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 // Jest's global setup runs outside its module mapper: resolve the @app/* aliases here.
 import 'tsconfig-paths/register';
-import { openDatabase } from '@app/projection';
+import { openStatusviewDatabase } from '@app/bootstrap';
 
 /**
  * Once per test run: a database of its own, migrated. Every test file then uses its own Redis
@@ -29,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
     }
   }
   await admin.end();
-  const ds = await openDatabase(url.toString());
+  const ds = await openStatusviewDatabase(url.toString());
   await ds.destroy();
   process.env.TEST_DATABASE_URL = url.toString();
   process.env.TEST_RUN_ID = name;

@@ -46,7 +46,7 @@ export async function ingestBench(ctx: BenchContext, size: IngestSize): Promise<
     await clearRedisPrefix(urls.redis, BENCH_NAMES.redisPrefix);
   };
   const check = async (what: string, deadLettered: number) => {
-    const n = await ctx.view.count('SELECT count(*) AS n FROM customer');
+    const n = await ctx.view.customerCount();
     if (n !== expectedCustomers || deadLettered !== 0) {
       throw new Error(`${what}: ${n} customers (expected ${expectedCustomers}), ${deadLettered} dead-lettered (expected 0)`);
     }

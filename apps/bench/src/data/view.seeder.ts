@@ -1,111 +1,95 @@
-import { Client } from 'pg';
-import { openDatabase } from '@app/projection';
-import { BILLING_BASE_MS, CRM_BASE_MICROS, PORTAL_BASE_MS, ReferenceCustomers, ReferenceMappings, SystemName } from './reference-data';
+import { DataSource } from 'typeorm';
+import { openStatusviewDatabase } from '@app/bootstrap';
+import { positionOf, SourcePosition } from '@app/change-events';
+import { PreparedChange, ProjectionSeeder, SeededCustomer } from '@app/projection';
+import { comboKey, customerId, portalUserId, ReferenceCustomers, ReferenceMappings, rowOf, SystemName } from './reference-data';
 
+/** Customers per round: each system's records of these, then the customers, so that a customer's rows lie in the same stretch of each table. */
 const CHUNK = 200_000;
 
-/** SQL spellings of the row functions in reference-data.ts (same values, computed by PostgreSQL). */
-const CID = `'C-' || lpad(t.i::text, 7, '0')`;
-const RAW: Record<SystemName, string> = {
-  crm: `jsonb_build_object('id', t.i, 'customer_no', ${CID}, 'email', 'c' || t.i || '@example.com', 'status', m.value,
-          'updated_at', ${CRM_BASE_MICROS}::int8 + t.i::int8 * 1000000)`,
-  billing: `jsonb_build_object('account_id', t.i,
-          'cust_ref', CASE t.i % 10 WHEN 3 THEN lower(${CID}) WHEN 7 THEN ${CID} || ' ' ELSE ${CID} END,
-          'state', m.value::int, 'balance_cents', (t.i::int8 * 7919) % 1000000, 'modified', ${BILLING_BASE_MS}::int8 + t.i::int8 * 1000)`,
-  portal: `jsonb_build_object('user_id', '00000000-0000-4000-8000-' || lpad(to_hex(t.i), 12, '0'), 'customer_no', ${CID},
-          'registered_at', to_char(to_timestamp(${PORTAL_BASE_MS / 1000} + t.i) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-          -- PORTAL_VARIANTS 0 and 2 have logged in.
-          'first_login_at', CASE WHEN t.v IN (0, 2) THEN to_char(to_timestamp(${PORTAL_BASE_MS / 1000} + t.i + 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END,
-          'locked', t.v = 2)`,
-};
-/** Seeded records sit before any position the change events of the benchmarks carry. */
-const POSITION: Record<SystemName, string> = {
-  crm: `'lsn', lpad(t.i::text, 20, '0'), 'lsn:' || t.i`,
-  portal: `'lsn', lpad(t.i::text, 20, '0'), 'lsn:' || t.i`,
-  billing: `'binlog', '000000000001:' || lpad(t.i::text, 20, '0') || ':00000000', 'mysql-bin.000001:' || t.i || ':0'`,
-};
+/** The seeded rows' source time and write time. */
+const SEEDED_AT_MS = Date.UTC(2024, 0, 1);
+const RULE_SET_VERSION = 1;
 
-function recordSql(system: SystemName): string {
-  return `
-INSERT INTO source_record (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-                           position_kind, position_key, position, source_ts, deleted, updated_at)
-SELECT '${system}', ${system === 'portal' ? `'00000000-0000-4000-8000-' || lpad(to_hex(t.i), 12, '0')` : 't.i::text'}, ${CID}, ${RAW[system]},
-       m.status, m.rule, m.uf, m.uv, ${POSITION[system]}, timestamptz '2024-01-01 00:00:00+00', false, timestamptz '2024-01-01 00:00:00+00'
-FROM unnest($1::int[], $2::int[]) AS t(i, v)
-JOIN unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS m(v, value, status, rule, uf, uv) ON m.v = t.v`;
+/** Seeded records sit before any position the change events of the benchmarks carry (encoded by the decoder's own positionOf). */
+function seededPosition(system: SystemName, i: number): SourcePosition {
+  return system === 'billing'
+    ? positionOf({ file: 'mysql-bin.000001', pos: i, row: 0, ts_ms: SEEDED_AT_MS }, null)
+    : positionOf({ lsn: i, ts_ms: SEEDED_AT_MS }, null);
 }
 
-const CUSTOMER_SQL = `
-INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
-SELECT ${CID}, c.status, c.reason, timestamptz '2024-01-01 00:00:00+00', timestamptz '2024-01-01 00:00:00+00', 1, true, 1
-FROM unnest($1::int[], $2::int[]) AS t(i, k)
-JOIN unnest($3::int[], $4::text[], $5::text[]) AS c(k, status, reason) ON c.k = t.k`;
-
-/** The benchmarks' own statusview database: migrated with the service's migrations, emptied and seeded with SQL. */
+/** The benchmarks' own statusview database: migrated with the service's migrations, emptied, and seeded through the projection's bulk writer. */
 export class ViewDatabase {
+  private readonly seeder: ProjectionSeeder;
+
   private constructor(
     readonly url: string,
-    readonly client: Client,
-  ) {}
+    private readonly db: DataSource,
+  ) {
+    this.seeder = new ProjectionSeeder(db);
+  }
 
   static async open(url: string): Promise<ViewDatabase> {
     // Creates the database if needed and runs the service's migrations.
-    const ds = await openDatabase(url, 2);
-    await ds.destroy();
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    await client.query(`SET TIME ZONE 'UTC'`);
-    return new ViewDatabase(url, client);
+    return new ViewDatabase(url, await openStatusviewDatabase(url, 2));
   }
 
   /** Every table but the migrations' (the rule set is seeded again from config/ when a service starts). */
   async reset(): Promise<void> {
-    const { rows } = await this.client.query<{ t: string }>(
-      `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`,
-    );
-    if (rows.length) await this.client.query(`TRUNCATE ${rows.map((r) => r.t).join(', ')} RESTART IDENTITY`);
+    const rows: { t: string }[] = await this.db.query(`SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
+    if (rows.length) await this.db.query(`TRUNCATE ${rows.map((r) => r.t).join(', ')} RESTART IDENTITY`);
   }
 
   /** Customers 1..n with their source records, as the projection would have stored them; returns row counts. */
   async seed(customers: ReferenceCustomers, mappings: ReferenceMappings): Promise<{ customers: number; records: number }> {
+    const at = new Date(SEEDED_AT_MS);
+    const combos = new Map(mappings.combos.map((c) => [c.key, c]));
     let records = 0;
     for (let from = 1; from <= customers.count; from += CHUNK) {
       const to = Math.min(customers.count, from + CHUNK - 1);
-      for (const system of ['crm', 'billing', 'portal'] as const) {
-        const { ids, variants } = customers.present(system, from, to);
-        const m = mappings.bySystem[system];
-        await this.client.query(recordSql(system), [
-          ids,
-          variants,
-          m.map((x) => x.variant),
-          m.map((x) => x.value),
-          m.map((x) => x.status),
-          m.map((x) => x.rule),
-          m.map((x) => x.unmappedField),
-          m.map((x) => x.unmappedValue),
-        ]);
-        records += ids.length;
-      }
-      const ids: number[] = [];
-      const keys: number[] = [];
-      for (let i = from; i <= to; i++) {
-        ids.push(i);
-        keys.push((customers.crm[i] + 1) * 100 + (customers.billing[i] + 1) * 10 + (customers.portal[i] + 1));
-      }
-      await this.client.query(CUSTOMER_SQL, [ids, keys, mappings.combos.map((c) => c.key), mappings.combos.map((c) => c.status), mappings.combos.map((c) => c.reason)]);
+      for (const system of ['crm', 'billing', 'portal'] as const) records += await this.seeder.writeRecords(recordsOf(customers, mappings, system, from, to), at);
+      await this.seeder.writeCustomers(customersOf(customers, combos, from, to), { ruleSetVersion: RULE_SET_VERSION, at });
     }
-    await this.client.query('ANALYZE source_record');
-    await this.client.query('ANALYZE customer');
+    await this.seeder.analyze();
     return { customers: customers.count, records };
   }
 
-  async count(sql: string, params: unknown[] = []): Promise<number> {
-    const { rows } = await this.client.query<{ n: string }>(sql, params);
-    return Number(rows[0].n);
+  /** Every customer row, live or not. */
+  customerCount(): Promise<number> {
+    return this.seeder.customerCount();
   }
 
   async close(): Promise<void> {
-    await this.client.end();
+    await this.db.destroy();
   }
 }
 
+/** The records of customers from..to in one system, made as they are written. */
+function* recordsOf(customers: ReferenceCustomers, mappings: ReferenceMappings, system: SystemName, from: number, to: number): Generator<PreparedChange> {
+  const { ids, variants } = customers.present(system, from, to);
+  const m = mappings.bySystem[system];
+  for (let k = 0; k < ids.length; k++) {
+    const i = ids[k];
+    const mapped = m[variants[k]];
+    yield {
+      system,
+      recordKey: system === 'portal' ? portalUserId(i) : String(i),
+      customerId: customerId(i),
+      deleted: false,
+      raw: rowOf(system, i, variants[k]),
+      status: mapped.status,
+      rule: mapped.rule,
+      unmapped: mapped.unmappedField === null || mapped.unmappedValue === null ? null : { field: mapped.unmappedField, value: mapped.unmappedValue },
+      position: seededPosition(system, i),
+    };
+  }
+}
+
+/** Customers from..to, resolved as their combination of variants resolves. */
+function* customersOf(customers: ReferenceCustomers, combos: Map<number, { status: string; reason: string }>, from: number, to: number): Generator<SeededCustomer> {
+  for (let i = from; i <= to; i++) {
+    const combo = combos.get(comboKey(customers.crm[i], customers.billing[i], customers.portal[i]));
+    if (!combo) throw new Error(`customer ${i}: no combination of variants ${customers.crm[i]}, ${customers.billing[i]}, ${customers.portal[i]}`);
+    yield { id: customerId(i), status: combo.status, reason: combo.reason };
+  }
+}

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { openConnections } from '@app/bootstrap';
 import { ConfigModule, loadDomainConfig, loadRuleSet } from '@app/config';
 import { ProjectionModule, ReprojectionService } from '@app/projection';
-import { ImpactPreviewService, RuleSetLifecycleService, RulesAdminModule } from '@app/rules-admin';
+import { ApiTokenConnectionsModule, ImpactPreviewService, RuleSetLifecycleService, RulesAdminModule } from '@app/rules-admin';
 import { benchEnv, serverUrls } from '../bench.env';
 import { now } from './app.worker';
 import { RssSampler, Worker } from './worker.protocol';
@@ -42,7 +42,10 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
   const rss = new RssSampler();
   const connections = await openConnections(env);
   const ctx = await NestFactory.createApplicationContext(
-    { module: RulesBenchModule, imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), RulesAdminModule] },
+    {
+      module: RulesBenchModule,
+      imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), ApiTokenConnectionsModule.forRoot(connections), RulesAdminModule],
+    },
     { logger: ['error', 'warn'], abortOnError: false },
   );
 
@@ -80,8 +83,7 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
       if (!p || p.state !== 'running') break;
       if (now() - startedAt > capMs) {
         // Stop it the way a newer publish would: the job ends after its batch in flight.
-        await connections.dataSource.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
-        capped = true;
+        capped = await reprojection.supersede(id);
         break;
       }
       await new Promise((r) => setTimeout(r, 100));

@@ -1,7 +1,6 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { unreachable } from '@app/bootstrap';
+import { openStatusviewDatabase, unreachable } from '@app/bootstrap';
 import { loadEnvConfig } from '@app/config';
-import { openDatabase } from '@app/projection';
 import { CliPrinter } from '../output/cli.printer';
 import { describeFailure, ExitCode } from './exit-code';
 
@@ -16,7 +15,7 @@ export class MigrateCommand extends CommandRunner {
       const env = loadEnvConfig();
       let db;
       try {
-        db = await openDatabase(env.database.url);
+        db = await openStatusviewDatabase(env.database.url);
       } catch (e) {
         throw unreachable('PostgreSQL', env.database.url, e);
       }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { BACKFILL_DATA_SOURCE } from '../database/backfill.database';
 import { SourceBlock } from '../legacy/legacy-source';
 
 export interface BackfillCounters {
@@ -39,7 +39,7 @@ interface Row {
 /** One row per system in the statusview database: where its backfill got to. */
 @Injectable()
 export class BackfillCheckpointStore {
-  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+  constructor(@Inject(BACKFILL_DATA_SOURCE) private readonly db: DataSource) {}
 
   async get(system: string): Promise<BackfillCheckpoint | null> {
     const rows: Row[] = await this.db.query(`SELECT * FROM backfill_checkpoint WHERE system = $1`, [system]);

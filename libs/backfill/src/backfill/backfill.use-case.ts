@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChangeEvent, isNewer, SourcePosition } from '@app/change-events';
 import { SourceSystem } from '@app/config';
-import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient, KnownCustomers } from '@app/projection';
+import { ActiveRuleSet, ApplyChangesUseCase, ApplyOutcome, isTransient, KnownCustomers, SourceRecordRepository, StoredRecord } from '@app/projection';
 import { RuleEvaluationError } from '@app/rules';
 import { BackfillError, describeCause, pageSize } from '../backfill.errors';
 import { LegacyRecord, LegacySource } from '../legacy/legacy-source';
@@ -9,7 +9,6 @@ import { LegacySourceFactory } from '../legacy/legacy-source.factory';
 import { BackfillCheckpointStore, BackfillCounters } from './backfill-checkpoint.store';
 import { LegacyEventBuilder } from './legacy-event.builder';
 import { RateLimiter, sleep } from './rate.limiter';
-import { sameRaw, StoredRecord, StoredRecordsReader } from './stored-records.reader';
 
 export interface BackfillOptions {
   system: string;
@@ -120,7 +119,7 @@ export class BackfillUseCase {
   constructor(
     private readonly sources: LegacySourceFactory,
     private readonly events: LegacyEventBuilder,
-    private readonly stored: StoredRecordsReader,
+    private readonly stored: SourceRecordRepository,
     private readonly checkpoints: BackfillCheckpointStore,
     private readonly apply: ApplyChangesUseCase,
     private readonly rules: ActiveRuleSet,
@@ -356,3 +355,16 @@ export class BackfillUseCase {
   }
 }
 
+/** Same columns, same values: jsonb returns the numbers and strings the raw row was stored with. */
+function sameRaw(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (typeof x === 'object' && x !== null && typeof y === 'object' && y !== null && JSON.stringify(x) === JSON.stringify(y)) continue;
+    return false;
+  }
+  return true;
+}

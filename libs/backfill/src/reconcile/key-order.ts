@@ -1,7 +1,9 @@
 import { KeyColumn } from '../legacy/legacy-source';
 
 /**
- * One total order of record keys that both sides of the merge follow (docs/backfill.md, "Key order"):
+ * One total order of record keys that both sides of the merge follow (docs/backfill.md, "Key order");
+ * the view's side is the projection's key-ordered scan (`SourceRecordRepository.inKeyOrder`), which
+ * sorts the same way:
  * - integer parts compare as numbers. A stored key that is no integer sorts after every integer,
  *   then by bytes, on both sides, so the merge never stalls on it (it shows as "gone");
  * - uuid and text parts compare by bytes (PostgreSQL `COLLATE "C"`, MySQL `BINARY`); JavaScript
@@ -42,18 +44,6 @@ export function keyComparator(columns: readonly KeyColumn[]): KeyComparator {
     }
     return 0;
   };
-}
-
-/** The ORDER BY of `source_record` that matches `keyComparator` for these columns. */
-export function storedKeyOrder(columns: readonly KeyColumn[]): string {
-  const part = (expr: string, c: KeyColumn, numericTest: string): string =>
-    c.type === 'integer'
-      ? `(CASE WHEN ${numericTest} THEN (${expr})::numeric END) NULLS LAST, (${expr}) COLLATE "C"`
-      : `(${expr}) COLLATE "C"`;
-  if (columns.length === 1) return part('record_key', columns[0], `record_key ~ '^-?[0-9]+$'`);
-  return columns
-    .map((c, i) => part(`record_key::jsonb->>${i}`, c, `(record_key::jsonb->>${i}) ~ '^-?[0-9]+$'`))
-    .join(', ');
 }
 
 /** A stored record key as parts: itself, or the JSON array the decoder writes for composite keys. */

@@ -7,7 +7,7 @@ import { ReconcileDriftSource } from './reconcile.metrics';
 /**
  * `lastReconcileReport` (schema/reconcile.graphql), and the drift gauge at /metrics from the same
  * stored reports. Imported by the GraphQL module with its role
- * guard: `ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard })`. Needs the projection module.
+ * guard: `ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard })`. Needs BackfillDatabaseModule.
  */
 @Module({})
 export class ReconcileGraphqlModule {

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { BACKFILL_DATA_SOURCE } from '../database/backfill.database';
 import { ReconcileReport } from './reconcile-report.model';
 
 /** The reports of finished reconcile runs, kept in PostgreSQL for GraphQL and for trends. */
 @Injectable()
 export class ReconcileReportStore {
-  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+  constructor(@Inject(BACKFILL_DATA_SOURCE) private readonly db: DataSource) {}
 
   async save(report: ReconcileReport): Promise<void> {
     await this.db.query(`INSERT INTO reconcile_report (system, started_at, finished_at, agreed, report) VALUES ($1, $2, $3, $4, $5)`, [

@@ -1,12 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ChangeEvent, isNewer, SourcePosition } from '@app/change-events';
-import { ENV_CONFIG, EnvConfig, SourceSystem } from '@app/config';
-import { ActiveRuleSet, ApplyChangesUseCase, isTransient } from '@app/projection';
+import { SourceSystem } from '@app/config';
+import { ActiveRuleSet, ApplyChangesUseCase, isTransient, SourceRecordRepository, StoredRecord } from '@app/projection';
 import { MappingResult, RuleEvaluationError } from '@app/rules';
 import { BackfillError, describeCause, pageSize } from '../backfill.errors';
 import { LegacyEventBuilder } from '../backfill/legacy-event.builder';
 import { sleep } from '../backfill/rate.limiter';
-import { StoredRecord, StoredRecordsReader } from '../backfill/stored-records.reader';
 import { LegacyRecord, LegacySource } from '../legacy/legacy-source';
 import { LegacySourceFactory } from '../legacy/legacy-source.factory';
 import { keyComparator, recordKeyOf } from './key-order';
@@ -54,10 +53,9 @@ interface Run {
 @Injectable()
 export class ReconcileUseCase {
   constructor(
-    @Inject(ENV_CONFIG) private readonly env: EnvConfig,
     private readonly sources: LegacySourceFactory,
     private readonly events: LegacyEventBuilder,
-    private readonly stored: StoredRecordsReader,
+    private readonly stored: SourceRecordRepository,
     private readonly apply: ApplyChangesUseCase,
     private readonly rules: ActiveRuleSet,
     private readonly reports: ReconcileReportStore,
@@ -98,7 +96,7 @@ export class ReconcileUseCase {
         },
       };
       try {
-        storedStream = await StoredRecordStream.open(this.env.database.url, system.name, source.keyColumns, batchSize);
+        storedStream = await StoredRecordStream.open(this.stored, system.name, source.keyColumns, batchSize);
       } catch (e) {
         throw new BackfillError('UNREACHABLE', `the statusview database is unreachable: ${describeCause(e)}`, e);
       }

@@ -1,84 +1,44 @@
-import { Client } from 'pg';
-import Cursor from 'pg-cursor';
+import { KeyOrderedRecord, SourceRecordCursor, SourceRecordRepository } from '@app/projection';
 import { KeyColumn } from '../legacy/legacy-source';
-import { storedKeyOrder, storedKeyParts } from './key-order';
+import { storedKeyParts } from './key-order';
 
-export interface StoredRow {
+export interface StoredRow extends KeyOrderedRecord {
+  /** The record key as parts, compared with `keyComparator`. */
   key: string[];
-  recordKey: string;
-  customerId: string | null;
-  status: string | null;
-  rule: string | null;
-  deleted: boolean;
-  position: { kind: string; key: string; tsMs: number | null };
-}
-
-interface Row {
-  record_key: string;
-  customer_id: string | null;
-  status: string | null;
-  rule: string | null;
-  deleted: boolean;
-  position_kind: string;
-  position_key: string;
-  ts_ms: string | null;
 }
 
 /**
- * A system's source records in the merge's key order, through a server-side cursor in one
- * read-only snapshot: PostgreSQL sorts (spilling to disk if it must), this process holds one page.
- * A cursor rather than keyset pages because the numeric order of text keys has no index.
+ * A system's source records in the merge's key order: the projection's key-ordered scan (one
+ * snapshot, one page in memory), its keys split into parts.
  */
 export class StoredRecordStream {
-  private done = false;
-
   private constructor(
-    private readonly client: Client,
-    private readonly cursor: Cursor<Row>,
+    private readonly cursor: SourceRecordCursor,
     private readonly columns: number,
-    private readonly pageSize: number,
   ) {}
 
-  static async open(databaseUrl: string, system: string, keyColumns: readonly KeyColumn[], pageSize: number): Promise<StoredRecordStream> {
-    const client = new Client({ connectionString: databaseUrl, application_name: 'statusview-reconcile' });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const cursor = client.query(
-        new Cursor<Row>(
-          `SELECT record_key, customer_id, status, rule, deleted, position_kind, position_key,
-                  (extract(epoch FROM source_ts) * 1000)::int8::text AS ts_ms
-           FROM source_record WHERE system = $1 ORDER BY ${storedKeyOrder(keyColumns)}`,
-          [system],
-        ),
-      );
-      return new StoredRecordStream(client, cursor, keyColumns.length, pageSize);
-    } catch (e) {
-      await client.end().catch(() => undefined);
-      throw e;
-    }
+  static async open(records: SourceRecordRepository, system: string, keyColumns: readonly KeyColumn[], pageSize: number): Promise<StoredRecordStream> {
+    // keyComparator's order: integer columns as numbers, uuid and text by bytes.
+    const parts = keyColumns.map((c) => (c.type === 'integer' ? 'integer' : 'bytes'));
+    const cursor = await records.inKeyOrder(system, parts, { pageSize, applicationName: 'statusview-reconcile' });
+    return new StoredRecordStream(cursor, keyColumns.length);
   }
 
   /** The next page; empty at the end. */
   async read(): Promise<StoredRow[]> {
-    if (this.done) return [];
-    const rows = await this.cursor.read(this.pageSize);
-    if (rows.length < this.pageSize) this.done = true;
+    const rows = await this.cursor.read();
     return rows.map((r) => ({
-      key: storedKeyParts(r.record_key, this.columns),
-      recordKey: r.record_key,
-      customerId: r.customer_id,
+      key: storedKeyParts(r.recordKey, this.columns),
+      recordKey: r.recordKey,
+      customerId: r.customerId,
       status: r.status,
       rule: r.rule,
       deleted: r.deleted,
-      position: { kind: r.position_kind, key: r.position_key, tsMs: r.ts_ms === null ? null : Number(r.ts_ms) },
+      position: r.position,
     }));
   }
 
-  async close(): Promise<void> {
-    await this.cursor.close().catch(() => undefined);
-    await this.client.query('ROLLBACK').catch(() => undefined);
-    await this.client.end().catch(() => undefined);
+  close(): Promise<void> {
+    return this.cursor.close();
   }
 }

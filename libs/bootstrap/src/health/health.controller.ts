@@ -1,9 +1,7 @@
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { backgroundHealth, CONSUMER_HEALTH, ConsumerHealth } from '@app/observability';
-import { ActiveRuleSet, PROJECTION_DATA_SOURCE, REDIS_CLIENT, StatusOutboxRelay } from '@app/projection';
+import { ActiveRuleSet, ProjectionHealth, StatusOutboxRelay } from '@app/projection';
 
 /** `/health/live`: the process answers. `/health` and `/health/ready`: it can serve and consume. */
 @Controller('health')
@@ -11,8 +9,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
-    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly projection: ProjectionHealth,
     private readonly rules: ActiveRuleSet,
     private readonly outbox: StatusOutboxRelay,
     @Optional() @Inject(CONSUMER_HEALTH) private readonly consumer?: ConsumerHealth,
@@ -34,8 +31,8 @@ export class HealthController {
   ready() {
     const { version, checksum } = this.rules.current();
     return this.health.check([
-      () => this.probe('database', async () => void (await this.db.query('SELECT 1'))),
-      () => this.probe('redis', async () => void (await this.redis.ping())),
+      () => this.probe('database', () => this.projection.database()),
+      () => this.probe('redis', () => this.projection.cache()),
       () => {
         const s = this.indicator.check('consumer');
         if (!this.consumer) return s.up({ message: 'not part of this process' });

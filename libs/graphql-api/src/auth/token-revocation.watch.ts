@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import Redis from 'ioredis';
 import type { WebSocket } from 'ws';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { REDIS_CLIENT, REDIS_KEYS, RedisKeys } from '@app/projection';
-import { ApiTokenService } from '@app/rules-admin';
+import { REDIS_KEYS, RedisKeys } from '@app/projection';
+import { API_TOKEN_REDIS, ApiTokenService } from '@app/rules-admin';
 
 /** graphql-ws close code for a connection whose credentials stopped being valid (4403 Forbidden). */
 export const TOKEN_REVOKED_CLOSE_CODE = 4403;
@@ -31,7 +31,7 @@ export class TokenRevocationWatch implements OnApplicationBootstrap, OnApplicati
 
   constructor(
     private readonly tokens: ApiTokenService,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(API_TOKEN_REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { CustomerView } from '../customer-view.model';
+import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from './redis-keys';
-
-export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
-export const REDIS_KEYS = Symbol('REDIS_KEYS');
 
 /**
  * The shape of the cached view. Values are `format:version|json`: a deploy that changes the shape

@@ -1,12 +1,16 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { migrations } from './migrations';
+import { Migrations, projectionMigrations } from './migrations';
 
-export function createDataSource(url: string, poolSize = 10): DataSource {
+/**
+ * `migrations`: what the process keeps in this database. The projection's own by default; a
+ * process that holds other libraries' tables too passes theirs as well (libs/bootstrap).
+ */
+export function createDataSource(url: string, poolSize = 10, migrations: Migrations = projectionMigrations): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    migrations,
+    migrations: [...migrations],
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
@@ -34,10 +38,10 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Connects, creating the database if needed, and runs pending migrations. */
-export async function openDatabase(url: string, poolSize = 10): Promise<DataSource> {
+/** Connects, creating the database if needed, and runs the pending ones of `migrations` (see createDataSource). */
+export async function openDatabase(url: string, poolSize = 10, migrations: Migrations = projectionMigrations): Promise<DataSource> {
   await ensureDatabase(url);
-  const ds = createDataSource(url, poolSize);
+  const ds = createDataSource(url, poolSize, migrations);
   await ds.initialize();
   // Instances starting together must not run the same migration twice.
   const runner = ds.createQueryRunner();

@@ -4,9 +4,8 @@ import { backgroundFailed, outboxParkedTotal, setScrapeSource } from '@app/obser
 import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
 import { RedisKeys } from '../cache/redis-keys';
-import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { StatusChangeView } from '../customer-view.model';
 
 interface OutboxRow {

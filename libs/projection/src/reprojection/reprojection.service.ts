@@ -68,6 +68,18 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
     await this.running.get(id);
   }
 
+  /**
+   * Stops a running job the way a newer publish does: it ends after its batch in flight, as
+   * superseded. False when it was not running.
+   */
+  async supersede(id: string): Promise<boolean> {
+    const rows: { id: string }[] = await this.db.query(
+      `WITH u AS (UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running' RETURNING id) SELECT id FROM u`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
   async progress(id?: string): Promise<ReprojectionProgress | null> {
     const rows: ReprojectionRow[] = id
       ? await this.db.query('SELECT * FROM reprojection WHERE id = $1', [id])

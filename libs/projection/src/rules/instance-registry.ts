@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
+import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from '../cache/redis-keys';
 
 /** How often a serving process announces itself, and how long an announcement counts. */

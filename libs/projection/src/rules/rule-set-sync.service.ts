@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { backgroundFailed, backgroundSucceeded } from '@app/observability';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, REDIS_KEYS } from '../cache/customer.cache';
+import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from '../cache/redis-keys';
 import { ActiveRuleSet } from './active-rule-set';
 import { RuleSetRepository } from './rule-set.repository';

@@ -9,7 +9,6 @@ import { KnownCustomers, PreparedChange, PreparedItem, StoreResult } from './sto
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 export * from './store.model';
-export { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 /**
  * PostgreSQL side of the projection: every write of source records, customers, history and the

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { normalizeRow } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig, FieldType } from '@app/config';
-import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { CustomerInputsReader } from '@app/projection';
 import { CompiledRuleSet } from '@app/rules';
 
 export interface ImpactCell {
@@ -18,12 +17,6 @@ export interface ImpactPreview {
   cells: ImpactCell[];
 }
 
-interface Row {
-  id: string;
-  status: string;
-  records: Array<{ system: string; raw: Record<string, unknown>; status: string | null }>;
-}
-
 const BATCH = 5000;
 
 /**
@@ -36,7 +29,7 @@ export class ImpactPreviewService {
   private readonly fields: Map<string, Record<string, FieldType>>;
 
   constructor(
-    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    private readonly customers: CustomerInputsReader,
     @Inject(DOMAIN_CONFIG) domain: DomainConfig,
   ) {
     this.fields = new Map(domain.sources.systems.map((s) => [s.name, s.fields]));
@@ -47,11 +40,10 @@ export class ImpactPreviewService {
     const masks = new Int32Array(compiled.systems.length);
     let customers = 0;
     let moving = 0;
-    let after = '';
-    const sql = previewSql(compiled);
-    for (;;) {
-      const rows: Row[] = await this.db.query(sql, [after, BATCH]);
-      if (rows.length === 0) break;
+    // Only the fields the rule set's mapping tables use, not whole raw rows: PostgreSQL builds and
+    // Node parses a fraction of the JSON, which is most of the preview's cost.
+    const inputs = compiled.ruleSet.mappings.map((t) => ({ system: t.system, fields: t.inputs.map((i) => i.name) }));
+    for await (const rows of this.customers.pages(inputs, BATCH)) {
       for (const row of rows) {
         customers++;
         masks.fill(0);
@@ -75,28 +67,8 @@ export class ImpactPreviewService {
         cell.count++;
         if (cell.sample.length < sampleSize) cell.sample.push(row.id);
       }
-      after = rows[rows.length - 1].id;
     }
     const sorted = [...cells.values()].sort((a, b) => b.count - a.count || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
     return { customers, moving, cells: sorted };
   }
-}
-
-/**
- * Reads only the fields the rule set's mapping tables use, not whole raw rows: PostgreSQL builds
- * and Node parses a fraction of the JSON, which is most of the preview's cost.
- */
-function previewSql(compiled: CompiledRuleSet): string {
-  const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
-  const cases = compiled.ruleSet.mappings
-    .map((t) => {
-      const fields = t.inputs.map((i) => `${quote(i.name)}, s.raw -> ${quote(i.name)}`).join(', ');
-      return `WHEN ${quote(t.system)} THEN jsonb_build_object(${fields})`;
-    })
-    .join(' ');
-  const raw = cases ? `CASE s.system ${cases} ELSE '{}'::jsonb END` : `'{}'::jsonb`;
-  return `SELECT c.id, c.status,
-      (SELECT coalesce(json_agg(json_build_object('system', s.system, 'raw', ${raw}, 'status', s.status)), '[]'::json)
-       FROM source_record s WHERE s.customer_id = c.id AND NOT s.deleted) AS records
-    FROM customer c WHERE c.live AND c.id > $1 ORDER BY c.id LIMIT $2`;
 }

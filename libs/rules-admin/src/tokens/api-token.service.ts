@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS, RedisKeys } from '@app/projection';
+import { REDIS_KEYS, RedisKeys } from '@app/projection';
 import { RulesAdminError } from '../rules-admin.errors';
+import { API_TOKEN_DATA_SOURCE, API_TOKEN_REDIS } from './api-token.connections';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export const ROLE_RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
@@ -52,8 +53,8 @@ export class ApiTokenService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
   constructor(
-    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(API_TOKEN_DATA_SOURCE) private readonly db: DataSource,
+    @Inject(API_TOKEN_REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
   ) {}
 

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { normalizeRow } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
-import { PROJECTION_DATA_SOURCE } from '@app/projection';
+import { SourceRecordRepository } from '@app/projection';
 import { CompiledRuleSet, Problem, RuleSet } from '@app/rules';
 import { AnalysisResult, RuleSetAnalysisPool } from './rule-set-analysis.pool';
+
+/** The most frequent stored input combinations of each mapping table that are checked. */
+const STORED_COMBINATIONS = 1000;
 
 export interface ValidationResult {
   problems: Problem[];
@@ -24,7 +26,7 @@ export class RuleSetValidator {
 
   constructor(
     @Inject(DOMAIN_CONFIG) private readonly domain: DomainConfig,
-    @Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource,
+    private readonly records: SourceRecordRepository,
     private readonly analysis: RuleSetAnalysisPool,
   ) {
     this.known = Object.fromEntries(domain.sources.systems.map((s) => [s.name, Object.keys(s.fields)]));
@@ -61,11 +63,7 @@ export class RuleSetValidator {
       const fields = this.domain.sources.systems.find((s) => s.name === table.system)?.fields ?? {};
       if (table.inputs.length === 0) continue;
       const inputs = table.inputs.map((i) => i.name);
-      const rows: { inputs: Record<string, unknown>; n: string }[] = await this.db.query(
-        `SELECT jsonb_build_object(${inputs.map((_, i) => `$${i + 2}::text, raw -> $${i + 2}::text`).join(', ')}) AS inputs, count(*) AS n
-         FROM source_record WHERE system = $1 AND NOT deleted GROUP BY 1 ORDER BY count(*) DESC LIMIT 1000`,
-        [table.system, ...inputs],
-      );
+      const rows = await this.records.inputCombinations(table.system, inputs, STORED_COMBINATIONS);
       const fallbacks = new Set(table.rules.filter((r) => r.fallback).map((r) => r.id));
       for (const r of rows) {
         let rule: string | undefined;
@@ -81,8 +79,8 @@ export class RuleSetValidator {
           severity: 'warning',
           message:
             rule === undefined
-              ? `${r.n} stored ${table.system} record(s) with ${shown} would match no rule at all`
-              : `${r.n} stored ${table.system} record(s) with ${shown} are mapped only by the fallback ${rule}`,
+              ? `${r.count} stored ${table.system} record(s) with ${shown} would match no rule at all`
+              : `${r.count} stored ${table.system} record(s) with ${shown} are mapped only by the fallback ${rule}`,
         });
       }
     }

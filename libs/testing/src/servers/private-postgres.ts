@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '@app/projection';
+import { openStatusviewDatabase } from '@app/bootstrap';
 import { cleanups, freePort, isRoot, PG_BIN, run } from './process-tools';
 
 /** PostgreSQL: a cluster of its own (`initdb`, trust), run with `pg_ctl`; as root, as the postgres OS user. */
@@ -47,7 +47,7 @@ export class PrivatePostgres {
   /** Creates the database and runs the migrations, as a fresh machine's first start would. */
   async createDatabase(name: string): Promise<string> {
     const url = this.url(name);
-    const ds = await openDatabase(url);
+    const ds = await openStatusviewDatabase(url);
     await ds.destroy();
     return url;
   }
