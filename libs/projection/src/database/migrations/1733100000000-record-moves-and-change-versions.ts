@@ -14,7 +14,7 @@ export class RecordMovesAndChangeVersions1733100000000 implements MigrationInter
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE source_record ADD COLUMN left_customer_id text COLLATE "C"`);
     await q.query(`ALTER TABLE status_outbox ADD COLUMN customer_version bigint`);
-    await q.query(`ALTER TABLE status_history ADD COLUMN customer_version bigint`);
+    await q.query(`ALTER TABLE status_history ADD COLUMN IF NOT EXISTS customer_version bigint`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -8,6 +8,7 @@ import { RecordMovesAndChangeVersions1733100000000 } from './1733100000000-recor
 import { VerifyReport1733200000000 } from './1733200000000-verify-report';
 import { StatusOutboxDead1733300000000 } from './1733300000000-status-outbox-dead';
 import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position-keys';
+import { ChangeVersionsEverywhere1733500000000 } from './1733500000000-change-versions-everywhere';
 
 export type Migrations = ReadonlyArray<new () => MigrationInterface>;
 
@@ -26,4 +27,5 @@ export const projectionMigrations: Migrations = [
   VerifyReport1733200000000,
   StatusOutboxDead1733300000000,
   RepairPositionKeys1733400000000,
+  ChangeVersionsEverywhere1733500000000,
 ];
