@@ -28,3 +28,4 @@ export * from './verify/verify-projection.use-case';
 export { VerifyReportStore } from './verify/verify-report.store';
 export * from './rules/instance-registry';
 export * from './seeding/projection.seeder';
+export * from './dead-letters/direct-dead-letter.store';

@@ -23,6 +23,7 @@ import { InitialLoadWriter } from './store/initial-load.writer';
 import { ProjectionStore } from './store/projection.store';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
+import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -65,8 +66,10 @@ export class ProjectionModule {
         SourceRecordRepository,
         CustomerInputsReader,
         ProjectionHealth,
+        DirectDeadLetterStore,
       ],
       exports: [
+        DirectDeadLetterStore,
         REDIS_KEYS,
         ActiveRuleSet,
         RuleSetRepository,

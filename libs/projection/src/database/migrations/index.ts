@@ -9,6 +9,7 @@ import { VerifyReport1733200000000 } from './1733200000000-verify-report';
 import { StatusOutboxDead1733300000000 } from './1733300000000-status-outbox-dead';
 import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position-keys';
 import { ChangeVersionsEverywhere1733500000000 } from './1733500000000-change-versions-everywhere';
+import { DirectDeadLetters1733600000000 } from './1733600000000-direct-dead-letters';
 
 export type Migrations = ReadonlyArray<new () => MigrationInterface>;
 
@@ -28,4 +29,5 @@ export const projectionMigrations: Migrations = [
   StatusOutboxDead1733300000000,
   RepairPositionKeys1733400000000,
   ChangeVersionsEverywhere1733500000000,
+  DirectDeadLetters1733600000000,
 ];
