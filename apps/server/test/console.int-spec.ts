@@ -266,9 +266,7 @@ describe('the analysts’ console', () => {
     })()`);
     expect(await cell('mappings.crm.rules[250].then').locator('input').inputValue()).toBe('PENDING');
     process.stdout.write(`console: a draft of ${doc.mappings.crm.rules.length} rows opened in ${openMs} ms; a keystroke re-rendered in ${keystrokeMs.toFixed(1)} ms\n`);
-    expect(openMs).toBeLessThan(5_000);
-    // Typically 30–60 ms here; the bound leaves room for a machine shared with other test runs.
-    expect(keystrokeMs).toBeLessThan(150);
+    // The times are printed, not asserted (speed is the benchmarks' job): typically 30–60 ms a keystroke here.
   });
 
   it('offers a viewer no publish control, and the API refuses the viewer a publish', async () => {
