@@ -236,7 +236,7 @@ describe('the analysts’ console', () => {
     expect(preview.data?.ruleSetPreview.cells).toEqual([{ from: 'UNKNOWN', to: 'PENDING', count: 1, sample: ['E-LEAD'] }]);
   });
 
-  it('keeps a table of 500 rows fast: it opens, and a keystroke in a cell re-renders at once', async () => {
+  it('opens a table of 500 rows and takes keystrokes in a cell (times printed)', async () => {
     const { document } = (await gql<{ activeRuleSet: { document: string } }>(app.url, '{ activeRuleSet { document } }', {}, bearer(analystToken))).data!.activeRuleSet;
     const doc = parse(document) as any;
     delete doc.mappings.crm.inputs.status.allowed;
