@@ -70,7 +70,7 @@ export const graphqlDuration = histogram(
   [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 );
 
-type ScrapeSourceName = 'outbox' | 'outboxParked' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun';
+type ScrapeSourceName = 'outbox' | 'outboxParked' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun' | 'redisUsedMemory' | 'redisMaxMemory';
 type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string>; value: number }>>;
 const sources = new Map<string, ScrapeSource>();
 
@@ -130,5 +130,17 @@ export const verifyDifferences = gauge(
 export const verifyLastRun = gauge('statusview_verify_last_run_timestamp_seconds', 'When the last verify finished (Unix time)', [], async function () {
   await fromSource(this, 'verifyLastRun');
 });
+
+/** Redis's memory against its limit, read (INFO memory) at scrape time. */
+export const redisUsedMemory = gauge('statusview_redis_used_memory_bytes', "Redis's used_memory (INFO memory), read at scrape time", [], async function () {
+  await fromSource(this, 'redisUsedMemory');
+});
+export const redisMaxMemory = gauge('statusview_redis_max_memory_bytes', "Redis's maxmemory, read at scrape time; 0: no limit (see docs/operations.md)", [], async function () {
+  await fromSource(this, 'redisMaxMemory');
+});
+export const cacheWritesRefused = counter(
+  'statusview_cache_writes_refused_total',
+  'Cache writes Redis refused because it is full (OOM): the views were dropped from Redis instead and are read from PostgreSQL',
+);
 
 export { register as metricsRegistry };

@@ -29,7 +29,9 @@ export interface ApplyOutcome {
  * The one projection path: maps each change with the active rule set, commits the batch to
  * PostgreSQL, then refreshes Redis. The consumer, the backfill and the rules publisher all use it.
  * Throws (nothing committed, or committed but not cached) on a store or cache outage: the caller
- * retries the whole batch, which is safe because applying an event twice changes nothing.
+ * retries the whole batch, which is safe because applying an event twice changes nothing. A full
+ * Redis that refuses writes (OOM) is not an outage: the batch's entries are dropped from Redis
+ * instead (see CustomerCache.write), reads take them from PostgreSQL, and ingestion goes on.
  */
 @Injectable()
 export class ApplyChangesUseCase {

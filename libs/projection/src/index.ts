@@ -6,6 +6,8 @@ export * from './rules/active-rule-set';
 export * from './store/projection.store';
 export * from './cache/customer.cache';
 export * from './cache/redis-keys';
+export { isOutOfMemory, memoryAdvice, RedisMemory } from './cache/redis-memory';
+export type { RedisMemorySettings, RedisMemoryUsage } from './cache/redis-memory';
 export { REDIS_KEYS } from './database/projection.tokens';
 export * from './read/customer.reader';
 export * from './read/projection.queries';

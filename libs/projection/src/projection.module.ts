@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { ApplyChangesUseCase } from './apply-changes.use-case';
 import { CustomerCache } from './cache/customer.cache';
 import { RedisKeys } from './cache/redis-keys';
+import { RedisMemory } from './cache/redis-memory';
 import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from './database/projection.tokens';
 import { ProjectionHealth } from './health/projection.health';
 import { StatusChangeFeed } from './outbox/status-change.feed';
@@ -54,6 +55,7 @@ export class ProjectionModule {
         InitialLoadWriter,
         ProjectionStore,
         CustomerCache,
+        RedisMemory,
         CustomerReader,
         ProjectionQueries,
         ApplyChangesUseCase,

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { CustomerView } from '../customer-view.model';
 import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from './redis-keys';
+import { isOutOfMemory, RedisMemory } from './redis-memory';
 
 /**
  * The shape of the cached view. Values are `format:version|json`: a deploy that changes the shape
@@ -37,20 +38,32 @@ export class CustomerCache {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    private readonly memory: RedisMemory,
   ) {
     this.redis.defineCommand('svWriteIfNewer', { lua: WRITE_IF_NEWER });
   }
 
-  /** One round trip for the whole batch. `null` views mark customers that no longer exist. */
-  async write(entries: ReadonlyArray<{ id: string; version: number; view: CustomerView | null }>): Promise<void> {
-    if (entries.length === 0) return;
+  /**
+   * One round trip for the whole batch. `null` views mark customers that no longer exist.
+   * A full Redis (OOM: `noeviction`, or nothing it may evict) is not an outage: PostgreSQL holds
+   * the truth, so the entries are dropped instead (DEL needs no memory and is allowed when full)
+   * and read from PostgreSQL on their next read: 'refused'. Throws when Redis cannot be reached.
+   */
+  async write(entries: ReadonlyArray<{ id: string; version: number; view: CustomerView | null }>): Promise<'written' | 'refused'> {
+    if (entries.length === 0) return 'written';
     const keys = entries.map((e) => this.keys.customer(e.id));
     const values = entries.map((e) => `${VIEW_FORMAT}:${e.version}|${e.view ? JSON.stringify(e.view) : ''}`);
-    await (this.redis as Redis & { svWriteIfNewer(n: number, ...args: string[]): Promise<number> }).svWriteIfNewer(
-      keys.length,
-      ...keys,
-      ...values,
-    );
+    try {
+      await (this.redis as Redis & { svWriteIfNewer(n: number, ...args: string[]): Promise<number> }).svWriteIfNewer(keys.length, ...keys, ...values);
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      this.memory.refused(e as Error);
+      // An older entry left in place would be served: a miss instead.
+      await this.redis.del(...keys);
+      return 'refused';
+    }
+    this.memory.accepted();
+    return 'written';
   }
 
   /** Drops entries (the next read refills them from PostgreSQL). */

@@ -7,10 +7,14 @@ export class PrivateRedis {
   private readonly out = new OutputTail();
   private readonly cleanup = () => this.child?.kill('SIGKILL');
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: readonly string[],
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis(await freePort());
+  /** `args`: more of redis-server's options, e.g. `['--maxmemory', '32mb', '--maxmemory-policy', 'noeviction']`. */
+  static async start(args: readonly string[] = []): Promise<PrivateRedis> {
+    const r = new PrivateRedis(await freePort(), args);
     cleanups.add(r.cleanup);
     await r.start();
     return r;
@@ -21,7 +25,7 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.out.attach(child);
