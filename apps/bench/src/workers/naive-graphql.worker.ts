@@ -72,13 +72,20 @@ function resolve(sources: Source[]): { status: string; reason: string } {
   return { status: 'UNKNOWN', reason: 'fallback' };
 }
 
+export interface NaiveGraphqlArgs {
+  /** The legacy databases' URLs to use instead of the bench's own (e.g. through the delay proxy). */
+  legacyUrls?: Partial<Record<'LEGACY_CRM_URL' | 'LEGACY_PORTAL_URL' | 'LEGACY_BILLING_URL', string>>;
+}
+
 /**
  * The reads' "naive" reference: the GraphQL resolver a team would write instead of a view, which
  * queries the three legacy databases on each request (in parallel, by indexed customer number)
  * and maps and resolves in code. Same server stack as the service (Fastify, Mercurius with JIT).
  */
-export async function naiveGraphqlWorker(): Promise<Worker> {
-  const urls = legacyEnv(serverUrls());
+export async function naiveGraphqlWorker(args: unknown): Promise<Worker> {
+  const urls = { ...legacyEnv(serverUrls()), ...((args as NaiveGraphqlArgs | null)?.legacyUrls ?? {}) };
+  // What it sends to the legacy databases, for the report's "queries per read".
+  const counts = { reads: 0, queries: 0 };
   const crmDb = new Pool({ connectionString: urls.LEGACY_CRM_URL, max: 16 });
   const portalDb = new Pool({ connectionString: urls.LEGACY_PORTAL_URL, max: 16 });
   const billingDb = createPool({ uri: urls.LEGACY_BILLING_URL, connectionLimit: 16, timezone: 'Z' });
@@ -90,6 +97,8 @@ export async function naiveGraphqlWorker(): Promise<Worker> {
       Query: {
         customer: async (_: unknown, { id }: { id: string }) => {
           const key = id.trim().toUpperCase();
+          counts.reads++;
+          counts.queries += 3;
           const [c, p, b] = await Promise.all([
             crmDb.query('SELECT id, customer_no, email, status, updated_at FROM crm.customers WHERE customer_no = $1', [key]),
             portalDb.query('SELECT user_id, customer_no, registered_at, first_login_at, locked FROM portal.users WHERE customer_no = $1', [key]),
@@ -106,6 +115,7 @@ export async function naiveGraphqlWorker(): Promise<Worker> {
   return {
     info: { url: address },
     async handle(cmd) {
+      if (cmd === 'counts') return { ...counts };
       throw new Error(`unknown command ${cmd}`);
     },
     async stop() {

@@ -5,6 +5,7 @@ import { appWorker } from './app.worker';
 import { bareAmqpWorker } from './bare-amqp.worker';
 import { bareKafkaWorker } from './bare-kafka.worker';
 import { bareHttpWorker } from './bare-http.worker';
+import { delayProxyWorker } from './delay-proxy.worker';
 import { naiveGraphqlWorker } from './naive-graphql.worker';
 import { projectionWorker } from './projection.worker';
 import { installRoundTripTrace, resetRoundTrips, roundTrips } from './round-trip.trace';
@@ -19,6 +20,7 @@ const FACTORIES: Record<WorkerRole, WorkerFactory> = {
   'bare-http': bareHttpWorker,
   'naive-graphql': naiveGraphqlWorker,
   rules: rulesWorker,
+  'delay-proxy': delayProxyWorker,
 };
 
 /** The child side: builds the role's worker on `start`, answers commands, exits after `stop`. */

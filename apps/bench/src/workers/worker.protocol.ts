@@ -4,7 +4,7 @@
  * gets its own event loop, its own RSS, and can be profiled with --cpu-prof on its own.
  */
 
-export type WorkerRole = 'app' | 'bare-amqp' | 'bare-kafka' | 'projection' | 'bare-http' | 'naive-graphql' | 'rules';
+export type WorkerRole = 'app' | 'bare-amqp' | 'bare-kafka' | 'projection' | 'bare-http' | 'naive-graphql' | 'rules' | 'delay-proxy';
 
 export interface WorkerRequest {
   id: number;
