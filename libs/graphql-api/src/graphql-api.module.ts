@@ -14,7 +14,8 @@ import { MAX_VALIDATION_ERRORS, queryLengthLimit, subscriptionLimits, textDocume
 import { requestTiming } from './limits/request-timing.hooks';
 import { queryDepthLimit } from './limits/query-depth.rule';
 import { FastifyRequest } from 'fastify';
-import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
+import { RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
 import { ReconcileGraphqlModule } from '@app/backfill';
 import { RolesGuard } from './auth/roles.guard';
@@ -40,7 +41,6 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
     ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard }),
     GraphQLModule.forRootAsync<MercuriusDriverConfig>({
       driver: MercuriusDriver,
-      imports: [RulesAdminModule],
       inject: [ENV_CONFIG, CustomerReader, ProjectionQueries, ApiTokenService],
       useFactory: (env: EnvConfig, reader: CustomerReader, queries: ProjectionQueries, tokens: ApiTokenService) => {
         const limits = env.graphql;
