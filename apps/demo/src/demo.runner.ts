@@ -6,7 +6,7 @@ import { AmqpCdcConsumer, DebeziumLog, tableRefOf } from '@app/cdc';
 import { fromRoot, loadDomainConfig, loadEnvConfig, readDocument } from '@app/config';
 import { CdcConsumerService } from '@app/ingest';
 import { ProjectionQueries } from '@app/projection';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 
 type Step =
   | { system: string; op: 'c' | 'u' | 'd' | 'r'; before?: Record<string, unknown> | null; after?: Record<string, unknown> | null; form?: 'plain' | 'wrapped' | 'flattened' }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
 import { parse, stringify } from 'yaml';
 import { startApp } from '@app/bootstrap';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
 
 /** What the console relies on without a browser: how its files are served, GraphiQL offline, and the GraphQL it adds. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { RunningApp, startApp } from '@app/bootstrap';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 import { CRM, gql, GraphqlResponse, TestApp, waitFor } from '@app/testing';
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startApp, RunningApp } from '@app/bootstrap';
 import { ReprojectionService, RuleSetRepository } from '@app/projection';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 import { BILLING, CRM, gql, PORTAL, TestApp, waitFor } from '@app/testing';
 
 /** Analysts own the rules: validation, preview, publish, roll back, every instance switching, roles. */
@@ -288,6 +288,8 @@ describe('rule management', () => {
       ['anonymous reads when they are off', () => ({}), read, 'UNAUTHENTICATED'],
       ['an invalid token', () => ({ authorization: 'Bearer sv_nope' }), read, 'UNAUTHENTICATED'],
       ['a viewer reading', () => viewer, read, null],
+      ['anonymous reading the last reconcile report', () => ({}), '{ lastReconcileReport { system } }', 'UNAUTHENTICATED'],
+      ['a viewer reading the last reconcile report', () => viewer, '{ lastReconcileReport { system } }', null],
       ['a viewer drafting', () => viewer, 'mutation { createRuleSetDraft(document: "{}") { version } }', 'FORBIDDEN'],
       ['an analyst listing versions', () => analyst, '{ ruleSetVersions { version } }', null],
       ['an analyst managing tokens', () => analyst, '{ apiTokens { id } }', 'FORBIDDEN'],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 import { gql, TestApp } from '@app/testing';
 
 /** A large rule set is validated off the event loop, within limits that each have a clear error. */

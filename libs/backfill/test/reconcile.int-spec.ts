@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { register } from 'prom-client';
-import { BackfillUseCase, createBackfillContext, ReconcileQueryResolver, ReconcileReport, ReconcileReportStore, ReconcileUseCase } from '@app/backfill';
+import { BackfillUseCase, createBackfillContext, ReconcileReport, ReconcileReportStore, ReconcileUseCase } from '@app/backfill';
+import { ReconcileReport as ReconcileReportGql } from '@app/graphql-api';
 import { loadDomainConfig } from '@app/config';
 import { gql, TestApp } from '@app/testing';
 import { cliEnv, ensureBuilt, runCli } from './cli-runner';
@@ -102,7 +103,9 @@ describe('reconcile', () => {
     // Kept for GraphQL, and as a metric.
     const stored = await ctx.get(ReconcileReportStore).last('billing');
     expect(stored).toEqual(report);
-    const gqlReport = await new ReconcileQueryResolver(ctx.get(ReconcileReportStore)).lastReconcileReport('billing');
+    const fields = 'system agreed missing gone differs unmappable inFlight repaired differences { kind recordKey legacyStatus viewStatus }';
+    const { data } = await gql<{ lastReconcileReport: Required<ReconcileReportGql> | null }>(app.url, `{ lastReconcileReport(system: "billing") { ${fields} } }`);
+    const gqlReport = data?.lastReconcileReport;
     expect(gqlReport).toMatchObject({ system: 'billing', agreed: false, missing: 2, gone: 1, differs: 2, unmappable: 1, inFlight: 1, repaired: null });
     expect(gqlReport?.differences[0]).toMatchObject({ kind: 'differs', recordKey: '5', legacyStatus: 'CLOSED', viewStatus: 'SUSPENDED' });
     const metric = await register.getSingleMetricAsString('statusview_reconcile_drift');

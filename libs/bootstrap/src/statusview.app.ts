@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AccessModule } from '@app/access';
 import { BackfillDatabaseModule } from '@app/backfill';
 import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
 import { ActiveRuleSet, InstanceRegistry, ProjectionModule } from '@app/projection';
-import { ApiTokenConnectionsModule } from '@app/rules-admin';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
 import { InstanceHeartbeat } from './health/instance.heartbeat';
@@ -27,7 +27,7 @@ class StatusviewModule {
       ConfigModule.forRoot({ env, domain }),
       ProjectionModule.forRoot(connections),
       BackfillDatabaseModule.forRoot(connections.dataSource),
-      ApiTokenConnectionsModule.forRoot(connections),
+      AccessModule.forRoot(connections),
       HealthModule,
     ];
     if (jsonLogs) {

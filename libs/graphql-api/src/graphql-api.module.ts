@@ -14,15 +14,17 @@ import { MAX_VALIDATION_ERRORS, queryLengthLimit, subscriptionLimits, textDocume
 import { requestTiming } from './limits/request-timing.hooks';
 import { queryDepthLimit } from './limits/query-depth.rule';
 import { FastifyRequest } from 'fastify';
-import { ApiTokenService, RulesAdminModule } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
+import { ReconcileReportsModule } from '@app/backfill';
+import { RulesAdminModule } from '@app/rules-admin';
 import { authenticate } from './auth/request-auth';
-import { ReconcileGraphqlModule } from '@app/backfill';
 import { RolesGuard } from './auth/roles.guard';
 import { TokenRevocationWatch } from './auth/token-revocation.watch';
 import { graphqlErrorFormatter } from './errors/graphql-errors';
 import { GraphqlExceptionFilter } from './errors/graphql-exception.filter';
 import { RuleSetResolver } from './rules/rule-set.resolver';
 import { ConsoleResolver } from './console/console.resolver';
+import { ReconcileQueryResolver, ReconcileReportFieldsResolver } from './reconcile/reconcile-report.resolver';
 import { StatusChangeFanout } from './subscriptions/status-change.fanout';
 import { StatusChangeResolver } from './subscriptions/status-change.resolver';
 
@@ -37,10 +39,9 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 @Module({
   imports: [
     RulesAdminModule,
-    ReconcileGraphqlModule.forRoot({ roleGuard: RolesGuard }),
+    ReconcileReportsModule,
     GraphQLModule.forRootAsync<MercuriusDriverConfig>({
       driver: MercuriusDriver,
-      imports: [RulesAdminModule],
       inject: [ENV_CONFIG, CustomerReader, ProjectionQueries, ApiTokenService],
       useFactory: (env: EnvConfig, reader: CustomerReader, queries: ProjectionQueries, tokens: ApiTokenService) => {
         const limits = env.graphql;
@@ -95,6 +96,8 @@ const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
     CustomerFieldsResolver,
     RuleSetResolver,
     ConsoleResolver,
+    ReconcileQueryResolver,
+    ReconcileReportFieldsResolver,
     RolesGuard,
     StatusChangeResolver,
     StatusChangeFanout,

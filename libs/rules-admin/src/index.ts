@@ -6,6 +6,4 @@ export { RuleSetAnalysisPool } from './validation/rule-set-analysis.pool';
 export * from './preview/impact-preview.service';
 export * from './preview/draft-explanation.service';
 export * from './lifecycle/rule-set-lifecycle.service';
-export * from './tokens/api-token.service';
-export * from './tokens/api-token.connections';
 export * from './rules-admin.context';

@@ -4,7 +4,6 @@ import { INestApplicationContext } from '@nestjs/common';
 import { ConfigModule, DomainConfig, EnvConfig } from '@app/config';
 import { ProjectionConnections, ProjectionModule } from '@app/projection';
 import { RulesAdminModule } from './rules-admin.module';
-import { ApiTokenConnectionsModule } from './tokens/api-token.connections';
 
 @Module({})
 class RulesAdminContextModule {}
@@ -17,7 +16,6 @@ export function createRulesAdminContext(options: { env: EnvConfig; domain: Domai
       imports: [
         ConfigModule.forRoot({ env: options.env, domain: options.domain }),
         ProjectionModule.forRoot(options.connections),
-        ApiTokenConnectionsModule.forRoot(options.connections),
         RulesAdminModule,
       ],
     },

@@ -2,9 +2,8 @@ import { Problem } from '@app/rules';
 
 /**
  * `ANALYSIS_UNAVAILABLE`: the validation could not run now (too many waiting, stopped at its time limit, out of memory).
- * `BAD_INPUT`: an argument that is not what it must be (an id, a name).
  */
-export type RulesAdminErrorCode = 'NOT_FOUND' | 'NOT_A_DRAFT' | 'INVALID_RULE_SET' | 'BAD_DOCUMENT' | 'ANALYSIS_UNAVAILABLE' | 'BAD_INPUT';
+export type RulesAdminErrorCode = 'NOT_FOUND' | 'NOT_A_DRAFT' | 'INVALID_RULE_SET' | 'BAD_DOCUMENT' | 'ANALYSIS_UNAVAILABLE';
 
 /** A request about rule sets that cannot be carried out; the edges turn the code into a GraphQL code or exit status. */
 export class RulesAdminError extends Error {

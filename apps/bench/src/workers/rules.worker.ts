@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { openConnections } from '@app/bootstrap';
 import { ConfigModule, loadDomainConfig, loadRuleSet } from '@app/config';
 import { ProjectionModule, ReprojectionService } from '@app/projection';
-import { ApiTokenConnectionsModule, ImpactPreviewService, RuleSetLifecycleService, RulesAdminModule } from '@app/rules-admin';
+import { ImpactPreviewService, RuleSetLifecycleService, RulesAdminModule } from '@app/rules-admin';
 import { benchEnv, serverUrls } from '../bench.env';
 import { now } from './app.worker';
 import { RssSampler, Worker } from './worker.protocol';
@@ -44,7 +44,7 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
   const ctx = await NestFactory.createApplicationContext(
     {
       module: RulesBenchModule,
-      imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), ApiTokenConnectionsModule.forRoot(connections), RulesAdminModule],
+      imports: [ConfigModule.forRoot({ env, domain }), ProjectionModule.forRoot(connections), RulesAdminModule],
     },
     { logger: ['error', 'warn'], abortOnError: false },
   );

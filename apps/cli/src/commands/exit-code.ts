@@ -1,3 +1,4 @@
+import { AccessError } from '@app/access';
 import { StartupError } from '@app/bootstrap';
 import { BackfillError } from '@app/backfill';
 import { ConfigError } from '@app/config';
@@ -13,7 +14,7 @@ export enum ExitCode {
 
 /** The one line to print for an error that stops a command; bugs keep their stack. */
 export function describeFailure(e: unknown): string {
-  if (e instanceof BackfillError || e instanceof StartupError || e instanceof RulesAdminError) return e.message;
+  if (e instanceof BackfillError || e instanceof StartupError || e instanceof RulesAdminError || e instanceof AccessError) return e.message;
   if (e instanceof ConfigError) return e.message.replace(/\n\s*/g, ' ');
   return `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
 }

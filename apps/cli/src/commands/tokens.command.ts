@@ -1,13 +1,11 @@
 import { userInfo } from 'node:os';
 import { Injectable } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { ApiTokenService, createAccessContext, Role, ROLES } from '@app/access';
 import { openConnections } from '@app/bootstrap';
-import { ApiTokenService, createRulesAdminContext, Role } from '@app/rules-admin';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
 import { describeFailure, ExitCode } from './exit-code';
-
-const ROLES: Role[] = ['viewer', 'analyst', 'admin'];
 
 // Decorated so that TypeScript records the constructor parameters the subcommands inherit.
 @Injectable()
@@ -22,9 +20,9 @@ abstract class TokensSubCommand extends CommandRunner {
   protected async withTokens(fn: (tokens: ApiTokenService) => Promise<number>): Promise<void> {
     let close = async (): Promise<void> => undefined;
     try {
-      const { env, domain } = this.config.loadConfig();
+      const { env } = this.config.loadConfig();
       const connections = await openConnections(env);
-      const ctx = await createRulesAdminContext({ env, domain, connections });
+      const ctx = await createAccessContext({ connections });
       close = async () => {
         await ctx.close();
         await connections.close();

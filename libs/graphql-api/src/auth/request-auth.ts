@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { ApiTokenService, describePrincipal, Principal, Role, ROLE_RANK } from '@app/rules-admin';
+import { ApiTokenService, describePrincipal, Principal, Role, ROLE_RANK } from '@app/access';
 
 /** Who is asking: a verified token's principal, nobody, or a token that did not verify. */
 export type RequestAuth = { kind: 'token'; principal: Principal } | { kind: 'anonymous' } | { kind: 'invalid' };

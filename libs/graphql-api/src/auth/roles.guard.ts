@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { Role } from '@app/rules-admin';
+import { Role } from '@app/access';
 import { GraphqlContext } from '../customers/customer.loaders';
 import { requireRole } from './request-auth';
 

@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import type { WebSocket } from 'ws';
+import { ApiTokenService } from '@app/access';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { REDIS_KEYS, RedisKeys } from '@app/projection';
-import { API_TOKEN_REDIS, ApiTokenService } from '@app/rules-admin';
 
 /** graphql-ws close code for a connection whose credentials stopped being valid (4403 Forbidden). */
 export const TOKEN_REVOKED_CLOSE_CODE = 4403;
@@ -15,8 +13,8 @@ const TERMINATE_AFTER_MS = 1000;
  * authenticated once, at connection_init, so without this a revoked token kept receiving changes
  * for as long as its socket stayed open. Two ways, like the rule set sync:
  *
- * - the revocation is announced on Redis (ApiTokenService.revoke, from any instance or the CLI):
- *   every instance forgets its token cache and closes the token's sockets at once;
+ * - the revocation is announced (ApiTokenService.onRevoked, from any instance or the CLI): every
+ *   instance forgets its token cache and closes the token's sockets at once;
  * - every GRAPHQL_SUBSCRIPTION_AUTH_CHECK_MS, the tokens of live sockets are checked in one query,
  *   which covers an announcement lost while Redis was away, or a token revoked in SQL.
  */
@@ -24,30 +22,18 @@ const TERMINATE_AFTER_MS = 1000;
 export class TokenRevocationWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('subscriptions');
   private readonly sockets = new Map<string, Set<WebSocket>>();
-  private subscriber?: Redis;
+  private stopListening?: () => void;
   private timer?: NodeJS.Timeout;
   private checking = false;
   private failing = false;
 
   constructor(
     private readonly tokens: ApiTokenService,
-    @Inject(API_TOKEN_REDIS) private readonly redis: Redis,
-    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const subscriber = this.redis.duplicate({ enableOfflineQueue: true, lazyConnect: true, maxRetriesPerRequest: null });
-    subscriber.on('error', () => undefined); // reconnects by itself; the periodic check covers the gap
-    subscriber.on('message', (_channel: string, message: string) => {
-      this.tokens.forget();
-      const id = parseAnnouncement(message);
-      if (id === null) this.logger.warn(`ignored a malformed token revocation on ${this.keys.tokenRevokedChannel}: ${message.slice(0, 100)}`);
-      else this.close(id);
-    });
-    await subscriber.connect();
-    await subscriber.subscribe(this.keys.tokenRevokedChannel);
-    this.subscriber = subscriber;
+    this.stopListening = await this.tokens.onRevoked((id) => this.close(id));
     this.timer = setInterval(() => void this.check(), this.env.graphql.subscriptionAuthCheckMs);
     this.timer.unref();
   }
@@ -96,15 +82,6 @@ export class TokenRevocationWatch implements OnApplicationBootstrap, OnApplicati
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
-    this.subscriber?.disconnect();
-  }
-}
-
-function parseAnnouncement(message: string): string | null {
-  try {
-    const id = (JSON.parse(message) as { id?: unknown }).id;
-    return typeof id === 'string' && /^[0-9]{1,19}$/.test(id) ? id : null;
-  } catch {
-    return null;
+    this.stopListening?.();
   }
 }

@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { AuditRow, ReprojectionProgress } from '@app/projection';
 import { Problem } from '@app/rules';
-import { ApiTokenInfo, RuleSetVersionInfo, RulesAdminError, toYaml } from '@app/rules-admin';
+import { AccessError, ApiTokenInfo } from '@app/access';
+import { RuleSetVersionInfo, RulesAdminError, toYaml } from '@app/rules-admin';
 import {
   ApiToken,
   Reprojection,
@@ -45,16 +46,20 @@ export function toApiToken(t: ApiTokenInfo): ApiToken {
   return { ...t, role: t.role.toUpperCase() as Role };
 }
 
-/** The edge's translation of the rules library's errors into GraphQL errors with codes. */
+/** The edge's translation of the rules and access libraries' errors into GraphQL errors with codes. */
 export function toGraphqlError(e: unknown): unknown {
+  if (e instanceof AccessError) {
+    switch (e.code) {
+      case 'BAD_INPUT':
+        return new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } });
+    }
+  }
   if (!(e instanceof RulesAdminError)) return e;
   switch (e.code) {
     case 'NOT_FOUND':
       return new GraphQLError(e.message, { extensions: { code: 'NOT_FOUND' } });
     case 'NOT_A_DRAFT':
       return new GraphQLError(e.message, { extensions: { code: 'NOT_A_DRAFT' } });
-    case 'BAD_INPUT':
-      return new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } });
     case 'BAD_DOCUMENT':
       return new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT', problems: e.problems.map(toProblem) } });
     case 'INVALID_RULE_SET':

@@ -1,7 +1,8 @@
 import { Inject, UseGuards } from '@nestjs/common';
 import { Args, Context, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { ApiTokenService, describePrincipal, RuleSetLifecycleService } from '@app/rules-admin';
+import { ApiTokenService, describePrincipal } from '@app/access';
+import { RuleSetLifecycleService } from '@app/rules-admin';
 import { RequestAuth } from '../auth/request-auth';
 import { intArgument, numericIdArgument } from '../errors/graphql-errors';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';

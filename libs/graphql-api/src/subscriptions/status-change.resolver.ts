@@ -3,7 +3,7 @@ import { Args, Context, Resolver, Subscription } from '@nestjs/graphql';
 import type { WebSocket } from 'ws';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { StatusChangeMessage } from '@app/projection';
-import { ApiTokenService } from '@app/rules-admin';
+import { ApiTokenService } from '@app/access';
 import { RequestAuth, requireRole, unauthenticated } from '../auth/request-auth';
 import { TokenRevocationWatch } from '../auth/token-revocation.watch';
 import { CustomerIdNormalizer } from '../customers/customer-id.normalizer';

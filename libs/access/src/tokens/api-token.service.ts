@@ -1,22 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { REDIS_KEYS, RedisKeys } from '@app/projection';
-import { RulesAdminError } from '../rules-admin.errors';
-import { API_TOKEN_DATA_SOURCE, API_TOKEN_REDIS } from './api-token.connections';
-
-export type Role = 'viewer' | 'analyst' | 'admin';
-export const ROLE_RANK: Record<Role, number> = { viewer: 1, analyst: 2, admin: 3 };
-
-export interface Principal {
-  tokenId: string;
-  name: string;
-  role: Role;
-}
-
-/** How audits and messages name a token: names need not be unique, ids are. */
-export const describePrincipal = (p: Principal): string => `${p.name} (token ${p.tokenId})`;
+import { RedisKeys } from '@app/projection';
+import { AccessError } from '../access.errors';
+import { Principal } from '../principal';
+import { Role } from '../roles';
+import { API_TOKEN_DATA_SOURCE, API_TOKEN_REDIS, API_TOKEN_REDIS_KEYS } from './api-token.tokens';
 
 export interface ApiTokenInfo {
   id: string;
@@ -48,20 +38,22 @@ const BIGINT_MAX = 9223372036854775807n;
  * token's subscriptions) at once, and CACHE_MS bounds it if the announcement is lost.
  */
 @Injectable()
-export class ApiTokenService {
+export class ApiTokenService implements OnApplicationShutdown {
   private readonly logger = new Logger('tokens');
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly revokedListeners = new Set<(tokenId: string) => void>();
+  private subscriber?: Promise<Redis>;
 
   constructor(
     @Inject(API_TOKEN_DATA_SOURCE) private readonly db: DataSource,
     @Inject(API_TOKEN_REDIS) private readonly redis: Redis,
-    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @Inject(API_TOKEN_REDIS_KEYS) private readonly keys: RedisKeys,
   ) {}
 
   async create(name: string, role: Role, createdBy: string): Promise<{ token: string; info: ApiTokenInfo }> {
     const clean = name.trim();
     if (clean.length === 0 || clean.length > MAX_TOKEN_NAME_LENGTH || /[\p{Cc}]/u.test(clean)) {
-      throw new RulesAdminError('BAD_INPUT', `a token name must be 1 to ${MAX_TOKEN_NAME_LENGTH} characters without control characters, got ${clean.length} characters`);
+      throw new AccessError('BAD_INPUT', `a token name must be 1 to ${MAX_TOKEN_NAME_LENGTH} characters without control characters, got ${clean.length} characters`);
     }
     const token = `sv_${randomBytes(32).toString('base64url')}`;
     const [row]: TokenRow[] = await this.db.query(
@@ -71,7 +63,7 @@ export class ApiTokenService {
     return { token, info: toInfo(row) };
   }
 
-  /** True if the token was active. Every instance is told at once (see TokenRevocationWatch in the API). */
+  /** True if the token was active. Every instance is told at once (see onRevoked). */
   async revoke(id: string): Promise<boolean> {
     const rows: { id: string }[] = await this.db.query(
       `WITH u AS (UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM u`,
@@ -96,8 +88,53 @@ export class ApiTokenService {
   }
 
   /** Drops the lookup cache (a token was revoked somewhere). */
-  forget(): void {
+  private forget(): void {
     this.cache.clear();
+  }
+
+  /**
+   * Calls `listener` with the id of every token revoked from now on, by any instance or the CLI,
+   * as announced on Redis; this instance's lookup cache is dropped first. Resolves once listening;
+   * the function it resolves to stops. An announcement lost while Redis was away is not repeated:
+   * check `activeIds` now and then to cover it.
+   */
+  async onRevoked(listener: (tokenId: string) => void): Promise<() => void> {
+    this.revokedListeners.add(listener);
+    try {
+      await (this.subscriber ??= this.subscribe());
+    } catch (e) {
+      this.revokedListeners.delete(listener);
+      throw e;
+    }
+    return () => {
+      this.revokedListeners.delete(listener);
+    };
+  }
+
+  private async subscribe(): Promise<Redis> {
+    const channel = this.keys.tokenRevokedChannel;
+    const subscriber = this.redis.duplicate({ enableOfflineQueue: true, lazyConnect: true, maxRetriesPerRequest: null });
+    subscriber.on('error', () => undefined); // reconnects by itself; the listeners' periodic checks cover the gap
+    subscriber.on('message', (_channel: string, message: string) => {
+      this.forget();
+      const id = parseAnnouncement(message);
+      if (id === null) this.logger.warn(`ignored a malformed token revocation on ${channel}: ${message.slice(0, 100)}`);
+      else for (const listener of this.revokedListeners) listener(id);
+    });
+    try {
+      await subscriber.connect();
+      await subscriber.subscribe(channel);
+    } catch (e) {
+      subscriber.disconnect();
+      this.subscriber = undefined;
+      throw e;
+    }
+    return subscriber;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    subscriber?.disconnect();
   }
 
   async list(): Promise<ApiTokenInfo[]> {
@@ -120,9 +157,18 @@ export class ApiTokenService {
 /** Token ids are bigserial: anything else is the caller's mistake, not a database error. */
 function tokenId(id: string): string {
   if (!/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > BIGINT_MAX) {
-    throw new RulesAdminError('BAD_INPUT', `a token id is a positive integer (see tokens list), got ${JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)}`);
+    throw new AccessError('BAD_INPUT', `a token id is a positive integer (see tokens list), got ${JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id)}`);
   }
   return id;
+}
+
+function parseAnnouncement(message: string): string | null {
+  try {
+    const id = (JSON.parse(message) as { id?: unknown }).id;
+    return typeof id === 'string' && /^[0-9]{1,19}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
 }
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
