@@ -43,14 +43,21 @@ export async function openDatabase(url: string, poolSize = 10, migrations: Migra
   await ensureDatabase(url);
   const ds = createDataSource(url, poolSize, migrations);
   await ds.initialize();
-  // Instances starting together must not run the same migration twice.
-  const runner = ds.createQueryRunner();
+  // The lock holds one connection while the migrations take another: a pool of one migrates
+  // through a pool of two of its own (it would wait for itself until the connect timeout).
+  const migrator = poolSize >= 2 ? ds : await createDataSource(url, 2, migrations).initialize();
   try {
-    await runner.query('SELECT pg_advisory_lock(7316001)');
-    await ds.runMigrations({ transaction: 'each' });
+    // Instances starting together must not run the same migration twice.
+    const runner = migrator.createQueryRunner();
+    try {
+      await runner.query('SELECT pg_advisory_lock(7316001)');
+      await migrator.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(7316001)').catch(() => undefined);
+      await runner.release();
+    }
   } finally {
-    await runner.query('SELECT pg_advisory_unlock(7316001)').catch(() => undefined);
-    await runner.release();
+    if (migrator !== ds) await migrator.destroy();
   }
   return ds;
 }
