@@ -70,7 +70,7 @@ export const graphqlDuration = histogram(
   [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
 );
 
-type ScrapeSourceName = 'outbox' | 'outboxParked' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun' | 'redisUsedMemory' | 'redisMaxMemory';
+type ScrapeSourceName = 'outbox' | 'outboxParked' | 'unmapped' | 'reconcileDrift' | 'verifyDifferences' | 'verifyLastRun' | 'redisUsedMemory' | 'redisMaxMemory' | 'tableBytes' | 'indexBytes' | 'deadRows';
 type ScrapeSource = () => Promise<number | Array<{ labels: Record<string, string>; value: number }>>;
 const sources = new Map<string, ScrapeSource>();
 
@@ -89,6 +89,15 @@ async function fromSource(g: Gauge<string>, key: string): Promise<void> {
   else for (const v of value) g.set(v.labels, v.value);
 }
 
+export const tableBytes = gauge('statusview_table_bytes', 'Size of each of the projection\'s growing tables (heap and TOAST), read at scrape time', ['table'], async function () {
+  await fromSource(this, 'tableBytes');
+});
+export const indexBytes = gauge('statusview_table_index_bytes', 'Size of the indexes of each of the projection\'s growing tables, read at scrape time', ['table'], async function () {
+  await fromSource(this, 'indexBytes');
+});
+export const deadRows = gauge('statusview_table_dead_rows', 'Dead rows of each of the projection\'s growing tables that vacuum has yet to reclaim (PostgreSQL\'s statistics)', ['table'], async function () {
+  await fromSource(this, 'deadRows');
+});
 export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes committed but not yet published', [], async function () {
   await fromSource(this, 'outbox');
 });

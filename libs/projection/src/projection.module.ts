@@ -25,6 +25,7 @@ import { ProjectionStore } from './store/projection.store';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
 import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
+import { TableSizes } from './maintenance/table-sizes';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -69,9 +70,11 @@ export class ProjectionModule {
         CustomerInputsReader,
         ProjectionHealth,
         DirectDeadLetterStore,
+        TableSizes,
       ],
       exports: [
         DirectDeadLetterStore,
+        TableSizes,
         REDIS_KEYS,
         ActiveRuleSet,
         RuleSetRepository,

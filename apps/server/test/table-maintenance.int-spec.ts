@@ -1,0 +1,42 @@
+import { DataSource } from 'typeorm';
+import { openDatabase } from '@app/projection';
+import { CRM, gql, TestApp, waitFor } from '@app/testing';
+
+/** What keeps the churny tables near their live size in a long run, and what shows it to an operator. */
+describe('table maintenance', () => {
+  let app: TestApp;
+  let db: DataSource;
+  beforeAll(async () => {
+    app = await TestApp.start();
+    // A pool of one, as a small tool opens it (it used to wait for itself while migrating).
+    db = await openDatabase(process.env.TEST_DATABASE_URL as string, 1);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await app?.stop();
+  });
+
+  it('shows the size, index size and dead rows of each growing table in /metrics', async () => {
+    await app.event(CRM, 'c', null, { id: 1, customer_no: 'TM-1', email: null, status: 'ACTIVE', updated_at: 1 });
+    await waitFor(async () => (await gql<{ customer: { status: string } | null }>(app.url, '{ customer(id: "TM-1") { status } }')).data?.customer?.status, 'the event applied');
+
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    const value = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+    for (const table of ['customer', 'source_record', 'status_history', 'status_outbox']) {
+      expect(value(`statusview_table_bytes{table="${table}"}`)).toBeGreaterThan(0);
+      expect(value(`statusview_table_index_bytes{table="${table}"}`)).toBeGreaterThan(0);
+      expect(value(`statusview_table_dead_rows{table="${table}"}`)).toBeGreaterThanOrEqual(0);
+    }
+    const [{ bytes }] = await db.query("SELECT pg_table_size('customer') AS bytes");
+    expect(value('statusview_table_bytes{table="customer"}')).toBe(Number(bytes));
+  });
+
+  it('vacuums the outbox after a fixed number of dead rows, and leaves room for in-place updates of customers and records', async () => {
+    const rows: Array<{ relname: string; reloptions: string[] }> = await db.query(
+      "SELECT relname, reloptions FROM pg_class WHERE relname IN ('status_outbox', 'customer', 'source_record') AND relkind = 'r' ORDER BY relname",
+    );
+    const options = Object.fromEntries(rows.map((r) => [r.relname, r.reloptions]));
+    expect(options.status_outbox).toEqual(expect.arrayContaining(['autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=1000']));
+    for (const t of ['customer', 'source_record']) expect(options[t]).toEqual(expect.arrayContaining(['fillfactor=85', 'autovacuum_vacuum_scale_factor=0.02']));
+  });
+});
