@@ -32,3 +32,4 @@ export * from './rules/instance-registry';
 export * from './seeding/projection.seeder';
 export * from './dead-letters/direct-dead-letter.store';
 export * from './maintenance/table-sizes';
+export * from './maintenance/history-retention';

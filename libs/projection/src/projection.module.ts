@@ -26,6 +26,7 @@ import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
 import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
 import { TableSizes } from './maintenance/table-sizes';
+import { HistoryRetention } from './maintenance/history-retention';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -71,10 +72,12 @@ export class ProjectionModule {
         ProjectionHealth,
         DirectDeadLetterStore,
         TableSizes,
+        HistoryRetention,
       ],
       exports: [
         DirectDeadLetterStore,
         TableSizes,
+        HistoryRetention,
         REDIS_KEYS,
         ActiveRuleSet,
         RuleSetRepository,

@@ -48,6 +48,11 @@ export interface EnvConfig {
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
   /**
+   * History retention: status changes older than `keepDays` days are removed in the background
+   * (0: kept for ever), every `intervalMs`, `batchSize` rows per short transaction.
+   */
+  history: { keepDays: number; intervalMs: number; batchSize: number };
+  /**
    * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
    * calling thread, as the CLI does), at most `queue` wait for one, and one that takes more than
    * `timeoutMs` is stopped.
@@ -176,6 +181,11 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
     outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
+    history: {
+      keepDays: int('HISTORY_KEEP_DAYS', 400, 0, 36_500),
+      intervalMs: int('HISTORY_RETENTION_INTERVAL_MS', 300_000, 1000),
+      batchSize: int('HISTORY_RETENTION_BATCH', 5000, 100, 100_000),
+    },
     rulesAnalysis: {
       threads: int('RULES_ANALYSIS_THREADS', 1, 0),
       queue: int('RULES_ANALYSIS_QUEUE', 16, 0),

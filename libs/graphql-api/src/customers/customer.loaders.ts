@@ -5,6 +5,7 @@ import { RequestAuth } from '../auth/request-auth';
 /** Per-request loaders: every customer lookup of one request is one cache round trip. */
 export class CustomerLoaders {
   readonly customer: DataLoader<string, CustomerView | null>;
+  readonly historyTrimmed: DataLoader<string, string | null>;
   private readonly histories = new Map<number, DataLoader<string, StatusChangeView[]>>();
 
   constructor(
@@ -12,6 +13,10 @@ export class CustomerLoaders {
     private readonly queries: ProjectionQueries,
   ) {
     this.customer = new DataLoader((ids) => reader.load(ids), { maxBatchSize: 1000 });
+    this.historyTrimmed = new DataLoader(async (ids) => {
+      const byId = await this.queries.historyTrimmed(ids);
+      return ids.map((id) => byId.get(id) ?? null);
+    });
   }
 
   history(first: number): DataLoader<string, StatusChangeView[]> {

@@ -122,4 +122,9 @@ export class CustomerFieldsResolver {
     const changes = await ctx.loaders.history(n).load(customer.id);
     return changes.map(toStatusChange);
   }
+
+  @ResolveField('historyTrimmedUntil')
+  historyTrimmedUntil(@Parent() customer: CustomerModel, @Context() ctx: GraphqlContext): Promise<string | null> {
+    return ctx.loaders.historyTrimmed.load(customer.id);
+  }
 }

@@ -30,6 +30,7 @@ export const DATABASE_QUERIES: Readonly<Record<string, number>> = {
   'Query.ruleSetDiff': 4, // two versions
   'Query.me': 0, // the request's own token, already verified
   'Customer.history': 1,
+  'Customer.historyTrimmedUntil': 1, // one query for every customer of the request
   'Customer.explanation': 1, // the rule set version that evaluated it, when not cached
   'Mutation.createRuleSetDraft': 3,
   'Mutation.updateRuleSetDraft': 3,

@@ -61,6 +61,20 @@ export class ProjectionQueries {
     return Number(row.count);
   }
 
+  /**
+   * For each customer whose history retention has cut, when: the time of the newest change
+   * removed (`history_retention`), for the customers whose oldest kept change is not their first
+   * (it has a `from`) or who have none left. Customers with whole histories are not in the map.
+   */
+  async historyTrimmed(ids: readonly string[]): Promise<Map<string, string>> {
+    const rows: Array<{ id: string; trimmed_until: Date }> = await this.db.query(
+      `SELECT c.id, r.trimmed_until FROM history_retention r, unnest($1::text[]) AS c(id)
+       WHERE coalesce((SELECT h.from_status IS NOT NULL FROM status_history h WHERE h.customer_id = c.id ORDER BY h.id LIMIT 1), true)`,
+      [[...new Set(ids)]],
+    );
+    return new Map(rows.map((r) => [r.id, r.trimmed_until.toISOString()]));
+  }
+
   /** Latest `first` status changes per customer, newest first, for many customers in one query. */
   async history(ids: readonly string[], first: number): Promise<Map<string, StatusChangeView[]>> {
     const rows: { customer_id: string; from_status: string | null; to_status: string; reason: string; rule_set_version: number; at: Date; customer_version: string | null }[] =

@@ -173,6 +173,7 @@ export interface Customer {
     updatedAt: string;
     sources: SourceStatus[];
     history?: StatusChange[];
+    historyTrimmedUntil?: Nullable<string>;
 }
 
 export interface StatusChange {

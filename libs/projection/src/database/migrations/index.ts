@@ -11,6 +11,7 @@ import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position
 import { ChangeVersionsEverywhere1733500000000 } from './1733500000000-change-versions-everywhere';
 import { DirectDeadLetters1733600000000 } from './1733600000000-direct-dead-letters';
 import { ChurnStorage1733800000000 } from './1733800000000-churn-storage';
+import { HistoryRetention1733810000000 } from './1733810000000-history-retention';
 
 export type Migrations = ReadonlyArray<new () => MigrationInterface>;
 
@@ -32,4 +33,5 @@ export const projectionMigrations: Migrations = [
   ChangeVersionsEverywhere1733500000000,
   DirectDeadLetters1733600000000,
   ChurnStorage1733800000000,
+  HistoryRetention1733810000000,
 ];

@@ -1,0 +1,54 @@
+import { HistoryRetention } from '@app/projection';
+import { CRM, gql, TestApp, waitFor } from '@app/testing';
+
+/** History retention: old status changes go, in the background and in batches; GraphQL says so. */
+describe('history retention', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Batches of 100 ids: the test's history takes several.
+    app = await TestApp.start({ HISTORY_KEEP_DAYS: '30', HISTORY_RETENTION_BATCH: '100' });
+  });
+  afterAll(() => app.stop());
+
+  const crm = (id: number, customer: string, status: string) => ({ id, customer_no: customer, email: null, status, updated_at: id });
+  const removedTotal = (metrics: string) => Number(/^statusview_history_rows_removed_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+  type Customer = { status: string; history: Array<{ from: string | null; to: string; at: string }>; historyTrimmedUntil: string | null };
+  const read = async (id: string) =>
+    (await gql<{ customer: Customer | null }>(app.url, 'query($id: ID!) { customer(id: $id) { status history(first: 500) { from to at } historyTrimmedUntil } }', { id })).data!.customer!;
+
+  it('removes the changes older than the retention, batch by batch, keeps the rest, and says whose history is not whole', async () => {
+    // 150 customers created 40 days ago (as far as their history says), MIX created then and
+    // changed today, NEW created today.
+    for (let i = 0; i < 150; i++) await app.event(CRM, 'c', null, crm(100 + i, `OLD-${i}`, 'ACTIVE'));
+    await app.event(CRM, 'c', null, crm(1, 'MIX', 'ACTIVE'));
+    await waitFor(async () => (await read('MIX'))?.history.length === 1 && (await read('OLD-149'))?.history.length === 1, 'the customers created');
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    await app.db.query(`UPDATE status_history SET at = $1::timestamptz - (1000 - id % 1000) * interval '1 second'`, [old]);
+    await app.event(CRM, 'u', null, crm(1, 'MIX', 'DORMANT'));
+    await app.event(CRM, 'c', null, crm(2, 'NEW', 'ACTIVE'));
+    await waitFor(async () => (await read('MIX'))?.history.length === 2 && (await read('NEW'))?.history.length === 1, 'the changes of today');
+
+    const before = removedTotal(await (await fetch(`${app.url}/metrics`)).text());
+    const result = await app.running.app.get(HistoryRetention).trim();
+
+    expect(result.removed).toBe(151);
+    const mix = await read('MIX');
+    expect(mix.history).toEqual([expect.objectContaining({ from: 'PENDING', to: mix.status })]);
+    expect(new Date(mix.history[0].at).getTime()).toBeGreaterThan(Date.now() - 86_400_000);
+    expect(mix.historyTrimmedUntil).not.toBeNull();
+    expect(new Date(mix.historyTrimmedUntil!).getTime()).toBeLessThanOrEqual(old.getTime());
+    expect(await read('OLD-7')).toMatchObject({ status: 'PENDING', history: [], historyTrimmedUntil: mix.historyTrimmedUntil });
+    expect(await read('NEW')).toMatchObject({ historyTrimmedUntil: null, history: [{ from: null, to: 'PENDING' }] });
+    expect(removedTotal(await (await fetch(`${app.url}/metrics`)).text()) - before).toBe(151);
+
+    // Nothing old is left: the next round removes nothing.
+    expect((await app.running.app.get(HistoryRetention).trim()).removed).toBe(0);
+  });
+
+  it('keeps everything when retention is off (HISTORY_KEEP_DAYS=0)', async () => {
+    const rows = await app.db.query(`SELECT count(*)::int AS n FROM status_history`);
+    await app.db.query(`UPDATE status_history SET at = now() - interval '10 years'`);
+    expect((await app.running.app.get(HistoryRetention).trim(0)).removed).toBe(0);
+    expect(await app.db.query(`SELECT count(*)::int AS n FROM status_history`)).toEqual(rows);
+  });
+});
