@@ -29,7 +29,7 @@ export class WorkContextFactory {
    */
   loadConfig(): { env: EnvConfig; domain: DomainConfig } {
     const env = loadEnvConfig({ OUTBOX_RELAY: 'false', RULES_ANALYSIS_THREADS: '0', ...process.env });
-    return { env, domain: loadDomainConfig(env.configDir) };
+    return { env, domain: loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems }) };
   }
 
   async open(): Promise<WorkContext> {

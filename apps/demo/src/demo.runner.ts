@@ -17,7 +17,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 /** Starts the service, publishes the reference change events as Debezium would, and shows the result. */
 export async function runDemo(): Promise<void> {
   const env = loadEnvConfig({ ALLOW_ANONYMOUS_READS: 'true', ...process.env });
-  const domain = loadDomainConfig(env.configDir);
+  const domain = loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems });
   const running = await startApp({ api: true, ingest: true }, { env, domain, logger: ['error', 'warn'] });
   exitOnSignals(running);
 

@@ -69,7 +69,7 @@ export async function startApp(
   overrides: { env?: EnvConfig; domain?: DomainConfig; logger?: false | LogLevel[] } = {},
 ): Promise<RunningApp> {
   const env = overrides.env ?? loadEnvConfig();
-  const domain = overrides.domain ?? loadDomainConfig(env.configDir);
+  const domain = overrides.domain ?? loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems });
   // Loaded only by the processes that run them: an API-only process never loads the transports
   // (amqplib, kafkajs) nor the decoders, a consumer-only one never loads GraphQL.
   const modules: Array<Type<unknown>> = [];

@@ -12,7 +12,7 @@ export class ConfigModule {
   /** Loads once; tests pass their own values. */
   static forRoot(options: { env?: EnvConfig; domain?: DomainConfig } = {}) {
     const env = options.env ?? loadEnvConfig();
-    const domain = options.domain ?? loadDomainConfig(env.configDir);
+    const domain = options.domain ?? loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems });
     return {
       module: ConfigModule,
       providers: [

@@ -58,6 +58,15 @@ export function parseSources(doc: unknown, file: string): SourcesConfig {
   return { customerKey: parsed.data.customerKey, systems };
 }
 
+/** The sources document with `changes: direct` for each of `systems`; an unknown name is an error. */
+function withDirectSystems(doc: unknown, systems: readonly string[], file: string): unknown {
+  if (systems.length === 0) return doc;
+  const declared = (doc as { systems?: Record<string, Record<string, unknown>> } | null)?.systems ?? {};
+  const unknown = systems.filter((name) => typeof declared[name] !== 'object' || declared[name] === null);
+  if (unknown.length > 0) throw new ConfigError(unknown.map((name) => `CDC_DIRECT_SYSTEMS: ${file} has no system ${name}`));
+  return { ...(doc as object), systems: Object.fromEntries(Object.entries(declared).map(([name, s]) => [name, systems.includes(name) ? { ...s, changes: 'direct' } : s])) };
+}
+
 /**
  * Checks a rule set document against the sources; returns it compiled, or throws with every error.
  * `stored` for a version accepted earlier (see `ParseOptions`).
@@ -73,12 +82,17 @@ export function loadRuleSet(doc: unknown, sources: SourcesConfig, file: string, 
   return { document: doc, ruleSet, compiled, checksum: ruleSetChecksum(doc), warnings: problems.filter((p) => p.severity === 'warning') };
 }
 
+export interface DomainConfigOptions {
+  /** Systems read directly whatever the file says (`CDC_DIRECT_SYSTEMS`). */
+  directSystems?: readonly string[];
+}
+
 /** Loads `sources` and `rules` (YAML or JSON) from the configuration folder. */
-export function loadDomainConfig(configDir: string): DomainConfig {
+export function loadDomainConfig(configDir: string, options: DomainConfigOptions = {}): DomainConfig {
   const dir = fromRoot(configDir);
   const sourcesFile = findFile(dir, 'sources');
   const rulesFile = findFile(dir, 'rules');
-  const sources = parseSources(readDocument(sourcesFile), sourcesFile);
+  const sources = parseSources(withDirectSystems(readDocument(sourcesFile), options.directSystems ?? [], sourcesFile), sourcesFile);
   const rules = loadRuleSet(readDocument(rulesFile), sources, rulesFile);
   return { sources, rules };
 }

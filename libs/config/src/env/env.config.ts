@@ -43,6 +43,11 @@ export interface EnvConfig {
      * are taken for a failure of the store itself and the batch is retried (CDC_MAX_REFUSALS_IN_A_ROW).
      */
     maxRefusalsInARow: number;
+    /**
+     * Systems whose changes are read straight from their database, whatever sources.yaml says
+     * (CDC_DIRECT_SYSTEMS, e.g. `crm,portal`): one configuration for both ways of a deployment.
+     */
+    directSystems: string[];
   };
   http: { host: string; port: number; bodyLimit: number };
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
@@ -166,6 +171,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       },
       stallAfterMs: int('CDC_STALL_AFTER_MS', 60_000, 100),
       maxRefusalsInARow: int('CDC_MAX_REFUSALS_IN_A_ROW', 100, 1),
+      directSystems: list('CDC_DIRECT_SYSTEMS', ''),
     },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0, 65535), bodyLimit: int('HTTP_BODY_LIMIT', 1_048_576, 1024) },
     graphql: {
