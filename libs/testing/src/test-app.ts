@@ -34,7 +34,7 @@ export class TestApp {
     );
     await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')}`);
     await client.end();
-    const running = await startApp({ api: true, ingest: true }, { env, logger: process.env.HELPER_PG_DEBUG ? ['error', 'warn', 'log'] : false });
+    const running = await startApp({ api: true, ingest: true }, { env, logger: false });
     const app = new TestApp(env, running);
     app.publisher = await amqp.connect(env.amqp.url);
     app.channel = await app.publisher.createConfirmChannel();

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { directConfigDir, emptyTables, ensureBuilt, envVarsOf, gql, LegacyReplica, PrivatePostgres, ServiceProcess, TestApp, testEnv, waitFor } from '@app/testing';
+
+/**
+ * The direct PostgreSQL source under faults: the built service killed (SIGKILL) while it streams
+ * from the slot and started again, and a slot PostgreSQL invalidated (max_slot_wal_keep_size) on
+ * a cluster of the test's own (the shared server is never reconfigured).
+ */
+const N = 3000;
+const crmStatus = (i: number) => ['ACTIVE', 'DORMANT', 'PROSPECT', 'CLOSED'][i % 4];
+const status = (i: number) => ['PENDING', 'INACTIVE', 'PENDING', 'CLOSED'][i % 4];
+
+describe('direct CDC from PostgreSQL under faults', () => {
+  it('SIGKILL while streaming: after a restart every change is reflected exactly once', async () => {
+    const main = await ensureBuilt();
+    const crm = await LegacyReplica.create(['crm']);
+    const configDir = directConfigDir({ crm: 'LEGACY_CRM_URL' });
+    const env = testEnv({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: `sv_helper_pg_${randomBytes(3).toString('hex')}`, CDC_BATCH_SIZE: '100', LOG_LEVEL: 'info' });
+    const vars = { ...envVarsOf(env), LEGACY_CRM_URL: crm.url };
+    const db = new Client({ connectionString: env.database.url });
+    const running: ServiceProcess[] = [];
+    const ids = Array.from({ length: N }, (_, i) => `PGKILL-${String(i).padStart(5, '0')}`);
+    const applied = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM source_record WHERE system = 'crm'`)).rows[0].n;
+    try {
+      await emptyTables(env.database.url);
+      await db.connect();
+      const first = await ServiceProcess.start(main, vars);
+      running.push(first);
+      // 60 transactions of 50 rows: the kill lands between and inside batches.
+      for (let t = 0; t < N / 50; t++) {
+        const rows = Array.from({ length: 50 }, (_, j) => t * 50 + j);
+        await crm.query(
+          `INSERT INTO crm.customers (id, customer_no, status) SELECT * FROM unnest($1::int[], $2::text[], $3::text[])`,
+          [rows, rows.map((i) => ids[i]), rows.map(crmStatus)],
+        );
+      }
+      await waitFor(async () => (await applied()) >= 600, 'streaming to be under way', 30_000);
+      first.kill('SIGKILL');
+      expect(await first.exited(5000)).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await applied()).toBeLessThan(N);
+
+      const second = await ServiceProcess.start(main, vars);
+      running.push(second);
+      await waitFor(async () => (await applied()) === N, 'every change applied after the restart', 60_000);
+      // And a change after the restart, on top: streaming goes on from where it was.
+      await crm.query(`UPDATE crm.customers SET status = 'CLOSED' WHERE id = 0`);
+      await waitFor(async () => (await gql<{ customer: { status: string } }>(second.url, `{ customer(id: "${ids[0]}") { status } }`)).data?.customer?.status === 'CLOSED', 'the update after the restart');
+      for (let k = 0; k < N; k += 1000) {
+        const page = ids.slice(k, k + 1000);
+        const r = await gql<{ customers: Array<{ id: string; status: string } | null> }>(second.url, 'query($ids: [ID!]!) { customers(ids: $ids) { id status } }', { ids: page });
+        expect(r.data!.customers).toEqual(page.map((id, j) => ({ id, status: k + j === 0 ? 'CLOSED' : status(k + j) })));
+      }
+      // Nothing doubled: one history entry per customer, two for the one updated after the restart.
+      const history = await db.query<{ entries: number; customers: number; most: number }>(
+        'SELECT sum(n)::int AS entries, count(*)::int AS customers, max(n)::int AS most FROM (SELECT customer_id, count(*) AS n FROM status_history GROUP BY 1) h',
+      );
+      expect(history.rows[0]).toEqual({ entries: N + 1, customers: N, most: 2 });
+      second.kill('SIGTERM');
+      expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
+      // Stopped cleanly: the slot's confirmed position is the end of the last transaction, nothing left to read again.
+      const { rows } = await crm.query<{ behind: string }>(
+        `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS behind FROM pg_replication_slots WHERE database = current_database()`,
+      );
+      expect(Number(rows[0].behind)).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      for (const svc of running) if (svc.running) svc.kill('SIGKILL');
+      for (const svc of running) await svc.exited(5000).catch(() => undefined);
+      await db.end().catch(() => undefined);
+      await crm.drop();
+      rmSync(configDir, { recursive: true, force: true });
+      const redis = new Redis(env.redis.url);
+      const keys = await redis.keys(`${env.redis.prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+  }, 240_000);
+
+  it('a slot invalidated by max_slot_wal_keep_size: the start fails with the documented error and the commands to recover', async () => {
+    const pg = await PrivatePostgres.start({ wal_level: 'logical', max_slot_wal_keep_size: '1MB', max_wal_size: '32MB', min_wal_size: '32MB' });
+    const crm = await LegacyReplica.create(['crm'], pg.url('postgres'));
+    const configDir = directConfigDir({ crm: 'TEST_INVALIDATED_CRM_URL' });
+    process.env.TEST_INVALIDATED_CRM_URL = crm.url;
+    const prefix = `sv_helper_pg_${randomBytes(3).toString('hex')}`;
+    try {
+      // A first start creates the slot; then the service is away while the legacy database writes on.
+      const app = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: prefix });
+      await app.stop();
+      await waitFor(async () => {
+        await crm.query(`CREATE TABLE IF NOT EXISTS filler (x text); INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 2000)`);
+        await crm.query(`SELECT pg_switch_wal()`);
+        await crm.query(`CHECKPOINT`);
+        return (await crm.slots())[0]?.wal_status === 'lost';
+      }, 'PostgreSQL to invalidate the slot', 60_000);
+
+      const failed = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: prefix }).then(
+        async (a) => {
+          await a.stop();
+          return null;
+        },
+        (e: Error) => e,
+      );
+      expect(failed).toMatchObject({ code: 'SLOT_INVALIDATED' });
+      expect(failed!.message).toContain(`replication slot "${prefix}_crm" was invalidated`);
+      expect(failed!.message).toContain('npm run cli -- direct-slot drop crm');
+      expect(failed!.message).toContain('npm run cli -- backfill --system crm');
+    } finally {
+      delete process.env.TEST_INVALIDATED_CRM_URL;
+      await crm.drop().catch(() => undefined);
+      await pg.dispose();
+      rmSync(configDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
