@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { directConfigDir, emptyTables, ensureBuilt, envVarsOf, gql, LegacyReplica, PrivatePostgres, ServiceProcess, TestApp, testEnv, waitFor } from '@app/testing';
@@ -9,7 +11,16 @@ import { directConfigDir, emptyTables, ensureBuilt, envVarsOf, gql, LegacyReplic
  * from the slot and started again, and a slot PostgreSQL invalidated (max_slot_wal_keep_size) on
  * a cluster of the test's own (the shared server is never reconfigured).
  */
+const ROOT = join(__dirname, '../../..');
 const N = 3000;
+
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'dist/apps/cli/src/main.js'), ...args], { cwd: ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
 const crmStatus = (i: number) => ['ACTIVE', 'DORMANT', 'PROSPECT', 'CLOSED'][i % 4];
 const status = (i: number) => ['PENDING', 'INACTIVE', 'PENDING', 'CLOSED'][i % 4];
 
@@ -65,6 +76,12 @@ describe('direct CDC from PostgreSQL under faults', () => {
         `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS behind FROM pg_replication_slots WHERE database = current_database()`,
       );
       expect(Number(rows[0].behind)).toBeLessThan(16 * 1024 * 1024);
+
+      // The operator's way out: the CLI drops the system's slot and publication.
+      const cli = await runCli(['direct-slot', 'drop', 'crm'], { ...vars, PATH: process.env.PATH ?? '' });
+      expect(cli).toMatchObject({ code: 0, stdout: `slot ${env.directPg.slotPrefix}_crm: dropped\npublication ${env.directPg.slotPrefix}_crm: dropped\n` });
+      expect(await crm.slots()).toEqual([]);
+      expect((await crm.query('SELECT pubname FROM pg_publication')).rows).toEqual([]);
     } finally {
       for (const svc of running) if (svc.running) svc.kill('SIGKILL');
       for (const svc of running) await svc.exited(5000).catch(() => undefined);

@@ -135,10 +135,18 @@ describe('direct CDC from PostgreSQL', () => {
     }
   });
 
-  it('shows the slots and their lag in /health', async () => {
-    const health = (await (await fetch(`${app.url}/health`)).json()) as { details?: Record<string, unknown>; info?: Record<string, unknown> };
-    const text = JSON.stringify(health);
-    expect(text).toContain(`${prefix}_crm`);
-    expect(text).toContain('lagBytes');
+  it('shows each slot, its lag and the WAL it holds back in /health and /metrics', async () => {
+    const health = (await (await fetch(`${app.url}/health`)).json()) as { details: { consumer: Record<string, unknown> } };
+    expect(health.details.consumer).toMatchObject({
+      status: 'up',
+      'direct:crm': { slot: `${prefix}_crm`, publication: `${prefix}_crm`, connected: true, lagBytes: expect.any(Number), lagSeconds: expect.any(Number) },
+      'direct:portal': { slot: `${prefix}_portal`, connected: true },
+    });
+    await waitFor(async () => {
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      return ['crm', 'portal'].every((system) =>
+        ['lag_bytes', 'lag_seconds', 'retained_wal_bytes'].every((m) => new RegExp(`^statusview_replication_${m}\\{system="${system}"\\} \\d`, 'm').test(metrics)),
+      );
+    }, 'the replication gauges of both systems');
   });
 });

@@ -1,5 +1,6 @@
 import { ChangeEvent, DecodeError, positionOf, SourcePosition } from '@app/change-events';
 import { SourceSystem } from '@app/config';
+import { setSlotReading } from '@app/observability';
 import { DeadLetterEntry, DirectSourceContext } from '../direct-source';
 import { ChangeTransport } from '../../transports/change-transport';
 import { ConsumerProgress } from '../../transports/consumer-progress';
@@ -72,8 +73,9 @@ export class PostgresDirectSource implements ChangeTransport {
     this.progress = new ConsumerProgress(ctx.env.cdc.stallAfterMs);
   }
 
+  /** Streaming: false while the replication connection is down (and being reconnected), so /health says so. */
   get running(): boolean {
-    return this.loop !== null && !this.stopping;
+    return this.loop !== null && !this.stopping && this.connected;
   }
 
   get names(): { slot: string; publication: string } {
@@ -96,6 +98,7 @@ export class PostgresDirectSource implements ChangeTransport {
     }
     this.statusTimer = setInterval(() => this.tick(), env.directPg.statusIntervalMs);
     this.statusTimer.unref();
+    setSlotReading(this.system.name, () => this.report());
     this.loop = this.run();
   }
 
@@ -410,6 +413,7 @@ export class PostgresDirectSource implements ChangeTransport {
     if (this.stopping) return;
     this.stopping = true;
     if (this.statusTimer) clearInterval(this.statusTimer);
+    setSlotReading(this.system.name, null);
     this.kick();
     // The batch in flight finishes (its retries end once stopping), then the last acknowledged position is flushed.
     await this.loop?.catch(() => undefined);
