@@ -95,7 +95,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
     }
   }, 240_000);
 
-  it('a slot invalidated by max_slot_wal_keep_size: the start fails with the documented error and the commands to recover', async () => {
+  it('a slot invalidated by max_slot_wal_keep_size, and a role that may not set up replication: the start fails with the documented error and what to do', async () => {
     const pg = await PrivatePostgres.start({ wal_level: 'logical', max_slot_wal_keep_size: '1MB', max_wal_size: '32MB', min_wal_size: '32MB' });
     const crm = await LegacyReplica.create(['crm'], pg.url('postgres'));
     const configDir = directConfigDir({ crm: 'TEST_INVALIDATED_CRM_URL' });
@@ -123,6 +123,21 @@ describe('direct CDC from PostgreSQL under faults', () => {
       expect(failed!.message).toContain(`replication slot "${prefix}_crm" was invalidated`);
       expect(failed!.message).toContain('npm run cli -- direct-slot drop crm');
       expect(failed!.message).toContain('npm run cli -- backfill --system crm');
+
+      // A role that may read the table but not set up replication: the start says the SQL to run.
+      await crm.query(`CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA crm TO reader; GRANT SELECT ON crm.customers TO reader`);
+      const asReader = new URL(crm.url);
+      asReader.username = 'reader';
+      process.env.TEST_INVALIDATED_CRM_URL = asReader.toString();
+      const refused = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: `${prefix}_other` }).then(
+        async (a) => {
+          await a.stop();
+          return null;
+        },
+        (e: Error) => e,
+      );
+      expect(refused).toMatchObject({ code: 'SETUP_REQUIRED' });
+      expect(refused!.message).toContain(`run as a superuser on the legacy database: CREATE PUBLICATION "${prefix}_other_crm" FOR TABLE "crm"."customers";`);
     } finally {
       delete process.env.TEST_INVALIDATED_CRM_URL;
       await crm.drop().catch(() => undefined);

@@ -79,6 +79,25 @@ describe('direct CDC from PostgreSQL', () => {
     await until('D-1', (c) => c === null, 'the customer gone');
   });
 
+  it('positions a change at its own LSN, which is what Debezium carries as source.lsn', async () => {
+    // A temporary slot (dropped with its session) with test_decoding shows each change's LSN, as the server logs it.
+    const peek = new Client({ connectionString: crm.url });
+    await peek.connect();
+    try {
+      await peek.query(`SELECT pg_create_logical_replication_slot($1, 'test_decoding', true)`, [`${prefix}_peek`]);
+      await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (10, 'D-10', 'DORMANT')`);
+      const { rows } = await peek.query<{ lsn: string }>(
+        `SELECT (lsn - '0/0')::text AS lsn FROM pg_logical_slot_peek_changes($1, NULL, NULL) WHERE data LIKE 'table crm.customers: INSERT:%'`,
+        [`${prefix}_peek`],
+      );
+      expect(rows).toHaveLength(1);
+      const c = await until('D-10', (x) => x?.status === 'INACTIVE', 'the insert');
+      expect(c!.sources[0].position).toBe(`lsn:${rows[0].lsn}`);
+    } finally {
+      await peek.end();
+    }
+  });
+
   it('moves a record to another customer in one update', async () => {
     await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (2, 'D-2', 'ACTIVE'), (3, 'D-3', 'DORMANT')`);
     await until('D-3', (c) => c?.status === 'INACTIVE', 'the inserts');

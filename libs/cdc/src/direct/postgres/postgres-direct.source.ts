@@ -8,7 +8,8 @@ import { InboundChange, retryUntilDone } from '../../transports/change-sink';
 import { formatLsn, Lsn, maxLsn } from './lsn';
 import { decodePgValue } from './pg-value.decoder';
 import { parsePgoutput, PgoutputMessage, Relation, TupleValue, UNCHANGED } from './pgoutput.parser';
-import { ReplicationConnection, ReplicationFrame } from './replication.connection';
+import { quoteIdent, ReplicationConnection, ReplicationFrame } from './replication.connection';
+import { loadSnapshot } from './snapshot.loader';
 import { PostgresSourceError, ReplicationSlotAdmin, tableOf } from './replication-slot';
 
 /** A change waiting to be applied, or the commit that closes its transaction (what may be acknowledged). */
@@ -88,7 +89,12 @@ export class PostgresDirectSource implements ChangeTransport {
     try {
       await this.admin.checkWalLevel();
       if ((await this.admin.ensurePublication()) === 'created') this.ctx.logger.log(`systems.${this.system.name}: created publication ${this.admin.publication}`);
-      const state = await this.admin.slotState();
+      let state = await this.admin.slotState();
+      if (state.exists && (await this.admin.snapshotInterrupted())) {
+        this.ctx.logger.warn(`systems.${this.system.name}: the first start's snapshot load was cut off; the slot is dropped and the snapshot loaded again`);
+        await this.admin.dropSlot();
+        state = await this.admin.slotState();
+      }
       await this.connect(!state.exists);
     } catch (e) {
       if (e instanceof PostgresSourceError) this.ctx.logger.error(e.message);
@@ -108,16 +114,7 @@ export class PostgresDirectSource implements ChangeTransport {
     const conn = new ReplicationConnection(this.ctx.url, `statusview-${this.system.name}`);
     await conn.connect((e) => this.ctx.logger.warn(`systems.${this.system.name}: replication connection error: ${e.message}`));
     try {
-      if (createSlot) {
-        try {
-          await conn.command(`CREATE_REPLICATION_SLOT "${admin.slot.replace(/"/g, '""')}" LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
-          this.ctx.logger.log(`systems.${this.system.name}: created replication slot ${admin.slot}`);
-        } catch (e) {
-          const code = (e as { code?: string }).code ?? '';
-          if (code === '42501' || code === '28000') throw admin.setupRequired(admin.slotSql(), e as Error);
-          throw e;
-        }
-      }
+      if (createSlot) await this.createSlotAndLoad(conn);
       this.relations.clear();
       this.inTransaction = null;
       const state = await admin.slotState();
@@ -141,6 +138,36 @@ export class PostgresDirectSource implements ChangeTransport {
     }
     this.connected = true;
     this.ctx.logger.log(`systems.${this.system.name}: streaming ${this.system.table} from slot ${admin.slot} (publication ${admin.publication})`);
+  }
+
+  /**
+   * First start: the slot, created with an exported snapshot, and the table loaded inside that
+   * snapshot (see loadSnapshot) while the replication connection waits; it then streams from the
+   * slot's consistent point. A load that fails drops the slot, so that the next start loads again.
+   */
+  private async createSlotAndLoad(conn: ReplicationConnection): Promise<void> {
+    const admin = this.admin!;
+    const marked = await admin.markSnapshot('loading');
+    let created: { snapshot_name: string | null; consistent_point: string };
+    try {
+      [created] = await conn.command<{ snapshot_name: string | null; consistent_point: string }>(
+        `CREATE_REPLICATION_SLOT ${quoteIdent(admin.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      );
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (code === '42501' || code === '28000') throw admin.setupRequired(admin.slotSql(), e as Error);
+      throw e;
+    }
+    this.ctx.logger.log(`systems.${this.system.name}: created replication slot ${admin.slot} (consistent point ${created.consistent_point}); loading ${this.system.table} in its snapshot`);
+    try {
+      const rows = await loadSnapshot(this.ctx, created.snapshot_name!, await admin.restartLsn(), () => !this.stopping);
+      if (marked) await admin.markSnapshot('loaded');
+      this.ctx.logger.log(`systems.${this.system.name}: loaded ${rows} rows of ${this.system.table} from the slot's snapshot; streaming from ${created.consistent_point}`);
+    } catch (e) {
+      await conn.close(0).catch(() => undefined);
+      await admin.dropSlot().catch(() => undefined);
+      throw e;
+    }
   }
 
   private onStreamEnd(conn: ReplicationConnection, e: Error | null): void {

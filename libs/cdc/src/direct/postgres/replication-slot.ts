@@ -126,6 +126,40 @@ export class ReplicationSlotAdmin {
     );
   }
 
+  /**
+   * Marks, on the publication's comment, that the first start's snapshot is being loaded or was
+   * loaded: a start that finds `loading` with a slot knows the load was cut off (a crash), drops
+   * the slot and loads again. False when the role may not comment on the publication (it did not
+   * create it): the snapshot is then loaded without the mark.
+   */
+  async markSnapshot(state: 'loading' | 'loaded'): Promise<boolean> {
+    try {
+      await this.client.query(`COMMENT ON PUBLICATION ${quoteIdent(this.publication)} IS ${quoteLiteral(`statusview: snapshot ${state}`)}`);
+      return true;
+    } catch (e) {
+      if (PERMISSION.has((e as { code?: string }).code ?? '')) return false;
+      throw e;
+    }
+  }
+
+  async snapshotInterrupted(): Promise<boolean> {
+    const { rows } = await this.client.query<{ c: string | null }>(
+      `SELECT obj_description(oid, 'pg_publication') AS c FROM pg_publication WHERE pubname = $1`,
+      [this.publication],
+    );
+    return rows[0]?.c === 'statusview: snapshot loading';
+  }
+
+  async restartLsn(): Promise<Lsn> {
+    const { rows } = await this.client.query<{ lsn: string | null }>('SELECT restart_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [this.slot]);
+    if (!rows[0]?.lsn) throw new Error(`replication slot "${this.slot}" has no restart_lsn`);
+    return parseLsn(rows[0].lsn);
+  }
+
+  async dropSlot(): Promise<void> {
+    await this.client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [this.slot]);
+  }
+
   /** The SQL a privileged role runs to create the slot, for the error when this role may not. */
   slotSql(): string {
     return `SELECT pg_create_logical_replication_slot(${quoteLiteral(this.slot)}, 'pgoutput');`;
