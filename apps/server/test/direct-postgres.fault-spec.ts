@@ -53,7 +53,9 @@ describe('direct CDC from PostgreSQL under faults', () => {
       expect(await first.exited(5000)).toEqual({ code: null, signal: 'SIGKILL' });
       expect(await applied()).toBeLessThan(N);
 
-      const second = await ServiceProcess.start(main, vars);
+      const lines: string[] = [];
+      // A threshold every slot passes: the warning about retained WAL shows in the log.
+      const second = await ServiceProcess.start(main, { ...vars, DIRECT_PG_WAL_WARN_BYTES: '1', DIRECT_PG_STATUS_INTERVAL_MS: '200' }, { onLine: (l) => lines.push(l) });
       running.push(second);
       await waitFor(async () => (await applied()) === N, 'every change applied after the restart', 60_000);
       // And a change after the restart, on top: streaming goes on from where it was.
@@ -69,6 +71,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
         'SELECT sum(n)::int AS entries, count(*)::int AS customers, max(n)::int AS most FROM (SELECT customer_id, count(*) AS n FROM status_history GROUP BY 1) h',
       );
       expect(history.rows[0]).toEqual({ entries: N + 1, customers: N, most: 2 });
+      await waitFor(async () => lines.some((l) => l.includes('more than DIRECT_PG_WAL_WARN_BYTES (1)')), 'the retained WAL warning');
       second.kill('SIGTERM');
       expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
       // Stopped cleanly: the slot's confirmed position is the end of the last transaction, nothing left to read again.
@@ -85,6 +88,50 @@ describe('direct CDC from PostgreSQL under faults', () => {
     } finally {
       for (const svc of running) if (svc.running) svc.kill('SIGKILL');
       for (const svc of running) await svc.exited(5000).catch(() => undefined);
+      await db.end().catch(() => undefined);
+      await crm.drop();
+      rmSync(configDir, { recursive: true, force: true });
+      const redis = new Redis(env.redis.url);
+      const keys = await redis.keys(`${env.redis.prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+  }, 240_000);
+
+  it('SIGKILL during the first start\'s snapshot load: the next start loads it again, every row once', async () => {
+    const main = await ensureBuilt();
+    const crm = await LegacyReplica.create(['crm']);
+    const rowsN = 20_000;
+    await crm.query(`INSERT INTO crm.customers SELECT g, 'SNAP-' || g, null, (ARRAY['ACTIVE','DORMANT','PROSPECT','CLOSED'])[1 + g % 4], now() FROM generate_series(1, ${rowsN}) g`);
+    const configDir = directConfigDir({ crm: 'LEGACY_CRM_URL' });
+    const env = testEnv({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: `sv_helper_pg_${randomBytes(3).toString('hex')}`, CDC_BATCH_SIZE: '100', LOG_LEVEL: 'info' });
+    const vars = { ...envVarsOf(env), LEGACY_CRM_URL: crm.url };
+    const db = new Client({ connectionString: env.database.url });
+    let svc: ServiceProcess | undefined;
+    let pid = 0;
+    const applied = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM source_record WHERE system = 'crm'`)).rows[0].n;
+    try {
+      await emptyTables(env.database.url);
+      await db.connect();
+      const first = ServiceProcess.start(main, vars, { onSpawn: (p) => (pid = p) }).catch((e: Error) => e);
+      await waitFor(async () => (await applied()) >= 1000, 'the snapshot load to be under way', 60_000);
+      process.kill(pid, 'SIGKILL');
+      expect(await first).toBeInstanceOf(Error);
+      expect(await applied()).toBeLessThan(rowsN);
+      // The slot of the cut-off load is still there; the publication says its load did not finish.
+      expect((await crm.slots()).length).toBe(1);
+      expect((await crm.query(`SELECT obj_description(oid, 'pg_publication') AS c FROM pg_publication`)).rows).toEqual([{ c: 'statusview: snapshot loading' }]);
+
+      svc = await ServiceProcess.start(main, vars);
+      expect(await applied()).toBe(rowsN);
+      expect((await crm.query(`SELECT obj_description(oid, 'pg_publication') AS c FROM pg_publication`)).rows).toEqual([{ c: 'statusview: snapshot loaded' }]);
+      await crm.query(`UPDATE crm.customers SET status = 'CLOSED' WHERE id = 1`);
+      await waitFor(async () => (await gql<{ customer: { status: string } }>(svc!.url, `{ customer(id: "SNAP-1") { status } }`)).data?.customer?.status === 'CLOSED', 'a change after the load');
+      const history = await db.query<{ most: number }>('SELECT max(n)::int AS most FROM (SELECT customer_id, count(*) AS n FROM status_history GROUP BY 1) h');
+      expect(history.rows[0].most).toBe(2);
+    } finally {
+      if (svc?.running) svc.kill('SIGKILL');
+      await svc?.exited(5000).catch(() => undefined);
       await db.end().catch(() => undefined);
       await crm.drop();
       rmSync(configDir, { recursive: true, force: true });
