@@ -51,8 +51,13 @@ export class LegacyReplica {
     this.atExit = () => {
       // Synchronous at exit: psql, best effort.
       try {
-        const sql = `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '${name}' AND NOT active; DROP DATABASE IF EXISTS "${name}" WITH (FORCE);`;
-        execFileSync('psql', [adminUrl, '-q', '-c', sql], { stdio: 'ignore' });
+        // Separate commands (DROP DATABASE runs outside a transaction): walsenders ended, their slots dropped, the database dropped.
+        const slots = `FROM pg_replication_slots WHERE database = '${name}'`;
+        execFileSync(
+          'psql',
+          [adminUrl, '-q', '-c', `SELECT pg_terminate_backend(active_pid) ${slots} AND active_pid IS NOT NULL`, '-c', 'SELECT pg_sleep(0.5)', '-c', `SELECT pg_drop_replication_slot(slot_name) ${slots}`, '-c', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`],
+          { stdio: 'ignore', timeout: 10_000 },
+        );
       } catch {
         // the server is gone: nothing pinned any more
       }
