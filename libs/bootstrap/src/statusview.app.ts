@@ -79,7 +79,7 @@ export async function startApp(
   // The broker is needed only when some system's changes come as Debezium messages.
   const viaBroker = domain.sources.systems.some((s) => (s.changes ?? 'debezium') === 'debezium');
   const connections = await openConnections(env, { checkBroker: parts.ingest && viaBroker });
-  let app: NestFastifyApplication;
+  let app: NestFastifyApplication | undefined;
   try {
     const jsonLogs = overrides.logger === undefined;
     app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, modules, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
@@ -91,21 +91,24 @@ export async function startApp(
     if (api) await api.registerConsoleRoutes(app.getHttpAdapter().getInstance());
     await app.listen(env.http.port, env.http.host);
   } catch (e) {
+    // A source that failed to start (a direct source's slot, say) after others had started: those stop too.
+    await app?.close().catch(() => undefined);
     await connections.close();
     const code = (e as { code?: string }).code;
     if (code === 'ECONNREFUSED' && parts.ingest) throw unreachable('RabbitMQ', env.amqp.url, e);
     throw e;
   }
-  const address = app.getHttpServer().address();
+  const started = app;
+  const address = started.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : env.http.port;
   let closing: Promise<void> | undefined;
   return {
-    app,
+    app: started,
     connections,
     url: `http://127.0.0.1:${port}`,
     close: () =>
       (closing ??= (async () => {
-        await app.close();
+        await started.close();
         await connections.close();
       })()),
   };

@@ -10,3 +10,6 @@ export type { KafkaConsumerStats } from './transports/kafka/kafka-batch.handler'
 export type { KafkaLagSnapshot } from './transports/kafka/kafka-lag.monitor';
 export * from './transports/change-transport';
 export * from './direct/direct-source';
+export * from './direct/postgres/postgres-direct.source';
+export { PostgresSourceError, ReplicationSlotAdmin, replicationNames } from './direct/postgres/replication-slot';
+export type { PostgresSourceErrorCode } from './direct/postgres/replication-slot';

@@ -26,6 +26,11 @@ export interface ChangeEvent {
   /** The same fields with values brought to their configured types (timestamps as epoch ms). */
   row: Record<string, unknown>;
   position: SourcePosition;
+  /**
+   * Columns the source did not send, whose stored values stand: PostgreSQL's logical replication
+   * leaves out a TOASTed value an update did not change. Absent or empty: the row is whole.
+   */
+  unchanged?: readonly string[];
 }
 
 export interface TruncateEvent {

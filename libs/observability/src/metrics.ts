@@ -154,3 +154,46 @@ export const cacheWritesRefused = counter(
 );
 
 export { register as metricsRegistry };
+
+/** What a direct source's replication slot reports at scrape time (see setSlotReading). */
+export interface SlotReading {
+  /** Bytes of WAL between the server's end and what the projection has (acknowledged). */
+  lagBytes: number;
+  /** Seconds since the commit of the oldest change received and not yet applied; 0 when caught up. */
+  lagSeconds: number;
+  /** Bytes of WAL the slot holds back on the server (from its restart_lsn); null before the first check. */
+  retainedWalBytes: number | null;
+}
+const slotReadings = new Map<string, () => SlotReading>();
+
+/** A direct source's slot, labelled by its system (a name from sources.yaml: bounded); `null` removes it. */
+export function setSlotReading(system: string, read: (() => SlotReading) | null): void {
+  if (read) slotReadings.set(system, read);
+  else slotReadings.delete(system);
+}
+
+function slotGauge(name: string, help: string, pick: (r: SlotReading) => number | null): Gauge<string> {
+  return gauge(name, help, ['system'], function () {
+    this.reset();
+    for (const [system, read] of slotReadings) {
+      const v = pick(read());
+      if (v !== null) this.set({ system }, v);
+    }
+    return Promise.resolve();
+  });
+}
+export const replicationLagBytes = slotGauge(
+  'statusview_replication_lag_bytes',
+  'Direct PostgreSQL sources: bytes of WAL between the server\'s end and the position acknowledged (everything before it is in the projection), by system',
+  (r) => r.lagBytes,
+);
+export const replicationLagSeconds = slotGauge(
+  'statusview_replication_lag_seconds',
+  'Direct PostgreSQL sources: seconds since the commit of the oldest change received and not yet in the projection (0 when caught up), by system',
+  (r) => r.lagSeconds,
+);
+export const replicationRetainedWalBytes = slotGauge(
+  'statusview_replication_retained_wal_bytes',
+  'Direct PostgreSQL sources: bytes of WAL the replication slot holds back on the server (pg_current_wal_lsn - restart_lsn), by system',
+  (r) => r.retainedWalBytes,
+);

@@ -152,5 +152,5 @@ function isUniqueViolation(e: unknown): boolean {
 }
 
 function prepared(e: ChangeEvent, status: string | null, rule: string | null, unmapped: PreparedChange['unmapped']): PreparedChange {
-  return { system: e.system, recordKey: e.recordKey, customerId: e.customerId, deleted: e.deleted, raw: e.raw, status, rule, unmapped, position: e.position };
+  return { system: e.system, recordKey: e.recordKey, customerId: e.customerId, deleted: e.deleted, raw: e.raw, status, rule, unmapped, position: e.position, unchanged: e.unchanged?.length ? e.unchanged : null };
 }

@@ -49,6 +49,13 @@ export interface EnvConfig {
      */
     directSystems: string[];
   };
+  /**
+   * Systems read straight from PostgreSQL: the slot and publication of a system are named
+   * `<slotPrefix>_<system>` (DIRECT_PG_SLOT_PREFIX); a status update goes to the server and the
+   * slot's retained WAL is checked every `statusIntervalMs` (DIRECT_PG_STATUS_INTERVAL_MS), with a
+   * warning above `walWarnBytes` (DIRECT_PG_WAL_WARN_BYTES).
+   */
+  directPg: { slotPrefix: string; statusIntervalMs: number; walWarnBytes: number };
   http: { host: string; port: number; bodyLimit: number };
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
@@ -173,6 +180,11 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       maxRefusalsInARow: int('CDC_MAX_REFUSALS_IN_A_ROW', 100, 1),
       directSystems: list('CDC_DIRECT_SYSTEMS', ''),
     },
+    directPg: {
+      slotPrefix: str('DIRECT_PG_SLOT_PREFIX', 'statusview'),
+      statusIntervalMs: int('DIRECT_PG_STATUS_INTERVAL_MS', 10_000, 100, 3_600_000),
+      walWarnBytes: int('DIRECT_PG_WAL_WARN_BYTES', 1024 ** 3, 0),
+    },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0, 65535), bodyLimit: int('HTTP_BODY_LIMIT', 1_048_576, 1024) },
     graphql: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', 8, 1),
@@ -200,6 +212,9 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     configDir: str('CONFIG_DIR', 'config'),
     logLevel: str('LOG_LEVEL', 'info'),
   };
+  if (!/^[a-z_][a-z0-9_]{0,39}$/.test(config.directPg.slotPrefix)) {
+    problems.push(`DIRECT_PG_SLOT_PREFIX=${config.directPg.slotPrefix}: expected lower-case letters, digits and _ (at most 40, not starting with a digit): slot names allow no more`);
+  }
   if (config.kafka.extraTopics.includes(config.kafka.dlqTopic)) {
     problems.push(`KAFKA_EXTRA_TOPICS=${config.kafka.extraTopics.join(',')}: must not include the dead-letter topic ${config.kafka.dlqTopic} (its messages would be dead-lettered again and again)`);
   }

@@ -69,7 +69,8 @@ export class ProjectionStore {
           if (o.applied) {
             // Every customer that gained or lost the record is resolved again, under its lock.
             applied += 1;
-            if (sameRules && !changes[i].deleted) fresh.add(recordId(changes[i].system, changes[i].recordKey));
+            // A change that left columns out was mapped without them: mapped again from the stored record.
+            if (sameRules && !changes[i].deleted && !changes[i].unchanged) fresh.add(recordId(changes[i].system, changes[i].recordKey));
             if (o.left_customer) changed.add(o.left_customer);
             if (o.new_customer) changed.add(o.new_customer);
           } else {

@@ -35,9 +35,17 @@ WITH input AS (
   -- array parameters cost an escape per element (measured in the ingest profile).
   SELECT * FROM ROWS FROM (jsonb_to_recordset($1::jsonb)
     AS (system text, record_key text, customer_id text, raw jsonb, status text, rule text, unmapped_field text, unmapped_value text,
-        position_kind text, position_key text, position text, source_ts timestamptz, deleted boolean)) WITH ORDINALITY
+        position_kind text, position_key text, position text, source_ts timestamptz, deleted boolean, unchanged text[])) WITH ORDINALITY
     AS t(system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
-         position_kind, position_key, position, source_ts, deleted, ord)
+         position_kind, position_key, position, source_ts, deleted, unchanged, ord)
+),
+kept AS (
+  -- The stored record of a change that left columns out (PostgreSQL's unchanged TOASTed values),
+  -- locked: FOR UPDATE waits for another writer of the row and reads what it committed.
+  SELECT s.system, s.record_key, s.raw FROM source_record s
+  JOIN input i ON i.system = s.system AND i.record_key = s.record_key
+  WHERE i.unchanged IS NOT NULL
+  FOR UPDATE OF s
 ),
 stored AS (
   -- What this statement's snapshot holds: the customer of a change that turns out stale, whose
@@ -51,12 +59,17 @@ stored AS (
 up AS (
   INSERT INTO source_record AS s (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
                                   position_kind, position_key, position, source_ts, deleted, updated_at)
-  SELECT system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
+  SELECT i.system, i.record_key, customer_id,
+         -- The columns left out keep their stored values.
+         CASE WHEN i.unchanged IS NULL THEN i.raw
+              ELSE coalesce((SELECT jsonb_object_agg(c, k.raw -> c) FROM unnest(i.unchanged) c WHERE k.raw ? c), '{}'::jsonb) || i.raw END,
+         status, rule, unmapped_field, unmapped_value,
          position_kind, position_key, position, source_ts,
          -- Older than the system's last truncate: the truncate removed it after this event.
          deleted OR EXISTS (SELECT 1 FROM source_truncate w WHERE w.system = i.system AND NOT ${newer('i', 'w')}),
          now()
   FROM input i
+  LEFT JOIN kept k ON i.unchanged IS NOT NULL AND k.system = i.system AND k.record_key = i.record_key
   ON CONFLICT (system, record_key) DO UPDATE SET
     left_customer_id = CASE WHEN excluded.deleted OR s.customer_id IS NOT DISTINCT FROM excluded.customer_id THEN NULL ELSE s.customer_id END,
     ${KEEP_ON_DELETE},
@@ -135,6 +148,7 @@ function recordRow(c: PreparedChange) {
     position: c.position.text,
     source_ts: c.position.tsMs === null ? null : new Date(c.position.tsMs).toISOString(),
     deleted: c.deleted,
+    unchanged: c.unchanged ?? null,
   };
 }
 

@@ -12,6 +12,8 @@ export interface PreparedChange {
   rule: string | null;
   unmapped: { field: string; value: string } | null;
   position: SourcePosition;
+  /** Columns the change left out, whose stored values are kept (null: the row is whole); the record is then mapped again from what is stored. */
+  unchanged?: readonly string[] | null;
 }
 
 /**

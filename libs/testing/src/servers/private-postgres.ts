@@ -20,14 +20,22 @@ export class PrivatePostgres {
   private constructor(
     private readonly dir: string,
     readonly port: number,
+    private readonly settings: Readonly<Record<string, string>>,
   ) {
     this.data = join(dir, 'data');
   }
 
-  static async start(): Promise<PrivatePostgres> {
+  /**
+   * `settings`: server options of this cluster only (`wal_level: 'logical'`,
+   * `max_slot_wal_keep_size: '1MB'`): what a test needs of a server that the shared one must keep.
+   */
+  static async start(settings: Readonly<Record<string, string>> = {}): Promise<PrivatePostgres> {
     if (!PG_BIN) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql');
+    for (const [k, v] of Object.entries(settings)) {
+      if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(v)) throw new Error(`PrivatePostgres: setting ${k}=${v} is not a plain name and value`);
+    }
     const dir = mkdtempSync(join(tmpdir(), 'statusview-fault-pg-'));
-    const pg = new PrivatePostgres(dir, await freePort());
+    const pg = new PrivatePostgres(dir, await freePort(), settings);
     cleanups.add(pg.cleanup);
     if (isRoot()) {
       // PostgreSQL refuses to run as root.
@@ -72,7 +80,8 @@ export class PrivatePostgres {
   }
 
   private options(): string {
-    return `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`;
+    const extra = Object.entries(this.settings).map(([k, v]) => ` -c ${k}=${v}`).join('');
+    return `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1${extra}`;
   }
 
   private async ctl(args: string[]): Promise<void> {

@@ -19,7 +19,11 @@ export class ServiceProcess {
    * Starts it with `vars` (see envVarsOf) on a free port and waits until /health/ready answers 200.
    * `onLine` sees every line it writes to stdout (its JSON log), not only the tail kept for errors.
    */
-  static async start(main: string, vars: Record<string, string>, opts: { onLine?: (line: string) => void } = {}): Promise<ServiceProcess> {
+  static async start(
+    main: string,
+    vars: Record<string, string>,
+    opts: { onLine?: (line: string) => void; onSpawn?: (pid: number) => void } = {},
+  ): Promise<ServiceProcess> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const child = spawn(process.execPath, [main], {
@@ -28,6 +32,8 @@ export class ServiceProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const svc = new ServiceProcess(child, `http://127.0.0.1:${port}`);
+      // Before it is ready: a test that kills it during its start (a first start's snapshot load).
+      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
       const onLine = opts.onLine;
       if (onLine) {
         let partial = '';

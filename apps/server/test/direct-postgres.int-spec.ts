@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { Client } from 'pg';
+import { directConfigDir, gql, LegacyReplica, TestApp, waitFor } from '@app/testing';
+
+/**
+ * The crm and portal systems read straight from their PostgreSQL databases (logical replication,
+ * pgoutput), no broker and no Debezium: a row changed in a real legacy table, seen through GraphQL.
+ */
+describe('direct CDC from PostgreSQL', () => {
+  const prefix = `sv_helper_pg_${randomBytes(3).toString('hex')}`;
+  let crm: LegacyReplica;
+  let portal: LegacyReplica;
+  let app: TestApp;
+  let configDir: string;
+
+  beforeAll(async () => {
+    crm = await LegacyReplica.create(['crm']);
+    portal = await LegacyReplica.create(['portal']);
+    // A large value goes out of line (TOAST) uncompressed, so an update that leaves it alone does not send it.
+    await crm.query(`ALTER TABLE crm.customers ALTER COLUMN email TYPE text, ALTER COLUMN email SET STORAGE EXTERNAL`);
+    process.env.TEST_DIRECT_CRM_URL = crm.url;
+    process.env.TEST_DIRECT_PORTAL_URL = portal.url;
+    configDir = directConfigDir({ crm: 'TEST_DIRECT_CRM_URL', portal: 'TEST_DIRECT_PORTAL_URL' });
+    app = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: prefix, DIRECT_PG_STATUS_INTERVAL_MS: '200' });
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    // Slots first (a slot left behind pins WAL on the shared server), whatever happened above.
+    await crm?.drop();
+    await portal?.drop();
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  type Customer = { status: string; reason: string; sources: Array<{ system: string; recordKey: string; raw: string; position: string }> } | null;
+  const customer = async (id: string): Promise<Customer> =>
+    (await gql<{ customer: Customer }>(app.url, `query($id: ID!) { customer(id: $id) { status reason sources { system recordKey raw position } } }`, { id })).data!.customer;
+  const until = async (id: string, ok: (c: Customer) => boolean, what: string): Promise<Customer> =>
+    (
+      await waitFor(async () => {
+        const c = await customer(id);
+        return ok(c) ? { c } : undefined;
+      }, what)
+    ).c;
+
+  it('creates its slot and publication on first start, named by the prefix and the system', async () => {
+    expect((await crm.slots()).map((s) => s.slot_name)).toEqual([`${prefix}_crm`]);
+    const { rows } = await crm.query<{ pubname: string; tablename: string }>('SELECT pubname, schemaname || \'.\' || tablename AS tablename FROM pg_publication_tables');
+    expect(rows).toEqual([{ pubname: `${prefix}_crm`, tablename: 'crm.customers' }]);
+  });
+
+  it('projects inserts, updates and deletes, with Debezium\'s positions and values', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, email, status, updated_at) VALUES (1, ' d-1 ', 'a@example.com', 'PROSPECT', '2024-01-02 03:04:05.123456')`);
+    const created = await until('D-1', (c) => c?.status === 'PENDING', 'the insert');
+    const src = created!.sources[0];
+    expect(src).toMatchObject({ system: 'crm', recordKey: '1' });
+    expect(JSON.parse(src.raw)).toEqual({ id: 1, customer_no: ' d-1 ', email: 'a@example.com', status: 'PROSPECT', updated_at: 1704164645123456 });
+    expect(src.position).toMatch(/^lsn:\d+$/);
+
+    await crm.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 1`);
+    await until('D-1', (c) => c?.status === 'INACTIVE', 'the update');
+
+    await portal.query(`INSERT INTO portal.users (user_id, customer_no, registered_at, locked) VALUES ('3f2a9c1e-8b4d-4e2a-9f61-2c7d5b0a1e93', 'D-1', '2023-11-14 22:15:00.123456+00', true)`);
+    const locked = await until('D-1', (c) => c?.status === 'SUSPENDED', 'the portal insert');
+    const user = locked!.sources.find((s) => s.system === 'portal')!;
+    expect(JSON.parse(user.raw)).toEqual({
+      user_id: '3f2a9c1e-8b4d-4e2a-9f61-2c7d5b0a1e93',
+      customer_no: 'D-1',
+      registered_at: '2023-11-14T22:15:00.123456Z',
+      first_login_at: null,
+      locked: true,
+    });
+
+    // Default replica identity: the delete carries the key only, as Debezium's does.
+    await portal.query(`DELETE FROM portal.users`);
+    await until('D-1', (c) => c?.status === 'INACTIVE' && c.sources.length === 1, 'the delete');
+    await crm.query(`DELETE FROM crm.customers WHERE id = 1`);
+    await until('D-1', (c) => c === null, 'the customer gone');
+  });
+
+  it('positions a change at its own LSN, which is what Debezium carries as source.lsn', async () => {
+    // A temporary slot (dropped with its session) with test_decoding shows each change's LSN, as the server logs it.
+    const peek = new Client({ connectionString: crm.url });
+    await peek.connect();
+    try {
+      await peek.query(`SELECT pg_create_logical_replication_slot($1, 'test_decoding', true)`, [`${prefix}_peek`]);
+      await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (10, 'D-10', 'DORMANT')`);
+      const { rows } = await peek.query<{ lsn: string }>(
+        `SELECT (lsn - '0/0')::text AS lsn FROM pg_logical_slot_peek_changes($1, NULL, NULL) WHERE data LIKE 'table crm.customers: INSERT:%'`,
+        [`${prefix}_peek`],
+      );
+      expect(rows).toHaveLength(1);
+      const c = await until('D-10', (x) => x?.status === 'INACTIVE', 'the insert');
+      expect(c!.sources[0].position).toBe(`lsn:${rows[0].lsn}`);
+    } finally {
+      await peek.end();
+    }
+  });
+
+  it('moves a record to another customer in one update', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (2, 'D-2', 'ACTIVE'), (3, 'D-3', 'DORMANT')`);
+    await until('D-3', (c) => c?.status === 'INACTIVE', 'the inserts');
+    await crm.query(`UPDATE crm.customers SET customer_no = 'D-3' WHERE id = 2`);
+    // ACTIVE in crm and no billing record: PENDING (no-billing-yet).
+    await until('D-3', (c) => c?.reason === 'no-billing-yet' && c.sources.length === 2, 'the record at its new customer');
+    expect(await customer('D-2')).toBeNull();
+  });
+
+  it('keeps a large TOASTed value that an update leaves unchanged', async () => {
+    const big = `${randomBytes(12_000).toString('hex')}@example.com`;
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, email, status) VALUES (4, 'D-4', $1, 'PROSPECT')`, [big]);
+    await until('D-4', (c) => c?.status === 'PENDING', 'the insert');
+    await crm.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 4`);
+    const after = await until('D-4', (c) => c?.status === 'INACTIVE', 'the update');
+    expect(JSON.parse(after!.sources[0].raw)).toMatchObject({ email: big, status: 'DORMANT' });
+  });
+
+  it('applies a truncate of the table', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (5, 'D-5', 'ACTIVE')`);
+    await until('D-5', (c) => c?.status === 'PENDING', 'the insert');
+    await crm.query(`TRUNCATE crm.customers`);
+    await until('D-5', (c) => c === null, 'the truncate');
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (5, 'D-5', 'CLOSED')`);
+    await until('D-5', (c) => c?.status === 'CLOSED', 'an insert after the truncate');
+  });
+
+  it('dead-letters a row it cannot map, with the reason, and goes on', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (6, '   ', 'ACTIVE')`);
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (7, 'D-7', 'ACTIVE')`);
+    await until('D-7', (c) => c?.status === 'PENDING', 'the row after the bad one');
+    const rows: Array<{ payload: string }> = await app.db.query(`SELECT source, ref, code, reason, payload FROM direct_dead_letter WHERE source = 'crm'`);
+    expect(rows).toEqual([
+      expect.objectContaining({ source: 'crm', code: 'NO_USABLE_ROW', reason: expect.stringContaining('customer key "customer_no" is missing or empty'), ref: expect.stringMatching(/^lsn [0-9A-F]+\/[0-9A-F]+$/) }),
+    ]);
+    expect(JSON.parse(rows[0].payload)).toMatchObject({ id: 6, customer_no: '   ' });
+  });
+
+  it('acknowledges what is projected, and on a quiet publication follows the server\'s WAL so the slot holds none back', async () => {
+    const lsnOf = async () => (await crm.slots())[0].confirmed_flush_lsn!;
+    const other = new Client({ connectionString: portal.url });
+    await other.connect();
+    try {
+      // crm is quiet; another database writes. The crm slot's confirmed position follows the server's WAL.
+      const before = await lsnOf();
+      const { rows } = await other.query<{ lsn: string }>(`CREATE TABLE IF NOT EXISTS busy (x int); INSERT INTO busy SELECT generate_series(1, 1000); SELECT pg_current_wal_lsn()::text AS lsn`).then((r) => (Array.isArray(r) ? r[r.length - 1] : r));
+      const written = rows[0].lsn;
+      await waitFor(async () => {
+        const { rows: cmp } = await crm.query<{ ok: boolean }>(`SELECT $1::pg_lsn >= $2::pg_lsn AS ok`, [await lsnOf(), written]);
+        return cmp[0].ok;
+      }, `the crm slot's confirmed_flush_lsn to pass ${written} (from ${before})`);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('shows each slot, its lag and the WAL it holds back in /health and /metrics', async () => {
+    const health = (await (await fetch(`${app.url}/health`)).json()) as { details: { consumer: Record<string, unknown> } };
+    expect(health.details.consumer).toMatchObject({
+      status: 'up',
+      'direct:crm': { slot: `${prefix}_crm`, publication: `${prefix}_crm`, connected: true, lagBytes: expect.any(Number), lagSeconds: expect.any(Number) },
+      'direct:portal': { slot: `${prefix}_portal`, connected: true },
+    });
+    await waitFor(async () => {
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      return ['crm', 'portal'].every((system) =>
+        ['lag_bytes', 'lag_seconds', 'retained_wal_bytes'].every((m) => new RegExp(`^statusview_replication_${m}\\{system="${system}"\\} \\d`, 'm').test(metrics)),
+      );
+    }, 'the replication gauges of both systems');
+  });
+});
