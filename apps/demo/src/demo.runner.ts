@@ -7,6 +7,7 @@ import { fromRoot, loadDomainConfig, loadEnvConfig, readDocument } from '@app/co
 import { CdcConsumerService } from '@app/ingest';
 import { ProjectionQueries } from '@app/projection';
 import { ApiTokenService } from '@app/access';
+import { prepareDirectDemo } from './direct-legacy';
 
 type Step =
   | { system: string; op: 'c' | 'u' | 'd' | 'r'; before?: Record<string, unknown> | null; after?: Record<string, unknown> | null; form?: 'plain' | 'wrapped' | 'flattened' }
@@ -14,15 +15,32 @@ type Step =
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-/** Starts the service, publishes the reference change events as Debezium would, and shows the result. */
+/**
+ * Starts the service and shows the result: the PostgreSQL systems read straight from legacy
+ * databases of the demo's own when the server allows it (see direct-legacy.ts; DEMO_DIRECT=false
+ * turns it off), and the reference change events of the others published as Debezium would.
+ */
 export async function runDemo(): Promise<void> {
+  const initial = loadEnvConfig({ ALLOW_ANONYMOUS_READS: 'true', ...process.env });
+  const direct = process.env.DEMO_DIRECT === 'false' ? null : await prepareDirectDemo(initial, loadDomainConfig(initial.configDir), out);
+  // What the user set wins over what the demo chose; the legacy URLs are read from the process's environment.
+  for (const [k, v] of Object.entries(direct?.env ?? {})) process.env[k] ??= v;
   const env = loadEnvConfig({ ALLOW_ANONYMOUS_READS: 'true', ...process.env });
   const domain = loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems });
-  const running = await startApp({ api: true, ingest: true }, { env, domain, logger: ['error', 'warn'] });
-  exitOnSignals(running);
+  const running = await startApp({ api: true, ingest: true }, { env, domain, logger: ['error', 'warn'] }).catch(async (e: unknown) => {
+    await direct?.dropSlots();
+    throw e;
+  });
+  exitOnSignals(running, undefined, direct ? () => direct.dropSlots() : undefined);
+  if (direct) {
+    const slots = direct.systems.map((s) => `${env.directPg.slotPrefix}_${s.name}`).join(', ');
+    out(`read ${direct.systems.map((s) => s.name).join(' and ')} straight from PostgreSQL (slots and publications ${slots}, dropped when the demo stops)`);
+  }
+  const directNames = new Set(domain.sources.systems.filter((s) => s.changes === 'direct').map((s) => s.name));
 
   const file = join(fromRoot(env.configDir), 'demo/events.yaml');
-  const steps = readDocument(file) as Step[];
+  // The systems read directly have their rows in their databases; the others' events are published.
+  const steps = (readDocument(file) as Step[]).filter((step) => 'topic' in step || !directNames.has(step.system));
   const log = new DebeziumLog();
   const systems = new Map(domain.sources.systems.map((s) => [s.name, s]));
   const conn = await amqp.connect(env.amqp.url);
@@ -42,10 +60,12 @@ export async function runDemo(): Promise<void> {
   await conn.close();
   out(`published ${steps.length} change events to exchange "${env.amqp.exchange}" on ${env.amqp.url.replace(/\/\/.*@/, '//')}`);
 
-  const consumer = running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer;
-  const deadline = Date.now() + 15_000;
-  while (consumer.stats.consumed < steps.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  out(`consumed ${consumer.stats.consumed}, dead-lettered ${consumer.stats.deadLettered} (see queue "${consumer.dlq}")`);
+  const consumer = running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer | null;
+  if (consumer) {
+    const deadline = Date.now() + 15_000;
+    while (consumer.stats.consumed < steps.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    out(`consumed ${consumer.stats.consumed}, dead-lettered ${consumer.stats.deadLettered} (see queue "${consumer.dlq}")`);
+  }
 
   const queries = running.app.get(ProjectionQueries);
   out();
@@ -60,11 +80,16 @@ export async function runDemo(): Promise<void> {
   // Listening on every interface (HOST=0.0.0.0, the default): another machine uses this host's name.
   if (env.http.host === '0.0.0.0' || env.http.host === '::') out(`  (from another machine: ${base.replace('127.0.0.1', hostname())}/console/)`);
   out(`GraphQL: ${base}/graphql   (GraphiQL: ${base}/graphiql)`);
+  const customer = direct?.tryIt?.customer ?? 'c-000003';
   out('try:');
   out(
     `  curl -s ${base}/graphql -H 'content-type: application/json' \\\n` +
-      `    -d '{"query":"{ customer(id: \\"c-000003\\") { id status reason statusSince sources { system status rule raw } history { from to reason at } } }"}'`,
+      `    -d '{"query":"{ customer(id: \\"${customer}\\") { id status reason statusSince sources { system status rule raw } history { from to reason at } } }"}'`,
   );
+  if (direct?.tryIt) {
+    out('then change it in its legacy database and ask again:');
+    out(`  ${direct.tryIt.command}`);
+  }
   out();
   out('serving; Ctrl-C to stop');
 }

@@ -115,7 +115,7 @@ export async function startApp(
 }
 
 /** SIGTERM/SIGINT: finish the batch in flight, close everything, exit 0 (or 1 if that takes too long). */
-export function exitOnSignals(running: RunningApp, boundMs = 15_000): void {
+export function exitOnSignals(running: RunningApp, boundMs = 15_000, afterClose?: () => Promise<void>): void {
   const logger = new Logger('shutdown');
   const stop = (signal: string) => {
     logger.log(`${signal} received: stopping`);
@@ -123,13 +123,16 @@ export function exitOnSignals(running: RunningApp, boundMs = 15_000): void {
       logger.error(`did not stop within ${boundMs} ms; exiting`);
       process.exit(1);
     }, boundMs).unref();
-    running.close().then(
-      () => process.exit(0),
-      (e: Error) => {
-        logger.error(`error while stopping: ${e.message}`);
-        process.exit(1);
-      },
-    );
+    running
+      .close()
+      .then(() => afterClose?.())
+      .then(
+        () => process.exit(0),
+        (e: Error) => {
+          logger.error(`error while stopping: ${e.message}`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
