@@ -29,3 +29,4 @@ export { VerifyReportStore } from './verify/verify-report.store';
 export * from './rules/instance-registry';
 export * from './seeding/projection.seeder';
 export * from './dead-letters/direct-dead-letter.store';
+export * from './checkpoints/source-checkpoint.store';

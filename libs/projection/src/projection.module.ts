@@ -24,6 +24,7 @@ import { ProjectionStore } from './store/projection.store';
 import { VerifyProjectionUseCase } from './verify/verify-projection.use-case';
 import { VerifyReportStore } from './verify/verify-report.store';
 import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
+import { SourceCheckpointStore } from './checkpoints/source-checkpoint.store';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -67,9 +68,11 @@ export class ProjectionModule {
         CustomerInputsReader,
         ProjectionHealth,
         DirectDeadLetterStore,
+        SourceCheckpointStore,
       ],
       exports: [
         DirectDeadLetterStore,
+        SourceCheckpointStore,
         REDIS_KEYS,
         ActiveRuleSet,
         RuleSetRepository,

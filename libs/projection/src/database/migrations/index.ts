@@ -10,6 +10,7 @@ import { StatusOutboxDead1733300000000 } from './1733300000000-status-outbox-dea
 import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position-keys';
 import { ChangeVersionsEverywhere1733500000000 } from './1733500000000-change-versions-everywhere';
 import { DirectDeadLetters1733600000000 } from './1733600000000-direct-dead-letters';
+import { SourceCheckpoints1733700000000 } from './1733700000000-source-checkpoints';
 
 export type Migrations = ReadonlyArray<new () => MigrationInterface>;
 
@@ -30,4 +31,5 @@ export const projectionMigrations: Migrations = [
   RepairPositionKeys1733400000000,
   ChangeVersionsEverywhere1733500000000,
   DirectDeadLetters1733600000000,
+  SourceCheckpoints1733700000000,
 ];
