@@ -10,3 +10,5 @@ export type { KafkaConsumerStats } from './transports/kafka/kafka-batch.handler'
 export type { KafkaLagSnapshot } from './transports/kafka/kafka-lag.monitor';
 export * from './transports/change-transport';
 export * from './direct/direct-source';
+export * from './direct/mysql/mysql-binlog.source';
+export * from './direct/mysql/mysql-source.errors';

@@ -11,3 +11,4 @@ export { freePort } from './servers/process-tools';
 export * from './kafka-mock-cluster';
 export * from './random-change-stream';
 export * from './kafka-commit.audit';
+export * from './servers/legacy-mysql';

@@ -1,4 +1,4 @@
-import { DirectSourceFactory } from '@app/cdc';
+import { DirectSourceFactory, mysqlBinlogSource } from '@app/cdc';
 import { SourceConnection } from '@app/config';
 
 /**
@@ -7,7 +7,12 @@ import { SourceConnection } from '@app/config';
  * connection's dialect. A dialect with no entry here cannot be read directly: the service says
  * so at start.
  */
-export const DIRECT_SOURCES: Partial<Record<SourceConnection['dialect'], DirectSourceFactory>> = {};
+export const DIRECT_SOURCES: Partial<Record<SourceConnection['dialect'], DirectSourceFactory>> = {
+  mysql: mysqlBinlogSource,
+};
 
 /** Injection token of the store direct sources dead-letter into (a table in PostgreSQL). */
 export const DEAD_LETTER_SINK = Symbol('DEAD_LETTER_SINK');
+
+/** Injection token of where direct sources read the checkpoint they committed last (a table in PostgreSQL). */
+export const CHECKPOINT_READER = Symbol('CHECKPOINT_READER');
