@@ -82,6 +82,22 @@ export class MysqlBinlogSource implements ChangeTransport {
   async start(): Promise<void> {
     if (!this.db) throw new MysqlSourceError('TABLE_MISSING', `${this.who}: no database: name it in the URL's path or as "db.table" in the system's table`);
     this.stopping = false;
+    try {
+      await this.open();
+    } catch (e) {
+      this.disconnect();
+      await this.control?.end().catch(() => undefined);
+      this.control = null;
+      throw e;
+    }
+    this.started = true;
+    this.worker = this.work();
+    this.every(LAG_POLL_MS, () => this.pollServer());
+    setBinlogLagReading(this.ctx.system.name, () => this.lag());
+  }
+
+  /** Checks the server, finds where to resume (or records the binlog's end on a first start) and streams from there. */
+  private async open(): Promise<void> {
     const server = await this.check();
     const last = await this.ctx.checkpoints.last(this.ctx.system.name);
     let from: BinlogPoint;
@@ -110,10 +126,6 @@ export class MysqlBinlogSource implements ChangeTransport {
     }
     this.received = from;
     await this.connect(from);
-    this.started = true;
-    this.worker = this.work();
-    this.every(LAG_POLL_MS, () => this.pollServer());
-    setBinlogLagReading(this.ctx.system.name, () => this.lag());
   }
 
   async stop(): Promise<void> {
