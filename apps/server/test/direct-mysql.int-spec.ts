@@ -122,6 +122,19 @@ describe('billing read directly from the MariaDB binlog', () => {
     expect((await customer('B-000601'))?.status).toBe('ACTIVE');
   });
 
+  it('reconnects when the binlog connection is killed, and loses nothing of what was written meanwhile', async () => {
+    type Source = { connectionId: number | null; reconnects: number; connected: boolean };
+    const source = async () => ((await (await fetch(`${app.url}/health`)).json()) as { details: { consumer: Record<string, Source> } }).details.consumer['direct:billing'];
+    const before = await source();
+    expect(before.connectionId).toEqual(expect.any(Number));
+    await legacy.query(`KILL CONNECTION ${before.connectionId}`);
+    await legacy.query(`INSERT INTO accounts (account_id, cust_ref, state) VALUES (700, 'B-000700', 1)`);
+    await until(async () => (await customer('B-000700'))?.status === 'AT_RISK', 'the row written while the stream was down');
+    const after = await source();
+    expect(after.reconnects).toBeGreaterThanOrEqual(1);
+    expect(after.connectionId).not.toBe(before.connectionId);
+  });
+
   it('shows the source and its binlog lag in /health', async () => {
     const health = (await (await fetch(`${app.url}/health`)).json()) as { details?: Record<string, unknown> };
     const text = JSON.stringify(health);

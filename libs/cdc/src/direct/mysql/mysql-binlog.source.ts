@@ -155,6 +155,8 @@ export class MysqlBinlogSource implements ChangeTransport {
       dialect: 'mysql',
       table: `${this.db}.${this.table}`,
       connected: this.connected,
+      /** The server's id of the binlog dump connection (its thread in SHOW PROCESSLIST). */
+      connectionId: this.zongji?.connection?.threadId ?? null,
       received: this.received ? `${this.received.file}:${this.received.pos}` : null,
       checkpoint: this.committed?.position.text ?? null,
       gtid: this.committed?.gtid ?? null,
