@@ -77,6 +77,20 @@ describe('binlog transactions of the source table', () => {
     expect(commits[0].unit?.changes[0]).toMatchObject({ kind: 'undecodable', code: 'STATEMENT_LOGGED' });
   });
 
+  it('hands over an XA transaction at its PREPARE, and takes its XA COMMIT as a transaction of its own', () => {
+    const commits = follow([
+      ev('query', 100, { query: "XA START 'x'" }),
+      ev('writerows', 400, { tableId: 7, tableMap, rows: [row(1, 'B-1')] }),
+      ev('query', 450, { query: "XA END 'x'" }),
+      ev('xaprepare', 500),
+      ev('query', 600, { query: "XA COMMIT 'x'" }),
+    ]);
+    expect(commits.map((c) => [c.unit?.changes.length ?? 0, c.resume.pos])).toEqual([
+      [1, 500],
+      [0, 600],
+    ]);
+  });
+
   it('dead-letters a row it cannot map (no customer key) and keeps the others', () => {
     const commits = follow([ev('writerows', 400, { tableId: 7, tableMap, rows: [row(1, '  '), row(2, 'B-2')] }), ev('xid', 600)]);
     expect(commits[0].unit?.changes.map((c) => c.kind)).toEqual(['undecodable', 'event']);

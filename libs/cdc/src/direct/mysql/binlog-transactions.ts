@@ -105,6 +105,8 @@ export class BinlogTransactions {
       case 'deleterows':
         return this.rows(e, 'd');
       case 'xid':
+      case 'xaprepare':
+        // An XA transaction's rows end with its PREPARE; its XA COMMIT comes later, alone.
         return this.commit(e);
       default:
         return;
@@ -132,8 +134,12 @@ export class BinlogTransactions {
     const sql = (e.query ?? '').replace(LEADING_COMMENTS, '');
     const inTransaction = this.tx !== null;
     const word = /^[A-Za-z]+/.exec(sql)?.[0]?.toUpperCase();
-    if (word === 'BEGIN' || word === 'XA') {
-      if (word === 'BEGIN') this.tx = this.open(this.tx?.gtid ?? e.gtid ?? null, this.tx?.beginPos ?? eventStart(e, this.withChecksum()));
+    if (word === 'BEGIN') {
+      this.tx = this.open(this.tx?.gtid ?? e.gtid ?? null, this.tx?.beginPos ?? eventStart(e, this.withChecksum()));
+      return;
+    }
+    if (word === 'XA') {
+      if (/^XA\s+(COMMIT|ROLLBACK)\b/i.test(sql)) this.commit(e);
       return;
     }
     if (word === 'COMMIT' || word === 'ROLLBACK') return this.commit(e);

@@ -23,7 +23,7 @@ const IDLE_CHECKPOINT_MS = 1_000;
 /** How often the server's binlog end is read for the lag. */
 const LAG_POLL_MS = 2_000;
 
-const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid'];
+const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare'];
 
 /**
  * A MySQL/MariaDB table read from the server's row-based binlog (zongji, over mysql2), with no
