@@ -74,7 +74,7 @@ export class BinlogTransactions {
     private readonly db: string,
     private readonly table: string,
     private readonly withChecksum: () => boolean,
-    private readonly onCommit: (unit: CommittedUnit | null, resume: BinlogPoint) => void,
+    private readonly onCommit: (unit: CommittedUnit | null, resume: BinlogPoint, gtid: string | null) => void,
   ) {}
 
   /** Where the stream starts (before its first rotate event says so again). */
@@ -126,8 +126,9 @@ export class BinlogTransactions {
     const tx = this.tx;
     this.tx = null;
     const resume = { file: this.file, pos: e.nextPosition };
-    const unit = tx && tx.changes.length > 0 ? { changes: tx.changes, rows: tx.rows, resume, gtid: tx.gtid ?? e.gtid ?? null, tsMs: e.timestamp } : null;
-    this.onCommit(unit, resume);
+    const gtid = tx?.gtid ?? e.gtid ?? null;
+    const unit = tx && tx.changes.length > 0 ? { changes: tx.changes, rows: tx.rows, resume, gtid, tsMs: e.timestamp } : null;
+    this.onCommit(unit, resume, gtid);
   }
 
   private query(e: BinlogEventLike): void {

@@ -72,7 +72,7 @@ export class MysqlBinlogSource implements ChangeTransport {
     this.db = dot < 0 ? decodeURIComponent(parsed.pathname.replace(/^\//, '')) : system.table.slice(0, dot);
     this.table = dot < 0 ? system.table : system.table.slice(dot + 1);
     this.who = `systems.${system.name}: MySQL binlog at ${redactUrl(url)} (${system.connection?.urlEnv ?? 'url'})`;
-    this.transactions = new BinlogTransactions(system, ctx.events, this.db, this.table, () => this.zongji?.useChecksum ?? true, (unit, resume) => this.committedTx(unit, resume));
+    this.transactions = new BinlogTransactions(system, ctx.events, this.db, this.table, () => this.zongji?.useChecksum ?? true, (unit, resume, gtid) => this.committedTx(unit, resume, gtid));
   }
 
   get running(): boolean {
@@ -279,9 +279,9 @@ export class MysqlBinlogSource implements ChangeTransport {
     });
   }
 
-  private committedTx(unit: CommittedUnit | null, resume: BinlogPoint): void {
+  private committedTx(unit: CommittedUnit | null, resume: BinlogPoint, gtid: string | null): void {
     this.received = resume;
-    this.receivedGtid = unit?.gtid ?? this.receivedGtid;
+    this.receivedGtid = gtid ?? this.receivedGtid;
     if (unit) {
       this.stats.transactions++;
       this.queue.push(unit);
