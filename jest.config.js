@@ -1,13 +1,18 @@
 /** Unit specs live beside the code; integration specs (real PostgreSQL, Redis, RabbitMQ) under `test/` folders. */
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
+const { esmAsCommonJs } = require('./libs/testing/jest/esm-as-commonjs');
 
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: __dirname,
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
-  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
+  moduleNameMapper: {
+    ...pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
+    // An ES module the service requires natively, which jest's runtime cannot (see the helper).
+    '^@vlasky/zongji$': esmAsCommonJs(__dirname, '@vlasky/zongji'),
+  },
 };
 
 // Fault tests stop and restart servers and kill the service: they run only when their project is

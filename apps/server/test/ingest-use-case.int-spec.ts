@@ -1,6 +1,7 @@
 import { ChangeEventFactory, positionOf } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { IngestChangesUseCase } from '@app/ingest';
+import { SourceCheckpointStore } from '@app/projection';
 import { gql, TestApp } from '@app/testing';
 
 /**
@@ -76,5 +77,35 @@ describe('the ingest use case, fed change events built in memory', () => {
     expect(c.sources.map((r) => ({ ...r, raw: JSON.parse(r.raw) as unknown }))).toEqual([
       { raw: { id: 2, email: 'long', status: 'DORMANT', updated_at: 2, customer_no: 'MEM-2' }, position: 'lsn:201' },
     ]);
+  });
+
+  describe('the checkpoint of a source without a broker', () => {
+    const binlog = (pos: number) => positionOf({ file: 'mysql-bin.000007', pos, row: 0, ts_ms: 1_700_000_000_000 }, null);
+    const checkpointOf = async (source: string) => (await app.running.app.get(SourceCheckpointStore).last(source))?.position.text ?? null;
+    const row = (id: number, email: string | null) => events.changeOfRow(system('crm'), 'c', { id, customer_no: `CP-${id}`, email, status: 'ACTIVE', updated_at: 1 }, positionOf({ lsn: String(5000 + id), ts_ms: 1 }, null));
+
+    it('is committed with the batch, also an empty one, and never moves back', async () => {
+      await ingest.apply([{ kind: 'event', event: row(1, null), ref: 'cp 1' }], { checkpoint: { source: 'cp-a', position: binlog(400) } });
+      expect(await checkpointOf('cp-a')).toBe('mysql-bin.000007:400:0');
+      await ingest.apply([], { checkpoint: { source: 'cp-a', position: binlog(500), gtid: '0-1-9' } });
+      expect(await checkpointOf('cp-a')).toBe('mysql-bin.000007:500:0');
+      await ingest.apply([{ kind: 'event', event: row(2, null), ref: 'cp 2' }], { checkpoint: { source: 'cp-a', position: binlog(450) } });
+      expect(await checkpointOf('cp-a')).toBe('mysql-bin.000007:500:0');
+      expect(await customer('CP-2')).toMatchObject({ status: 'PENDING' });
+    });
+
+    it("is committed when the store refuses the batch's last event (the batch split to find it)", async () => {
+      // A lone surrogate, which jsonb cannot hold: PostgreSQL refuses that event alone (22P02).
+      const verdicts = await ingest.apply(
+        [
+          { kind: 'event', event: row(3, null), ref: 'cp 3' },
+          { kind: 'event', event: row(4, '\ud800'), ref: 'cp 4' },
+        ],
+        { checkpoint: { source: 'cp-b', position: binlog(900) } },
+      );
+      expect(verdicts.map((v) => v.kind)).toEqual(['done', 'dead-letter']);
+      expect(await checkpointOf('cp-b')).toBe('mysql-bin.000007:900:0');
+      expect(await customer('CP-3')).toMatchObject({ status: 'PENDING' });
+    });
   });
 });

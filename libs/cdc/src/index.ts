@@ -13,3 +13,5 @@ export * from './direct/direct-source';
 export * from './direct/postgres/postgres-direct.source';
 export { PostgresSourceError, ReplicationSlotAdmin, replicationNames } from './direct/postgres/replication-slot';
 export type { PostgresSourceErrorCode } from './direct/postgres/replication-slot';
+export * from './direct/mysql/mysql-binlog.source';
+export * from './direct/mysql/mysql-source.errors';

@@ -38,3 +38,15 @@ export interface TruncateEvent {
   system: string;
   position: SourcePosition;
 }
+
+/**
+ * How far a source without a broker (a binlog, a replication stream) has been projected: written
+ * in the projection's transaction with the batch it follows, so it never says more or less than
+ * what was committed. `position` is where to resume: every change before it is applied. `gtid`
+ * is the transaction at that point where the server has GTIDs, for an operator.
+ */
+export interface SourceCheckpoint {
+  source: string;
+  position: SourcePosition;
+  gtid?: string | null;
+}

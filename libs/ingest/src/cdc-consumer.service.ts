@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
-import { ChangeTransport, ConsumerProgressReport, DeadLetterSink, DebeziumJsonDecoder } from '@app/cdc';
+import { ChangeTransport, CheckpointReader, ConsumerProgressReport, DeadLetterSink, DebeziumJsonDecoder } from '@app/cdc';
 import { ChangeEventFactory } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig, ENV_CONFIG, EnvConfig } from '@app/config';
 import { ConsumerHealth, setReading } from '@app/observability';
-import { DEAD_LETTER_SINK, DIRECT_SOURCES } from './direct/direct-sources.registry';
+import { CHECKPOINT_READER, DEAD_LETTER_SINK, DIRECT_SOURCES } from './direct/direct-sources.registry';
 import { IngestChangesUseCase } from './ingest-changes.use-case';
 import { debeziumTopics, TRANSPORTS } from './transports/transport.registry';
 
@@ -26,6 +26,7 @@ export class CdcConsumerService implements ConsumerHealth, OnApplicationBootstra
     @Inject(DOMAIN_CONFIG) domain: DomainConfig,
     ingest: IngestChangesUseCase,
     @Optional() @Inject(DEAD_LETTER_SINK) deadLetters?: DeadLetterSink,
+    @Optional() @Inject(CHECKPOINT_READER) checkpoints?: CheckpointReader,
   ) {
     const logger = this.logger;
     this.consumer =
@@ -38,10 +39,10 @@ export class CdcConsumerService implements ConsumerHealth, OnApplicationBootstra
       if (system.changes !== 'direct' || !system.connection) continue;
       const factory = DIRECT_SOURCES[system.connection.dialect];
       if (!factory) throw new Error(`systems.${system.name}: changes cannot be read directly from ${system.connection.dialect} in this build`);
-      if (!deadLetters) throw new Error(`systems.${system.name}: a direct source needs the dead-letter store, which this process does not provide`);
+      if (!deadLetters || !checkpoints) throw new Error(`systems.${system.name}: a direct source needs the dead-letter and checkpoint stores, which this process does not provide`);
       const url = process.env[system.connection.urlEnv];
       if (!url) throw new Error(`systems.${system.name}: changes are read directly, but ${system.connection.urlEnv} (its connection URL) is not set`);
-      this.transports.set(`direct:${system.name}`, factory({ env, system, url, events, sink: ingest, deadLetters, logger }));
+      this.transports.set(`direct:${system.name}`, factory({ env, system, url, events, sink: ingest, deadLetters, checkpoints, logger }));
     }
     setReading('consumerStalled', () => (this.progress().stalled ? 1 : 0));
     setReading('consumerStallSeconds', () => this.progress().stalledForMs / 1000);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { batchCommitSeconds, batchSize, deadLettered, eventsConsumed, eventsStale, freshnessSeconds, messagesSkipped } from '@app/observability';
-import { ChangeSink, InboundChange, MessageVerdict } from '@app/cdc';
-import { ChangeEvent, TruncateEvent } from '@app/change-events';
+import { ApplyOptions, ChangeSink, InboundChange, MessageVerdict } from '@app/cdc';
+import { ChangeEvent, SourceCheckpoint, TruncateEvent } from '@app/change-events';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { ApplyChangesUseCase, describeFailure, isDataError, isTransient } from '@app/projection';
 
@@ -49,7 +49,7 @@ export class IngestChangesUseCase implements ChangeSink {
     this.maxRefusalsInARow = env.cdc.maxRefusalsInARow;
   }
 
-  async apply(batch: readonly InboundChange[]): Promise<MessageVerdict[]> {
+  async apply(batch: readonly InboundChange[], options: ApplyOptions = {}): Promise<MessageVerdict[]> {
     const batchId = randomUUID().slice(0, 8);
     const started = performance.now();
     const verdicts: MessageVerdict[] = batch.map(() => ({ kind: 'done' }));
@@ -69,7 +69,11 @@ export class IngestChangesUseCase implements ChangeSink {
           return;
       }
     });
-    if (events.length > 0) await this.applyEvents(events, origin, verdicts);
+    const { checkpoint } = options;
+    // The checkpoint goes with the last transaction that commits events; if there is none (no
+    // events, or the last ones were refused alone), it is written by itself after them.
+    const checkpointed = events.length > 0 ? await this.applyEvents(events, origin, verdicts, checkpoint) : false;
+    if (checkpoint && !checkpointed) await this.applyChanges.checkpoint(checkpoint);
     let dead = 0;
     for (const v of verdicts) {
       if (v.kind !== 'dead-letter') continue;
@@ -83,13 +87,19 @@ export class IngestChangesUseCase implements ChangeSink {
     return verdicts;
   }
 
-  private async applyEvents(events: Array<ChangeEvent | TruncateEvent>, origin: number[], verdicts: MessageVerdict[]): Promise<void> {
+  /** True when `checkpoint` was committed with the events. */
+  private async applyEvents(
+    events: Array<ChangeEvent | TruncateEvent>,
+    origin: number[],
+    verdicts: MessageVerdict[],
+    checkpoint?: SourceCheckpoint,
+  ): Promise<boolean> {
     try {
-      const outcome = await this.applyChanges.execute(events);
+      const outcome = await this.applyChanges.execute(events, Date.now(), checkpoint);
       this.refusedInARow = 0;
       this.count(events, outcome.stale);
       for (const r of outcome.rejected) verdicts[origin[r.index]] = { kind: 'dead-letter', code: r.error.code, reason: r.error.message };
-      return;
+      return checkpoint !== undefined;
     } catch (e) {
       // An outage, or a failure that is not about the data (it would refuse every event alike):
       // nothing is acknowledged and the transport retries, paused, until it is fixed.
@@ -99,14 +109,15 @@ export class IngestChangesUseCase implements ChangeSink {
         if (this.refusedInARow >= this.maxRefusalsInARow) throw new StoreRefusingAllError(this.refusedInARow, this.maxRefusalsInARow, e);
         this.refusedInARow++;
         verdicts[origin[0]] = { kind: 'dead-letter', code: 'REJECTED_BY_STORE', reason: `the store refused it: ${describeFailure(e)}` };
-        return;
+        return false;
       }
       this.logger.warn(`batch of ${events.length} refused by the store (${describeFailure(e)}); splitting it to find the events it refuses`);
     }
     // Halves in order, so truncates still apply in order with the changes around them.
     const half = Math.ceil(events.length / 2);
+    // Only the last half carries the checkpoint: the first half's commit must not claim the second's.
     await this.applyEvents(events.slice(0, half), origin.slice(0, half), verdicts);
-    await this.applyEvents(events.slice(half), origin.slice(half), verdicts);
+    return this.applyEvents(events.slice(half), origin.slice(half), verdicts, checkpoint);
   }
 
   private count(events: Array<ChangeEvent | TruncateEvent>, stale: number): void {

@@ -56,6 +56,38 @@ export const consumerStallSeconds = gauge(
   },
 );
 export const consumerLag = gauge('statusview_consumer_lag_messages', 'Messages waiting: queue depth (RabbitMQ) or high watermark minus offset (Kafka)', ['source']);
+type BinlogLag = () => { bytes: number | null; seconds: number };
+const binlogLags = new Map<string, BinlogLag>();
+
+/** A binlog source reports its lag at scrape time, from the server position it last read; null removes it. */
+export function setBinlogLagReading(source: string, read: BinlogLag | null): void {
+  if (read) binlogLags.set(source, read);
+  else binlogLags.delete(source);
+}
+
+export const binlogLagBytes = gauge(
+  'statusview_binlog_lag_bytes',
+  "Bytes of a MySQL/MariaDB source's binlog between its committed checkpoint and the server's current end",
+  ['source'],
+  function () {
+    this.reset();
+    for (const [source, read] of binlogLags) {
+      const { bytes } = read();
+      if (bytes !== null) this.set({ source }, bytes);
+    }
+    return Promise.resolve();
+  },
+);
+export const binlogLagSeconds = gauge(
+  'statusview_binlog_lag_seconds',
+  'Age in seconds of the oldest binlog transaction received but not yet committed to the projection; 0 when none waits',
+  ['source'],
+  function () {
+    this.reset();
+    for (const [source, read] of binlogLags) this.set({ source }, read().seconds);
+    return Promise.resolve();
+  },
+);
 export const cacheRequests = counter('statusview_cache_requests_total', 'Customer view lookups in Redis, by result', ['result']);
 export const cacheHitRatio = gauge('statusview_cache_hit_ratio', 'Share of customer lookups answered by Redis since start', [], async function () {
   const values = (await cacheRequests.get()).values;

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { ChangeEvent, TruncateEvent } from '@app/change-events';
+import { ChangeEvent, SourceCheckpoint, TruncateEvent } from '@app/change-events';
 import { RuleEvaluationError } from '@app/rules';
 import { CustomerCache } from './cache/customer.cache';
 import { StatusChange } from './customer-view.model';
 import { isTransient, ProjectionError } from './projection.errors';
 import { ActiveRuleSet } from './rules/active-rule-set';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { SourceCheckpointStore } from './checkpoints/source-checkpoint.store';
 import { KnownCustomers, PreparedChange, PreparedItem, ProjectionStore, StoreResult, storedUnmapped } from './store/projection.store';
 
 export interface Rejected {
@@ -40,11 +41,13 @@ export class ApplyChangesUseCase {
     private readonly cache: CustomerCache,
     private readonly rules: ActiveRuleSet,
     private readonly outbox: StatusOutboxRelay,
+    private readonly checkpoints: SourceCheckpointStore,
   ) {}
 
-  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now()): Promise<ApplyOutcome> {
+  /** `checkpoint`: how far a source is once this batch is committed, written in its transaction. */
+  async execute(events: ReadonlyArray<ChangeEvent | TruncateEvent>, now = Date.now(), checkpoint?: SourceCheckpoint): Promise<ApplyOutcome> {
     const { items, rejected, touched, version } = this.prepare(events, now);
-    const result = await this.stored(() => this.store.apply(items, touched, version));
+    const result = await this.stored(() => this.store.apply(items, touched, version, checkpoint));
     return this.finish(result, rejected);
   }
 
@@ -70,6 +73,11 @@ export class ApplyChangesUseCase {
     });
     if (result === null || 'known' in result) return result;
     return this.finish(result, rejected);
+  }
+
+  /** A source's checkpoint alone: for a batch that held no change to project. */
+  async checkpoint(checkpoint: SourceCheckpoint): Promise<void> {
+    await this.stored(() => this.checkpoints.save(checkpoint));
   }
 
   /** Resolves these customers again from what is stored, with new versions, and caches them (`verify --repair`). */

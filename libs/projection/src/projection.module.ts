@@ -27,6 +27,7 @@ import { VerifyReportStore } from './verify/verify-report.store';
 import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
 import { TableSizes } from './maintenance/table-sizes';
 import { HistoryRetention } from './maintenance/history-retention';
+import { SourceCheckpointStore } from './checkpoints/source-checkpoint.store';
 
 export interface ProjectionConnections {
   dataSource: DataSource;
@@ -73,11 +74,13 @@ export class ProjectionModule {
         DirectDeadLetterStore,
         TableSizes,
         HistoryRetention,
+        SourceCheckpointStore,
       ],
       exports: [
         DirectDeadLetterStore,
         TableSizes,
         HistoryRetention,
+        SourceCheckpointStore,
         REDIS_KEYS,
         ActiveRuleSet,
         RuleSetRepository,

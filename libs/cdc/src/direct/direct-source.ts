@@ -1,4 +1,4 @@
-import { ChangeEventFactory } from '@app/change-events';
+import { ChangeEventFactory, SourceCheckpoint } from '@app/change-events';
 import { EnvConfig, SourceSystem } from '@app/config';
 import { ChangeSink } from '../transports/change-sink';
 import { ChangeTransport } from '../transports/change-transport';
@@ -21,6 +21,11 @@ export interface DeadLetterSink {
   put(entries: readonly DeadLetterEntry[]): Promise<void>;
 }
 
+/** Where a direct source that keeps no position of its own (the binlog) finds the one it committed last. */
+export interface CheckpointReader {
+  last(source: string): Promise<SourceCheckpoint | null>;
+}
+
 /** Everything a direct source (a replication stream, a binlog) needs to hand change events over. */
 export interface DirectSourceContext {
   env: EnvConfig;
@@ -30,6 +35,8 @@ export interface DirectSourceContext {
   events: ChangeEventFactory;
   sink: ChangeSink;
   deadLetters: DeadLetterSink;
+  /** The checkpoints committed with its batches (`ChangeSink.apply(batch, { checkpoint })`). */
+  checkpoints: CheckpointReader;
   logger: TransportLogger;
 }
 

@@ -1,4 +1,4 @@
-import { ChangeEvent, TruncateEvent } from '@app/change-events';
+import { ChangeEvent, SourceCheckpoint, TruncateEvent } from '@app/change-events';
 import { SkipReason } from '../debezium/debezium-json.decoder';
 
 /**
@@ -19,7 +19,15 @@ export type MessageVerdict = { kind: 'done' } | { kind: 'dead-letter'; code: str
  * the transport then acknowledges nothing and retries the same batch until it succeeds.
  */
 export interface ChangeSink {
-  apply(batch: readonly InboundChange[]): Promise<MessageVerdict[]>;
+  apply(batch: readonly InboundChange[], options?: ApplyOptions): Promise<MessageVerdict[]>;
+}
+
+export interface ApplyOptions {
+  /**
+   * A source without a broker (the binlog) keeps its position in the projection's store: this
+   * checkpoint is committed with the batch (also an empty one), never before nor without it.
+   */
+  checkpoint?: SourceCheckpoint;
 }
 
 /** Retries `fn` with capped exponential backoff until it succeeds or `keepGoing` turns false. */

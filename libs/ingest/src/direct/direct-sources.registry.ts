@@ -1,4 +1,4 @@
-import { DirectSourceFactory, PostgresDirectSource } from '@app/cdc';
+import { DirectSourceFactory, mysqlBinlogSource, PostgresDirectSource } from '@app/cdc';
 import { SourceConnection } from '@app/config';
 
 /**
@@ -9,7 +9,11 @@ import { SourceConnection } from '@app/config';
  */
 export const DIRECT_SOURCES: Partial<Record<SourceConnection['dialect'], DirectSourceFactory>> = {
   postgres: (ctx) => new PostgresDirectSource(ctx),
+  mysql: mysqlBinlogSource,
 };
 
 /** Injection token of the store direct sources dead-letter into (a table in PostgreSQL). */
 export const DEAD_LETTER_SINK = Symbol('DEAD_LETTER_SINK');
+
+/** Injection token of where direct sources read the checkpoint they committed last (a table in PostgreSQL). */
+export const CHECKPOINT_READER = Symbol('CHECKPOINT_READER');

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { SourceCheckpoint } from '@app/change-events';
+import { SourceCheckpointStore } from '../checkpoints/source-checkpoint.store';
 import { RuleSetRepository } from '../rules/rule-set.repository';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
 import { CustomerWriter } from './customer.writer';
@@ -24,6 +26,7 @@ export class ProjectionStore {
     private readonly ruleSets: RuleSetRepository,
     private readonly customers: CustomerWriter,
     private readonly initialLoad: InitialLoadWriter,
+    private readonly checkpoints: SourceCheckpointStore,
   ) {}
 
   /**
@@ -38,12 +41,14 @@ export class ProjectionStore {
   /**
    * Applies a batch in one transaction with a fixed number of round trips, whatever its size.
    * `touched` customers are re-read even when nothing of theirs changed, so that the cache can be
-   * refreshed after a crash between a commit and the cache write.
+   * refreshed after a crash between a commit and the cache write. A source's `checkpoint` is
+   * written in the same transaction: it is committed exactly when the batch is.
    */
   async apply(
     items: readonly PreparedItem[],
     touched: readonly string[] = [],
     mappedWith: number | null = null,
+    checkpoint?: SourceCheckpoint,
   ): Promise<StoreResult & { ruleSetVersion: number }> {
     const now = new Date();
     return this.db.transaction(async (em) => {
@@ -83,6 +88,7 @@ export class ProjectionStore {
       }
       for (const id of changed) affected.add(id);
       const result = await this.customers.resolve(em, [...affected], changed, rules, now, fresh);
+      if (checkpoint) await this.checkpoints.write(em, checkpoint);
       return { applied, stale, ...result, ruleSetVersion: rules.version };
     });
   }

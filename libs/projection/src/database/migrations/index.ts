@@ -10,6 +10,7 @@ import { StatusOutboxDead1733300000000 } from './1733300000000-status-outbox-dea
 import { RepairPositionKeys1733400000000 } from './1733400000000-repair-position-keys';
 import { ChangeVersionsEverywhere1733500000000 } from './1733500000000-change-versions-everywhere';
 import { DirectDeadLetters1733600000000 } from './1733600000000-direct-dead-letters';
+import { SourceCheckpoints1733700000000 } from './1733700000000-source-checkpoints';
 import { ChurnStorage1733800000000 } from './1733800000000-churn-storage';
 import { HistoryRetention1733810000000 } from './1733810000000-history-retention';
 
@@ -32,6 +33,7 @@ export const projectionMigrations: Migrations = [
   RepairPositionKeys1733400000000,
   ChangeVersionsEverywhere1733500000000,
   DirectDeadLetters1733600000000,
+  SourceCheckpoints1733700000000,
   ChurnStorage1733800000000,
   HistoryRetention1733810000000,
 ];

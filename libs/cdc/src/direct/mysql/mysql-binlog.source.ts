@@ -1,0 +1,453 @@
+import { randomInt } from 'node:crypto';
+import { Connection, createConnection } from 'mysql2/promise';
+// An ES module: node requires it natively (its namespace carries __esModule, so the default import works).
+import ZongJiClass from '@vlasky/zongji';
+import { SourceCheckpoint } from '@app/change-events';
+import { redactUrl } from '@app/config';
+import { setBinlogLagReading } from '@app/observability';
+import { InboundChange, MessageVerdict, retryUntilDone } from '../../transports/change-sink';
+import { ChangeTransport } from '../../transports/change-transport';
+import { ConsumerProgress } from '../../transports/consumer-progress';
+import { DeadLetterEntry, DirectSourceContext, DirectSourceFactory } from '../direct-source';
+import { atOrAfter, BinlogPoint, checkpointPosition, pointOf } from './binlog-position';
+import { BinlogEventLike, BinlogTransactions, CommittedUnit } from './binlog-transactions';
+import { binaryLogs, binlogStatus, checkBinlogServer, tableColumns } from './mysql-server.check';
+import { MysqlSourceError } from './mysql-source.errors';
+
+type ZongJi = InstanceType<typeof ZongJiClass>;
+
+/** Changes held in memory before the binlog connection is paused (a multiple of the batch size). */
+const QUEUED_BATCHES = 20;
+/** While only other tables' transactions pass, the checkpoint follows them at most this often. */
+const IDLE_CHECKPOINT_MS = 1_000;
+/** How often the server's binlog end is read for the lag. */
+const LAG_POLL_MS = 2_000;
+
+const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare'];
+
+/**
+ * A MySQL/MariaDB table read from the server's row-based binlog (zongji, over mysql2), with no
+ * Debezium and no broker. Each committed transaction's rows of the table become change events at
+ * the positions Debezium would give them; they are applied in batches through the one ingest use
+ * case, each batch's commit carrying the checkpoint (the point after the last transaction in it),
+ * from which the source resumes after a restart or a crash: nothing is lost, and what a crash
+ * replays is only what had not been committed. Rows that cannot be mapped are dead-lettered in
+ * PostgreSQL with their reason and the stream goes on. A lost connection is retried with backoff
+ * from the last transaction received, and shows in /health meanwhile.
+ */
+export class MysqlBinlogSource implements ChangeTransport {
+  readonly progress: ConsumerProgress;
+  private readonly who: string;
+  private readonly db: string;
+  private readonly table: string;
+  private control: Connection | null = null;
+  private zongji: ZongJi | null = null;
+  private readonly transactions: BinlogTransactions;
+  private readonly queue: CommittedUnit[] = [];
+  private queued = 0;
+  private paused = false;
+  /** The point after the last transaction received (applied or queued). */
+  private received: BinlogPoint | null = null;
+  private receivedGtid: string | null = null;
+  /** The last checkpoint committed. */
+  private committed: SourceCheckpoint | null = null;
+  private committedAt = 0;
+  private server: { end: BinlogPoint; files: Array<{ file: string; size: number }> } | null = null;
+  private connected = false;
+  private stopping = false;
+  private started = false;
+  private worker: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private timers = new Set<NodeJS.Timeout>();
+  private reconnectDelay = 100;
+  private reconnects = 0;
+  private lastError: string | null = null;
+  private readonly stats = { transactions: 0, changes: 0, batches: 0, deadLettered: 0 };
+
+  constructor(private readonly ctx: DirectSourceContext) {
+    const { system, url, env } = ctx;
+    this.progress = new ConsumerProgress(env.cdc.stallAfterMs);
+    const parsed = new URL(url);
+    const dot = system.table.lastIndexOf('.');
+    this.db = dot < 0 ? decodeURIComponent(parsed.pathname.replace(/^\//, '')) : system.table.slice(0, dot);
+    this.table = dot < 0 ? system.table : system.table.slice(dot + 1);
+    this.who = `systems.${system.name}: MySQL binlog at ${redactUrl(url)} (${system.connection?.urlEnv ?? 'url'})`;
+    this.transactions = new BinlogTransactions(system, ctx.events, this.db, this.table, () => this.zongji?.useChecksum ?? true, (unit, resume, gtid) => this.committedTx(unit, resume, gtid));
+  }
+
+  get running(): boolean {
+    return this.started && !this.stopping && this.connected;
+  }
+
+  async start(): Promise<void> {
+    if (!this.db) throw new MysqlSourceError('TABLE_MISSING', `${this.who}: no database: name it in the URL's path or as "db.table" in the system's table`);
+    this.stopping = false;
+    try {
+      await this.open();
+    } catch (e) {
+      this.disconnect();
+      await this.control?.end().catch(() => undefined);
+      this.control = null;
+      throw e;
+    }
+    this.started = true;
+    this.worker = this.work();
+    this.every(LAG_POLL_MS, () => this.pollServer());
+    setBinlogLagReading(this.ctx.system.name, () => this.lag());
+  }
+
+  /** Checks the server, finds where to resume (or records the binlog's end on a first start) and streams from there. */
+  private async open(): Promise<void> {
+    const server = await this.check();
+    const last = await this.ctx.checkpoints.last(this.ctx.system.name);
+    let from: BinlogPoint;
+    if (last) {
+      try {
+        from = pointOf(last.position);
+      } catch (e) {
+        throw new MysqlSourceError('BAD_CHECKPOINT', `${this.who}: the stored checkpoint ${last.position.text} is not a binlog position (${(e as Error).message})`, e);
+      }
+      if (!server.files.some((f) => f.file === from.file)) {
+        throw new MysqlSourceError(
+          'BINLOG_PURGED',
+          `${this.who}: the checkpoint ${last.position.text} is in ${from.file}, which the server no longer has (purged; oldest is ${server.files[0]?.file ?? 'none'}): ` +
+            `changes since then are lost to the binlog. Run the backfill for ${this.ctx.system.name}, then remove the checkpoint of source '${this.ctx.system.name}' (README, "Direct CDC from MySQL/MariaDB") to start from the binlog's end`,
+        );
+      }
+      this.committed = last;
+      this.ctx.logger.log(`${this.who}: resuming after ${last.position.text}${last.gtid ? ` (gtid ${last.gtid})` : ''}`);
+    } else {
+      // First start: from the binlog's end, recorded at once, so a restart before the first change resumes there too.
+      from = server.end;
+      const checkpoint = this.checkpointAt(from, Date.now(), server.gtid);
+      await this.ctx.sink.apply([], { checkpoint });
+      this.committed = checkpoint;
+      this.ctx.logger.log(`${this.who}: no checkpoint: streaming from the binlog's end ${from.file}:${from.pos} (rows before it come from the backfill)`);
+    }
+    this.received = from;
+    await this.connect(from);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    setBinlogLagReading(this.ctx.system.name, null);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.disconnect();
+    this.wakeUp?.();
+    await this.worker?.catch((e: unknown) => this.ctx.logger.error(`${this.who}: the batch in flight at shutdown failed: ${(e as Error).message}`));
+    // Graceful shutdown: when everything received is applied, the checkpoint follows the last transaction seen.
+    if (this.queue.length === 0 && this.received && this.committed && this.ahead(this.received)) {
+      await this.ctx.sink
+        .apply([], { checkpoint: this.checkpointAt(this.received, Date.now(), this.receivedGtid) })
+        .then(() => this.ctx.logger.log(`${this.who}: checkpoint at ${this.received?.file}:${this.received?.pos} on shutdown`))
+        .catch((e: unknown) => this.ctx.logger.warn(`${this.who}: could not write the last checkpoint on shutdown (it resumes from the one before): ${(e as Error).message}`));
+    }
+    await this.control?.end().catch(() => undefined);
+    this.control = null;
+    this.started = false;
+  }
+
+  details(): Record<string, unknown> {
+    const lag = this.lag();
+    return {
+      dialect: 'mysql',
+      table: `${this.db}.${this.table}`,
+      connected: this.connected,
+      /** The server's id of the binlog dump connection (its thread in SHOW PROCESSLIST). */
+      connectionId: this.zongji?.connection?.threadId ?? null,
+      received: this.received ? `${this.received.file}:${this.received.pos}` : null,
+      checkpoint: this.committed?.position.text ?? null,
+      gtid: this.committed?.gtid ?? null,
+      serverEnd: this.server ? `${this.server.end.file}:${this.server.end.pos}` : null,
+      lagBytes: lag.bytes,
+      lagSeconds: lag.seconds,
+      queued: this.queued,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+      ...this.stats,
+    };
+  }
+
+  /** The server's settings and the table, checked at every connection: a setting changed meanwhile shows here. */
+  private async check() {
+    try {
+      this.control ??= await createConnection({ uri: this.ctx.url, connectTimeout: 5_000 });
+      this.control.on('error', () => undefined); // a dropped connection surfaces as the next query's error
+    } catch (e) {
+      this.control = null;
+      throw new MysqlSourceError('UNREACHABLE', `${this.who}: unreachable: ${(e as Error).message}`, e);
+    }
+    try {
+      const server = await checkBinlogServer(this.control, this.who);
+      if ((await tableColumns(this.control, this.db, this.table)).length === 0) {
+        throw new MysqlSourceError('TABLE_MISSING', `${this.who}: table ${this.db}.${this.table} does not exist`);
+      }
+      this.server = server;
+      return server;
+    } catch (e) {
+      if (!(e instanceof MysqlSourceError)) {
+        await this.control.end().catch(() => undefined);
+        this.control = null;
+      }
+      throw e;
+    }
+  }
+
+  /** Opens the binlog stream at `from`; resolves once it streams, rejects with the first error. */
+  private async connect(from: BinlogPoint): Promise<void> {
+    const z: ZongJi = new ZongJiClass({
+      uri: this.ctx.url,
+      dateStrings: true,
+      jsonStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      timezone: 'Z',
+    });
+    this.zongji = z;
+    this.transactions.startAt(from);
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      z.on('ready', () => {
+        ready = true;
+        this.connected = true;
+        this.reconnectDelay = 100;
+        resolve();
+      });
+      z.on('binlog', (e) => {
+        if (this.zongji !== z) return;
+        try {
+          this.transactions.handle(e as unknown as BinlogEventLike);
+        } catch (err) {
+          this.streamFailed(z, err);
+        }
+      });
+      z.on('error', (err: Error) => {
+        if (!ready) {
+          if (this.zongji === z) this.disconnect();
+          reject(new MysqlSourceError('UNREACHABLE', `${this.who}: cannot stream the binlog from ${from.file}:${from.pos}: ${err.message}`, err));
+          return;
+        }
+        this.streamFailed(z, err);
+      });
+      // A server id of its own: the server drops an older replica connection with the same id.
+      z.start({ serverId: randomInt(100_000, 2 ** 31 - 1), filename: from.file, position: from.pos, includeEvents: EVENTS, includeSchema: { [this.db]: [this.table] } });
+    });
+  }
+
+  private disconnect(): void {
+    const z = this.zongji;
+    this.zongji = null;
+    this.connected = false;
+    this.paused = false;
+    if (z) {
+      z.removeAllListeners('binlog');
+      z.on('error', () => undefined); // late errors of a stream given up
+      z.stop();
+    }
+  }
+
+  /** The stream broke: reconnect with backoff from the last transaction received (the queue keeps what it holds). */
+  private streamFailed(z: ZongJi, err: unknown): void {
+    if (this.zongji !== z || this.stopping) return;
+    const msg = (err as Error).message;
+    this.lastError = msg;
+    this.progress.failed(msg);
+    this.ctx.logger.error(`${this.who}: the binlog stream failed at ${this.transactions.currentFile} (${msg}); reconnecting from ${this.received?.file}:${this.received?.pos}`);
+    this.disconnect();
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(delay * 2, this.ctx.env.cdc.retryMaxMs);
+    this.after(delay, async () => {
+      if (this.stopping || !this.received) return;
+      try {
+        this.reconnects++;
+        await this.check();
+        await this.connect(this.received);
+        this.lastError = null;
+        this.ctx.logger.log(`${this.who}: reconnected at ${this.received.file}:${this.received.pos}`);
+      } catch (e) {
+        this.lastError = (e as Error).message;
+        this.progress.failed(this.lastError);
+        this.ctx.logger.error(`${this.who}: reconnect failed (${this.lastError}); next try in ${this.reconnectDelay} ms`);
+        this.scheduleReconnect();
+      }
+    });
+  }
+
+  private committedTx(unit: CommittedUnit | null, resume: BinlogPoint, gtid: string | null): void {
+    this.received = resume;
+    this.receivedGtid = gtid ?? this.receivedGtid;
+    if (unit) {
+      this.stats.transactions++;
+      this.queue.push(unit);
+      this.queued += unit.changes.length;
+      this.progress.received(unit.changes.length);
+      // Bounded memory: the stream waits while the projection catches up.
+      if (this.queued >= this.ctx.env.cdc.batchSize * QUEUED_BATCHES && !this.paused && this.zongji?.connection) {
+        this.paused = true;
+        this.zongji.connection.pause();
+      }
+    }
+    this.wakeUp?.();
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopping) {
+      if (this.queue.length === 0) {
+        await this.idleCheckpoint();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, IDLE_CHECKPOINT_MS);
+          t.unref();
+          this.wakeUp = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+        continue;
+      }
+      await this.applyUnits(this.take());
+      if (this.paused && this.queued < (this.ctx.env.cdc.batchSize * QUEUED_BATCHES) / 2) {
+        this.paused = false;
+        this.zongji?.connection?.resume();
+      }
+    }
+  }
+
+  /** Whole transactions up to the batch size (at least one, however large). */
+  private take(): CommittedUnit[] {
+    const max = this.ctx.env.cdc.batchSize;
+    const units = [this.queue.shift() as CommittedUnit];
+    let n = units[0].changes.length;
+    while (this.queue.length > 0 && n + this.queue[0].changes.length <= max) {
+      const u = this.queue.shift() as CommittedUnit;
+      n += u.changes.length;
+      units.push(u);
+    }
+    return units;
+  }
+
+  private async applyUnits(units: CommittedUnit[]): Promise<void> {
+    const last = units[units.length - 1];
+    const changes = units.flatMap((u) => u.changes);
+    const rows = units.flatMap((u) => u.rows);
+    const checkpoint = this.checkpointAt(last.resume, last.tsMs, last.gtid);
+    const max = this.ctx.env.cdc.batchSize;
+    // A transaction larger than a batch goes in several; only the last carries the checkpoint.
+    for (let i = 0; i < changes.length; i += max) {
+      const end = Math.min(i + max, changes.length);
+      await this.applyBatch(changes.slice(i, end), rows.slice(i, end), end === changes.length ? checkpoint : undefined);
+    }
+    this.queued -= changes.length;
+  }
+
+  private async applyBatch(batch: InboundChange[], rows: unknown[], checkpoint: SourceCheckpoint | undefined): Promise<void> {
+    // Dead letters known before the commit are kept before the checkpoint passes them.
+    const undecodable = batch.flatMap((c, i) => (c.kind === 'undecodable' ? [this.deadLetter(c.ref, c.code, c.reason, rows[i])] : []));
+    if (undecodable.length > 0) await this.retried('dead-lettering', () => this.ctx.deadLetters.put(undecodable));
+    const verdicts: MessageVerdict[] = await this.retried('applying a batch', () => this.ctx.sink.apply(batch, checkpoint ? { checkpoint } : {}));
+    const refused = verdicts.flatMap((v, i) => (v.kind === 'dead-letter' && batch[i].kind !== 'undecodable' ? [this.deadLetter(batch[i].ref, v.code, v.reason, rows[i])] : []));
+    if (refused.length > 0) await this.retried('dead-lettering', () => this.ctx.deadLetters.put(refused));
+    for (const d of [...undecodable, ...refused]) this.ctx.logger.warn(`${this.who}: dead-lettered ${d.ref} (${d.code}): ${d.reason}`);
+    this.stats.batches++;
+    this.stats.changes += batch.length;
+    this.stats.deadLettered += undecodable.length + refused.length;
+    this.progress.settled(batch.length);
+    if (checkpoint) this.markCommitted(checkpoint);
+  }
+
+  /** While only other tables change, the checkpoint follows the stream now and then (a restart then rereads less). */
+  private async idleCheckpoint(): Promise<void> {
+    const at = this.received;
+    if (!at || !this.ahead(at) || Date.now() - this.committedAt < IDLE_CHECKPOINT_MS) return;
+    const checkpoint = this.checkpointAt(at, Date.now(), this.receivedGtid);
+    try {
+      await this.ctx.sink.apply([], { checkpoint });
+      this.markCommitted(checkpoint);
+    } catch (e) {
+      this.ctx.logger.warn(`${this.who}: could not advance the checkpoint while idle (retried later): ${(e as Error).message}`);
+    }
+  }
+
+  private markCommitted(checkpoint: SourceCheckpoint): void {
+    this.committed = checkpoint;
+    this.committedAt = Date.now();
+  }
+
+  private ahead(point: BinlogPoint): boolean {
+    if (!this.committed) return true;
+    const done = pointOf(this.committed.position);
+    return !atOrAfter(done, point);
+  }
+
+  private retried<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryUntilDone(fn, {
+      maxDelayMs: this.ctx.env.cdc.retryMaxMs,
+      keepGoing: () => !this.stopping,
+      onRetry: (e, attempt, delay) => {
+        const msg = (e as Error).message;
+        this.lastError = msg;
+        this.progress.failed(msg);
+        this.ctx.logger.warn(`${this.who}: ${what} failed (attempt ${attempt}, retrying in ${delay} ms): ${msg}`);
+      },
+    });
+  }
+
+  private checkpointAt(point: BinlogPoint, tsMs: number | null, gtid: string | null): SourceCheckpoint {
+    return { source: this.ctx.system.name, position: checkpointPosition(point, tsMs), gtid };
+  }
+
+  private deadLetter(ref: string, code: string, reason: string, payload: unknown): DeadLetterEntry {
+    return { source: this.ctx.system.name, ref, code, reason, payload };
+  }
+
+  private async pollServer(): Promise<void> {
+    if (!this.control || this.stopping) return;
+    try {
+      this.server = { end: await binlogStatus(this.control, this.who), files: await binaryLogs(this.control, this.who) };
+    } catch (e) {
+      this.ctx.logger.warn(`${this.who}: cannot read the server's binlog position for the lag: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Bytes of binlog between the checkpoint and the server's end (over rotated files by their
+   * sizes), and how old the oldest transaction received but not committed is (0 when none waits).
+   */
+  private lag(): { bytes: number | null; seconds: number } {
+    const seconds = this.queue.length > 0 ? Math.max(0, Date.now() - this.queue[0].tsMs) / 1000 : 0;
+    if (!this.server || !this.committed) return { bytes: null, seconds };
+    const done = pointOf(this.committed.position);
+    const { end, files } = this.server;
+    if (done.file === end.file) return { bytes: Math.max(0, end.pos - done.pos), seconds };
+    const i = files.findIndex((f) => f.file === done.file);
+    const j = files.findIndex((f) => f.file === end.file);
+    if (i < 0 || j < i) return { bytes: null, seconds };
+    let bytes = files[i].size - done.pos + end.pos;
+    for (let k = i + 1; k < j; k++) bytes += files[k].size;
+    return { bytes: Math.max(0, bytes), seconds };
+  }
+
+  private after(ms: number, fn: () => Promise<void>): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    this.after(ms, async () => {
+      await fn();
+      if (!this.stopping) this.every(ms, fn);
+    });
+  }
+}
+
+export const mysqlBinlogSource: DirectSourceFactory = (ctx) => new MysqlBinlogSource(ctx);

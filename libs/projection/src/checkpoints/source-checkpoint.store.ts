@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { SourceCheckpoint } from '@app/change-events';
+import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+
+const MAX_TEXT = 500;
+
+/**
+ * The checkpoints of the sources without a broker (`source_checkpoint`): written inside the
+ * projection's transaction of the batch they follow (`write`), or alone for a batch that held no
+ * change to project (`save`). A checkpoint never moves back: one older than the stored one (same
+ * kind, smaller key) changes nothing, so a batch retried after a crash cannot regress it.
+ */
+@Injectable()
+export class SourceCheckpointStore {
+  constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
+
+  async last(source: string): Promise<SourceCheckpoint | null> {
+    const rows: Array<{ kind: string; key: string; text: string; ts: Date | null; gtid: string | null }> = await this.db.query(
+      'SELECT position_kind AS kind, position_key AS key, position AS text, source_ts AS ts, gtid FROM source_checkpoint WHERE source = $1',
+      [source],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const kind = r.kind === 'lsn' || r.kind === 'binlog' ? r.kind : 'ts';
+    return { source, position: { kind, key: r.key, text: r.text, tsMs: r.ts === null ? null : r.ts.getTime() }, gtid: r.gtid };
+  }
+
+  /** Alone, in a transaction of its own. */
+  async save(checkpoint: SourceCheckpoint): Promise<void> {
+    await this.write(this.db.manager, checkpoint);
+  }
+
+  /** In the caller's transaction. */
+  async write(em: EntityManager, c: SourceCheckpoint): Promise<void> {
+    const { position: p } = c;
+    if (c.source.length > MAX_TEXT || p.key.length > MAX_TEXT || p.text.length > MAX_TEXT) throw new Error(`checkpoint of ${c.source.slice(0, 40)}: too long to store`);
+    await em.query(
+      `INSERT INTO source_checkpoint AS c (source, position_kind, position_key, position, source_ts, gtid)
+       VALUES ($1, $2, $3, $4, $5::timestamptz, $6)
+       ON CONFLICT (source) DO UPDATE SET position_kind = excluded.position_kind, position_key = excluded.position_key,
+         position = excluded.position, source_ts = excluded.source_ts, gtid = excluded.gtid, updated_at = now()
+       WHERE c.position_kind <> excluded.position_kind OR excluded.position_key > c.position_key`,
+      [c.source, p.kind, p.key, p.text, p.tsMs === null ? null : new Date(p.tsMs).toISOString(), c.gtid?.slice(0, MAX_TEXT) ?? null],
+    );
+  }
+}
