@@ -32,41 +32,53 @@ export async function runDemo(): Promise<void> {
     throw e;
   });
   exitOnSignals(running, undefined, direct ? () => direct.dropSlots() : undefined);
+  await direct?.afterStart();
   if (direct) {
-    const slots = direct.systems.map((s) => `${env.directPg.slotPrefix}_${s.name}`).join(', ');
-    out(`read ${direct.systems.map((s) => s.name).join(' and ')} straight from PostgreSQL (slots and publications ${slots}, dropped when the demo stops)`);
+    const slots = direct.systems.filter((s) => s.connection?.dialect === 'postgres').map((s) => `${env.directPg.slotPrefix}_${s.name}`).join(', ');
+    const from = (dialect: string) => direct.systems.filter((s) => s.connection?.dialect === dialect).map((s) => s.name);
+    if (from('postgres').length) out(`read ${from('postgres').join(' and ')} straight from PostgreSQL (slots and publications ${slots}, dropped when the demo stops)`);
+    if (from('mysql').length) out(`read ${from('mysql').join(' and ')} straight from the MariaDB binlog`);
   }
   const directNames = new Set(domain.sources.systems.filter((s) => s.changes === 'direct').map((s) => s.name));
 
   const file = join(fromRoot(env.configDir), 'demo/events.yaml');
   // The systems read directly have their rows in their databases; the others' events are published.
-  const steps = (readDocument(file) as Step[]).filter((step) => 'topic' in step || !directNames.has(step.system));
-  const log = new DebeziumLog();
-  const systems = new Map(domain.sources.systems.map((s) => [s.name, s]));
-  const conn = await amqp.connect(env.amqp.url);
-  const ch = await conn.createConfirmChannel();
-  for (const step of steps) {
-    if ('topic' in step) {
-      ch.publish(env.amqp.exchange, step.topic, Buffer.from(step.body), { persistent: true });
-      continue;
-    }
-    const system = systems.get(step.system);
-    if (!system) throw new Error(`${file}: unknown system "${step.system}"`);
-    const envelope = log.envelope(tableRefOf(system), step.op, step.before ?? null, step.after ?? null);
-    const body = step.form === 'wrapped' ? log.wrapped(envelope) : step.form === 'flattened' ? log.flattened(envelope) : envelope;
-    ch.publish(env.amqp.exchange, system.topic, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json' });
-  }
-  await ch.waitForConfirms();
-  await conn.close();
-  out(`published ${steps.length} change events to exchange "${env.amqp.exchange}" on ${env.amqp.url.replace(/\/\/.*@/, '//')}`);
-
   const consumer = running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer | null;
+  // (none at all when every system is read directly: there is no message transport to send them to)
+  const steps = consumer ? (readDocument(file) as Step[]).filter((step) => 'topic' in step || !directNames.has(step.system)) : [];
+  if (steps.length > 0) {
+    const log = new DebeziumLog();
+    const systems = new Map(domain.sources.systems.map((s) => [s.name, s]));
+    const conn = await amqp.connect(env.amqp.url);
+    const ch = await conn.createConfirmChannel();
+    for (const step of steps) {
+      if ('topic' in step) {
+        ch.publish(env.amqp.exchange, step.topic, Buffer.from(step.body), { persistent: true });
+        continue;
+      }
+      const system = systems.get(step.system);
+      if (!system) throw new Error(`${file}: unknown system "${step.system}"`);
+      const envelope = log.envelope(tableRefOf(system), step.op, step.before ?? null, step.after ?? null);
+      const body = step.form === 'wrapped' ? log.wrapped(envelope) : step.form === 'flattened' ? log.flattened(envelope) : envelope;
+      ch.publish(env.amqp.exchange, system.topic, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json' });
+    }
+    await ch.waitForConfirms();
+    await conn.close();
+    out(`published ${steps.length} change events to exchange "${env.amqp.exchange}" on ${env.amqp.url.replace(/\/\/.*@/, '//')}`);
+  }
+
   if (consumer) {
     const deadline = Date.now() + 15_000;
     while (consumer.stats.consumed < steps.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     out(`consumed ${consumer.stats.consumed}, dead-lettered ${consumer.stats.deadLettered} (see queue "${consumer.dlq}")`);
   }
 
+  // Until what the direct sources received is applied (the binlog's seed rows come after the start).
+  const ingest = running.app.get(CdcConsumerService);
+  for (let quiet = 0, waited = 0; quiet < 3 && waited < 10_000; waited += 200) {
+    await new Promise((r) => setTimeout(r, 200));
+    quiet = ingest.progress().waiting === 0 ? quiet + 1 : 0;
+  }
   const queries = running.app.get(ProjectionQueries);
   out();
   out('status counts:');
