@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, posix, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseSources, readDocument } from './domain/domain-config.loader';
+import { loadDomainConfig, parseSources, readDocument } from './domain/domain-config.loader';
 import { SourcesConfig } from './domain/sources.model';
 import { loadEnvConfig } from './env/env.config';
 import { projectRoot } from './project-root';
@@ -18,8 +18,9 @@ import { projectRoot } from './project-root';
 const root = projectRoot();
 const composeFile = join(root, 'docker-compose.yml');
 const connectorsDir = join(root, 'config', 'connectors');
-/** The service that runs statusview itself. */
+/** The service that runs statusview itself (profile `debezium`), and the one that reads the legacy databases directly (profile `direct`). */
 const APP = 'statusview';
+const DIRECT_APP = 'statusview-direct';
 
 // Only the parts of the Compose format the checks read; everything else passes through.
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -39,6 +40,7 @@ const serviceSchema = z.looseObject({
     .array(z.union([z.string(), z.looseObject({ type: z.string(), source: z.string().optional(), target: z.string() })]))
     .optional(),
   healthcheck: z.looseObject({ test: z.union([z.string(), z.array(z.string())]).optional(), disable: z.boolean().optional() }).optional(),
+  profiles: z.array(z.string()).optional(),
 });
 const composeSchema = z.looseObject({
   services: z.record(z.string(), serviceSchema),
@@ -311,6 +313,54 @@ describe('docker-compose.yml (static checks)', () => {
         expect(names).toContain(url.hostname);
       },
     );
+  });
+
+  describe('the profiles', () => {
+    const profilesOf = (name: string) => services[name].profiles ?? [];
+
+    it('start what a service depends on with the profile that starts it (an unprofiled service always starts)', () => {
+      const problems = names.flatMap((name) =>
+        dependenciesOf(services[name])
+          .filter((d) => services[d.service] && profilesOf(d.service).length > 0 && !profilesOf(d.service).some((p) => profilesOf(name).includes(p)))
+          .map((d) => `${name} (${profilesOf(name).join(', ') || 'always'}) depends on ${d.service}, started only with ${profilesOf(d.service).join(', ')}`),
+      );
+      expect(problems).toEqual([]);
+    });
+
+    it('put Kafka, Connect and the connectors in `debezium` only, and the two statusview services in one profile each', () => {
+      const debeziumOnly = names.filter((n) => profilesOf(n).length === 1 && profilesOf(n)[0] === 'debezium').sort();
+      expect(debeziumOnly).toEqual(expect.arrayContaining(['connect', 'kafka', 'register-connectors', APP]));
+      expect(profilesOf(DIRECT_APP)).toEqual(['direct']);
+    });
+  });
+
+  describe('the statusview-direct service', () => {
+    const app = services[DIRECT_APP];
+    const env = environmentOf(app);
+    const dependsOn = dependenciesOf(app).map((d) => d.service);
+    const withConnection = sources.systems.filter((s) => s.connection);
+
+    it('reads every system that has a connection directly, with its URL set to a service it depends on', () => {
+      expect((env.CDC_DIRECT_SYSTEMS ?? '').split(',').sort()).toEqual(withConnection.map((s) => s.name).sort());
+      const problems = withConnection.flatMap((s) => {
+        const host = hostOf(env[s.connection!.urlEnv] ?? '');
+        return dependsOn.includes(host) ? [] : [`${s.connection!.urlEnv}: ${DIRECT_APP} does not depend on ${host || '(unset)'}`];
+      });
+      expect(problems).toEqual([]);
+    });
+
+    it('passes loadEnvConfig and the domain check with its systems read directly, pointing at no loopback address but Kafka, which it does not use', () => {
+      const config = loadEnvConfig(env);
+      const loopback = stringsIn(config, '').filter(({ path, value }) => !path.startsWith('kafka.') && /\b(127\.0\.0\.1|localhost)\b|\[::1\]/.test(value));
+      expect(loopback).toEqual([]);
+      const domain = loadDomainConfig('config', { directSystems: config.cdc.directSystems });
+      expect(domain.sources.systems.filter((s) => s.changes === 'direct').map((s) => s.name).sort()).toEqual([...config.cdc.directSystems].sort());
+    });
+
+    it('needs no Kafka', () => {
+      expect(dependsOn.filter((d) => (services[d].profiles ?? []).includes('debezium'))).toEqual([]);
+      expect(env.KAFKA_BROKERS).toBeUndefined();
+    });
   });
 
   describe('the Debezium connectors (config/connectors/*.json)', () => {
