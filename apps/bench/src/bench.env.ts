@@ -11,6 +11,11 @@ export const BENCH_NAMES = {
   exchange: 'bench.cdc',
   statusExchange: 'bench.status',
   legacy: { crm: 'statusview_bench_crm', portal: 'statusview_bench_portal', billing: 'statusview_bench_billing' },
+  /**
+   * The direct CDC benchmark's crm database (read over logical replication), the service's slot
+   * prefix (its slot and publication: `bench_direct_crm`) and the reference's slot.
+   */
+  direct: { crm: 'statusview_bench_direct_crm', slotPrefix: 'bench_direct', referenceSlot: 'bench_direct_recvlogical' },
 } as const;
 
 /** Where the servers are; the defaults suit this machine (README, "This machine"). */

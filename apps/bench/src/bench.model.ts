@@ -3,7 +3,7 @@ import { ServerUrls } from './bench.env';
 import { ReferenceMappings } from './data/reference-data';
 import { ViewDatabase } from './data/view.seeder';
 
-export const BENCHMARKS = ['ingest', 'reads', 'freshness', 'backfill', 'rules'] as const;
+export const BENCHMARKS = ['ingest', 'reads', 'freshness', 'backfill', 'rules', 'direct'] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 export interface Measure {

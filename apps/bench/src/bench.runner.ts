@@ -5,6 +5,7 @@ import { fromRoot, loadDomainConfig } from '@app/config';
 import { BENCH_NAMES, postgresUrl, serverUrls, serviceEnvOverrides } from './bench.env';
 import { BENCHMARKS, BenchContext, BenchName, BenchOutcome } from './bench.model';
 import { backfillBench, NotYetMeasured } from './benchmarks/backfill.bench';
+import { directBench } from './benchmarks/direct.bench';
 import { freshnessBench } from './benchmarks/freshness.bench';
 import { ingestBench } from './benchmarks/ingest.bench';
 import { readsBench } from './benchmarks/reads.bench';
@@ -53,6 +54,7 @@ function sizes(scale: number) {
     freshness: { customers: n(100_000), durationS: scale < 1 ? 8 : 30, probeCustomers: 20, calibrationEvents: n(50_000) },
     backfill: { rows: [n(100_000), n(1_000_000)] },
     rules: { customers: n(1_000_000), reprojectionCapS: 120 },
+    direct: { customers: n(100_000), changes: n(200_000), transactionSize: n(10_000), lagDurationS: scale < 1 ? 8 : 30, probeCustomers: 20 },
   };
 }
 
@@ -141,7 +143,8 @@ export async function runBench(): Promise<void> {
     writeRunReport(file, { date: new Date(started), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine, totalS, outcomes: ctx.earlier, missing });
     ctx.log(`wrote ${file}`);
   } else {
-    ctx.log(`--scale=${args.scale}, BENCH_SERVICE_ENV=${process.env.BENCH_SERVICE_ENV ?? ''}: report not written`);
+    ctx.log(`--scale=${args.scale}, BENCH_SERVICE_ENV=${process.env.BENCH_SERVICE_ENV ?? ''}: report not written; its notes:`);
+    for (const o of Object.values(ctx.earlier)) for (const n of o?.notes ?? []) out(`- ${n}`);
   }
   ctx.log(`done in ${(totalS / 60).toFixed(1)} min`);
   if (failed) process.exitCode = 1;
@@ -159,5 +162,7 @@ function run(name: BenchName, ctx: BenchContext, size: ReturnType<typeof sizes>)
       return backfillBench(ctx, size.backfill);
     case 'rules':
       return rulesBench(ctx, size.rules);
+    case 'direct':
+      return directBench(ctx, size.direct);
   }
 }

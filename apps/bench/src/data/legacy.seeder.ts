@@ -33,9 +33,9 @@ FROM unnest($1::int[], $2::int[]) AS t(i, v)`;
 export class LegacyDatabases {
   constructor(private readonly urls: ServerUrls) {}
 
-  /** Drops and recreates the crm database with customers 1..n. */
-  async seedCrm(customers: ReferenceCustomers): Promise<number> {
-    const client = await this.recreatePostgres(BENCH_NAMES.legacy.crm, 'crm');
+  /** Drops and recreates the crm database (by default the reads benchmark's) with customers 1..n. */
+  async seedCrm(customers: ReferenceCustomers, database: string = BENCH_NAMES.legacy.crm): Promise<number> {
+    const client = await this.recreatePostgres(database, 'crm');
     try {
       let rows = 0;
       for (let from = 1; from <= customers.count; from += CHUNK) {
@@ -98,12 +98,12 @@ export class LegacyDatabases {
     }
   }
 
-  /** Drops every legacy database of the benchmarks. */
+  /** Drops every legacy database of the benchmarks, their replication slots first (a slot left behind pins the shared server's WAL). */
   async dropAll(): Promise<void> {
     const admin = new Client({ connectionString: this.urls.postgresAdmin });
     await admin.connect();
     try {
-      for (const name of [BENCH_NAMES.legacy.crm, BENCH_NAMES.legacy.portal]) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      for (const name of [BENCH_NAMES.legacy.crm, BENCH_NAMES.legacy.portal, BENCH_NAMES.direct.crm]) await dropPostgresDatabase(admin, name);
     } finally {
       await admin.end();
     }
@@ -119,7 +119,7 @@ export class LegacyDatabases {
     const admin = new Client({ connectionString: this.urls.postgresAdmin });
     await admin.connect();
     try {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await dropPostgresDatabase(admin, name);
       await admin.query(`CREATE DATABASE "${name}"`);
     } finally {
       await admin.end();
@@ -129,4 +129,26 @@ export class LegacyDatabases {
     await client.query(ddl(system));
     return client;
   }
+}
+
+/**
+ * Drops a database and, first, every replication slot on it (DROP DATABASE refuses while a slot
+ * exists; a walsender still using one is terminated, and the slot dropped once it is released).
+ */
+export async function dropPostgresDatabase(admin: Client, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { rows } = await admin.query<{ slot: string; pid: number | null }>('SELECT slot_name AS slot, active_pid AS pid FROM pg_replication_slots WHERE database = $1', [name]);
+    if (rows.length === 0) break;
+    try {
+      for (const r of rows) {
+        if (r.pid !== null) await admin.query('SELECT pg_terminate_backend($1)', [r.pid]);
+        await admin.query('SELECT pg_drop_replication_slot($1)', [r.slot]);
+      }
+    } catch (e) {
+      // 55006: still active for a moment after its walsender was terminated.
+      if ((e as { code?: string }).code !== '55006' || attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }

@@ -31,7 +31,14 @@ export class CpuMonitor {
   private busyStart = 0;
   private started = 0;
   private timer?: NodeJS.Timeout;
+  /** Processes that are this run's though not its children (a walsender: its command line names no database). */
+  private readonly adopted = new Set<number>();
   readonly available = read('/proc/stat') !== null;
+
+  /** Counts `pid` as this benchmark's from the next sample on. */
+  adopt(pid: number): void {
+    this.adopted.add(pid);
+  }
 
   start(): void {
     if (!this.available) return;
@@ -76,7 +83,7 @@ export class CpuMonitor {
       const f = stat.slice(close + 2).split(' ');
       procs.set(Number(name), { ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) });
     }
-    const ours = new Set<number>([process.pid]);
+    const ours = new Set<number>([process.pid, ...this.adopted]);
     for (let grew = true; grew; ) {
       grew = false;
       for (const [pid, p] of procs) {

@@ -16,18 +16,20 @@ const INTRO = `# Benchmarks
 
 Each figure is measured by \`npm run bench\` (\`apps/bench\`) side by side with a reference measured in
 the same run, on the same data and the same servers, so that the ratio means something on a noisy
-machine. \`npm run bench -- <name>\` runs one of \`ingest\`, \`reads\`, \`freshness\`, \`backfill\`, \`rules\`;
+machine. \`npm run bench -- <name>\` runs one of \`ingest\`, \`reads\`, \`freshness\`, \`backfill\`, \`rules\`, \`direct\`;
 \`npm run bench -- <name> --profile\` runs it with V8's CPU profiler (what \`--cpu-prof\` uses) on every
 process under test, times each of their PostgreSQL and Redis round trips, and writes the top
 self-time functions below instead of figures. The run is not part of \`npm test\`; it uses its
 own database (\`statusview_bench\`), legacy databases (\`statusview_bench_crm\`, \`statusview_bench_portal\`,
-MariaDB \`statusview_bench_billing\`), Redis prefix (\`bench:\`) and exchange (\`bench.cdc\`), and seeds
+MariaDB \`statusview_bench_billing\`; \`statusview_bench_direct_crm\` with the replication slots \`bench_direct_crm\` and
+\`bench_direct_recvlogical\`, dropped at the end), Redis prefix (\`bench:\`) and exchange (\`bench.cdc\`), and seeds
 the reference domain deterministically (config/sources.yaml, config/rules.yaml).
 
 Ratios are figure ÷ reference. Aims (issue 6): ingest ≥ half the bare consumer and > 20,000 events/s;
 reads ≥ half the bare Fastify+Redis route with p99 < 10 ms at 64 connections and > 20× the naive
 resolver; freshness p99 < 200 ms; backfill ≥ half the raw COPY rate; flat peak memory; preview
-> 100,000 customers/s.
+> 100,000 customers/s. Issue 14: direct CDC ≥ half of \`pg_recvlogical\` reading the same WAL, and lag
+p99 < 100 ms at half the direct rate.
 `;
 
 const LATEST = ['<!-- bench:latest -->', '<!-- /bench:latest -->'];

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AppParts, startApp } from '@app/bootstrap';
 import { loadDomainConfig } from '@app/config';
-import type { AmqpCdcConsumer, KafkaCdcConsumer } from '@app/cdc';
+import type { AmqpCdcConsumer, ConsumerStats, KafkaCdcConsumer, PostgresDirectSource } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
 import { CustomerCache, CustomerReader } from '@app/projection';
 import { benchEnv, serverUrls } from '../bench.env';
@@ -11,6 +11,8 @@ import { RssSampler, Worker } from './worker.protocol';
 export interface AppWorkerArgs {
   parts: AppParts;
   env?: Record<string, string>;
+  /** Set in the worker's process.env before the start: what the service reads from there (a direct system's URL variable). */
+  processEnv?: Record<string, string>;
 }
 
 export interface AppWorkerInfo {
@@ -35,15 +37,22 @@ export const now = (): number => performance.timeOrigin + performance.now();
 /** The service itself, started like `npm start` (startApp) with the benchmark's names. */
 export async function appWorker(raw: unknown): Promise<Worker> {
   const args = raw as AppWorkerArgs;
+  Object.assign(process.env, args.processEnv ?? {});
   const env = benchEnv(serverUrls(), args.env);
-  const domain = loadDomainConfig(env.configDir);
+  const domain = loadDomainConfig(env.configDir, { directSystems: env.cdc.directSystems });
   const rss = new RssSampler();
   const running = await startApp(args.parts, { env, domain, logger: ['error', 'warn'] });
-  // Both transports count alike: consumed, dead-lettered, batches, retries.
-  const consumer = () => running.app.get(CdcConsumerService).consumer as AmqpCdcConsumer | KafkaCdcConsumer;
+  // Every transport counts alike: consumed, dead-lettered, batches, retries. `transport` names a
+  // source of the consumer service (`direct:crm`); the message transport when absent.
+  const consumer = (transport?: string): { stats: ConsumerStats } => {
+    const service = running.app.get(CdcConsumerService);
+    const t = transport ? service.transports.get(transport) : service.consumer;
+    if (!t) throw new Error(`no transport ${transport ?? '(message transport)'} in this process`);
+    return t as AmqpCdcConsumer | KafkaCdcConsumer | PostgresDirectSource;
+  };
 
-  const watch = async (target: number, timeoutMs: number): Promise<ConsumedTimeline> => {
-    const stats = consumer().stats;
+  const watch = async (target: number, timeoutMs: number, transport?: string): Promise<ConsumedTimeline> => {
+    const stats = consumer(transport).stats;
     const deadline = Date.now() + timeoutMs;
     let firstAt = 0;
     let firstCount = 0;
@@ -79,12 +88,14 @@ export async function appWorker(raw: unknown): Promise<Worker> {
   return {
     info: { url: running.url } satisfies AppWorkerInfo,
     async handle(cmd, a) {
-      const x = (a ?? {}) as { target?: number; timeoutMs?: number; from?: number; to?: number };
+      const x = (a ?? {}) as { target?: number; timeoutMs?: number; from?: number; to?: number; transport?: string };
       switch (cmd) {
         case 'watchConsumed':
-          return watch(x.target ?? 0, x.timeoutMs ?? 300_000);
+          return watch(x.target ?? 0, x.timeoutMs ?? 300_000, x.transport);
         case 'stats':
-          return { ...consumer().stats, rssBytes: rss.sample() };
+          return { ...consumer(x.transport).stats, rssBytes: rss.sample() };
+        case 'details':
+          return running.app.get(CdcConsumerService).transports.get(x.transport ?? '')?.details() ?? null;
         case 'warm':
           return warm(x.from ?? 1, x.to ?? 0);
         default:

@@ -2,6 +2,7 @@ import { ChangeEvent, DecodeError, positionOf, SourcePosition } from '@app/chang
 import { SourceSystem } from '@app/config';
 import { setSlotReading } from '@app/observability';
 import { DeadLetterEntry, DirectSourceContext } from '../direct-source';
+import type { ConsumerStats } from '../../transports/amqp/amqp-cdc.consumer';
 import { ChangeTransport } from '../../transports/change-transport';
 import { ConsumerProgress } from '../../transports/consumer-progress';
 import { InboundChange, retryUntilDone } from '../../transports/change-sink';
@@ -49,6 +50,8 @@ export interface PostgresSourceDetails {
  */
 export class PostgresDirectSource implements ChangeTransport {
   readonly progress: ConsumerProgress;
+  /** Changes applied (dead letters included), batches, retries: counted as the broker consumers count them. */
+  readonly stats: ConsumerStats = { consumed: 0, deadLettered: 0, batches: 0, retries: 0 };
   private readonly system: SourceSystem;
   private readonly table: { schema: string; name: string };
   private readonly relations = new Map<number, Relation>();
@@ -328,6 +331,7 @@ export class PostgresDirectSource implements ChangeTransport {
     }
     const items = this.queue.slice(0, take);
     const batch = items.flatMap((i) => (i.kind === 'change' ? [i] : []));
+    let verdictsDead = 0;
     this.applying = true;
     try {
       if (batch.length > 0) {
@@ -335,6 +339,7 @@ export class PostgresDirectSource implements ChangeTransport {
           maxDelayMs: this.ctx.env.cdc.retryMaxMs,
           keepGoing: () => !this.stopping,
           onRetry: (e, attempt, delay) => {
+            this.stats.retries++;
             this.progress.failed((e as Error).message);
             this.ctx.logger.warn(`systems.${this.system.name}: batch of ${batch.length} not committed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
           },
@@ -346,6 +351,7 @@ export class PostgresDirectSource implements ChangeTransport {
           dead.push({ source: this.system.name, ref: change.ref, code: v.code, reason: v.reason, payload });
           this.ctx.logger.warn(`systems.${this.system.name}: dead-lettered the change at ${change.ref}: ${v.reason}`);
         });
+        verdictsDead = dead.length;
         if (dead.length > 0) {
           await retryUntilDone(() => this.ctx.deadLetters.put(dead), {
             maxDelayMs: this.ctx.env.cdc.retryMaxMs,
@@ -365,6 +371,11 @@ export class PostgresDirectSource implements ChangeTransport {
     }
     this.queue.splice(0, take);
     this.progress.settled(batch.length);
+    if (batch.length > 0) {
+      this.stats.consumed += batch.length;
+      this.stats.deadLettered += verdictsDead;
+      this.stats.batches++;
+    }
     let ack: Lsn = 0n;
     for (const i of items) if (i.kind === 'commit') ack = maxLsn(ack, i.endLsn);
     if (this.queue.length === 0) this.oldestWaitingMs = null;
