@@ -11,6 +11,7 @@ import { ABSENT, CRM_VARIANTS, customerId, ReferenceCustomers } from '../data/re
 import { CpuMonitor, CpuShares } from '../infra/cpu.monitor';
 import { deleteQueues, freshQueues } from '../infra/servers';
 import { percentile } from '../load/http.load';
+import { ACTIVE, probeStatusChanges } from '../load/status.probes';
 import { AppWorkerInfo, ConsumedTimeline } from '../workers/app.worker';
 import { WorkerHandle } from '../workers/worker.host';
 import { steadyRate } from './ingest.bench';
@@ -30,8 +31,6 @@ const QUEUE = 'bench.direct.app';
 const SYSTEM = 'crm';
 const PROBE_BASE = 900_000;
 const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
-const ACTIVE = 0; // CRM_VARIANTS[0]
-const DORMANT = 2; // CRM_VARIANTS[2]
 /** The crm statuses the rules map (LEAD is left out: it is reported as unmapped). */
 const MAPPED = CRM_VARIANTS.slice(0, 4).map((v) => v.status);
 
@@ -336,7 +335,6 @@ async function measureLag(ctx: BenchContext, app: WorkerHandle<AppWorkerInfo>, l
   try {
     // The probe customers exist before the clock starts.
     const probes = Array.from({ length: size.probeCustomers }, (_, k) => PROBE_BASE + 1 + k);
-    const variant = new Map(probes.map((i) => [i, ACTIVE]));
     await probeWriter.query(INSERT_SQL, [probes, probes.map(() => CRM_VARIANTS[ACTIVE].status)]);
     changes += probes.length;
     const deadline = Date.now() + 60_000;
@@ -366,33 +364,14 @@ async function measureLag(ctx: BenchContext, app: WorkerHandle<AppWorkerInfo>, l
     })();
 
     await sleep(2000);
-    const latencies: number[] = [];
-    let timeouts = 0;
-    const until = performance.now() + size.lagDurationS * 1000;
-    for (let k = 0; performance.now() < until; k++) {
-      const i = probes[k % probes.length];
-      const next = variant.get(i) === ACTIVE ? DORMANT : ACTIVE;
-      variant.set(i, next);
-      const expected = statusOf(next);
-      const t0 = performance.now();
+    const update = async (i: number, next: number) => {
       await probeWriter.query('UPDATE crm.customers SET status = $1, updated_at = now() WHERE id = $2', [CRM_VARIANTS[next].status, i]);
-      changes++;
-      let seen = false;
-      while (performance.now() - t0 < 10_000) {
-        if ((await status(customerId(i))) === expected) {
-          seen = true;
-          break;
-        }
-        await sleep(2);
-      }
-      if (seen) latencies.push(performance.now() - t0);
-      else timeouts++;
-      await sleep(20 + (k % 5) * 10);
-    }
+    };
+    const { latencies, timeouts, changes: probed } = await probeStatusChanges({ probes, durationS: size.lagDurationS, statusOf, status, change: update });
     stopping = true;
     await background;
     const elapsedS = (performance.now() - started) / 1000;
-    changes += sent;
+    changes += probed + sent;
     // Let the service finish what was written, so that the backlog at the end is what it could not keep up with.
     await sleep(1000);
     const sorted = Float64Array.from(latencies).sort();

@@ -7,6 +7,7 @@ import { ChangeEventStream } from '../data/change-event.stream';
 import { ABSENT, customerId, ReferenceCustomers } from '../data/reference-data';
 import { clearRedisPrefix, deleteQueues, freshQueues, publishAll, queueDepth } from '../infra/servers';
 import { percentile } from '../load/http.load';
+import { ACTIVE, probeStatusChanges } from '../load/status.probes';
 import { AppWorkerInfo, ConsumedTimeline } from '../workers/app.worker';
 import { WorkerHandle } from '../workers/worker.host';
 import { steadyRate } from './ingest.bench';
@@ -23,8 +24,6 @@ export interface FreshnessSize {
 const QUEUE = 'bench.freshness.app';
 const PROBE_BASE = 900_000;
 const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
-const ACTIVE = 0; // CRM_VARIANTS[0]
-const DORMANT = 2; // CRM_VARIANTS[2]
 
 /**
  * 3. With change events arriving at half of ingest's measured maximum, the time from publishing
@@ -69,7 +68,6 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
 
     // The probe customers exist before the clock starts.
     const probes = Array.from({ length: size.probeCustomers }, (_, k) => PROBE_BASE + 1 + k);
-    const variant = new Map(probes.map((i) => [i, ACTIVE]));
     for (const i of probes) send(stream.crmUpdate(i, ACTIVE, 'c'));
     for (const i of probes) {
       const deadline = Date.now() + 10_000;
@@ -96,29 +94,7 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
 
     // Probes, one at a time: change a probe customer's crm status and poll GraphQL until it shows.
     await sleep(2000);
-    const latencies: number[] = [];
-    let timeouts = 0;
-    const until = performance.now() + size.durationS * 1000;
-    for (let k = 0; performance.now() < until; k++) {
-      const i = probes[k % probes.length];
-      const next = variant.get(i) === ACTIVE ? DORMANT : ACTIVE;
-      variant.set(i, next);
-      const event = stream.crmUpdate(i, next);
-      const expected = statusOf(next);
-      const t0 = performance.now();
-      send(event);
-      let seen = false;
-      while (performance.now() - t0 < 10_000) {
-        if ((await status(customerId(i))) === expected) {
-          seen = true;
-          break;
-        }
-        await sleep(2);
-      }
-      if (seen) latencies.push(performance.now() - t0);
-      else timeouts++;
-      await sleep(20 + (k % 5) * 10);
-    }
+    const { latencies, timeouts } = await probeStatusChanges({ probes, durationS: size.durationS, statusOf, status, change: (i, next) => void send(stream.crmUpdate(i, next)) });
     stopping = true;
     await background;
     const elapsedS = (performance.now() - started) / 1000;

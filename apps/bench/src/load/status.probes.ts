@@ -1,0 +1,53 @@
+import { performance } from 'node:perf_hooks';
+import { customerId } from '../data/reference-data';
+
+export const ACTIVE = 0; // CRM_VARIANTS[0]
+export const DORMANT = 2; // CRM_VARIANTS[2]
+
+export interface StatusProbeOptions {
+  /** The probe customers' crm row ids, each ACTIVE when the probes start. */
+  probes: readonly number[];
+  durationS: number;
+  /** The canonical status a crm variant maps to. */
+  statusOf: (variant: number) => string;
+  /** The customer's status as GraphQL shows it. */
+  status: (id: string) => Promise<string | null>;
+  /** Makes the crm row of probe `i` the given variant (a published event, a legacy UPDATE). */
+  change: (i: number, variant: number) => Promise<void> | void;
+}
+
+/**
+ * Freshness, one probe at a time for `durationS`: a probe customer's crm status is flipped
+ * between ACTIVE and DORMANT, and GraphQL polled every ~2 ms until it shows (10 s at most: a
+ * timeout); then a pause of 20–60 ms. Returns each probe's time from the change to it showing.
+ */
+export async function probeStatusChanges(o: StatusProbeOptions): Promise<{ latencies: number[]; timeouts: number; changes: number }> {
+  const variant = new Map(o.probes.map((i) => [i, ACTIVE]));
+  const latencies: number[] = [];
+  let timeouts = 0;
+  let changes = 0;
+  const until = performance.now() + o.durationS * 1000;
+  for (let k = 0; performance.now() < until; k++) {
+    const i = o.probes[k % o.probes.length];
+    const next = variant.get(i) === ACTIVE ? DORMANT : ACTIVE;
+    variant.set(i, next);
+    const expected = o.statusOf(next);
+    const t0 = performance.now();
+    await o.change(i, next);
+    changes++;
+    let seen = false;
+    while (performance.now() - t0 < 10_000) {
+      if ((await o.status(customerId(i))) === expected) {
+        seen = true;
+        break;
+      }
+      await sleep(2);
+    }
+    if (seen) latencies.push(performance.now() - t0);
+    else timeouts++;
+    await sleep(20 + (k % 5) * 10);
+  }
+  return { latencies, timeouts, changes };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
