@@ -21,6 +21,17 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
     });
   });
 }
+/** Removes what a test's service cached under its key prefix. */
+async function clearRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const crmStatus = (i: number) => ['ACTIVE', 'DORMANT', 'PROSPECT', 'CLOSED'][i % 4];
 const status = (i: number) => ['PENDING', 'INACTIVE', 'PENDING', 'CLOSED'][i % 4];
 
@@ -91,10 +102,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
       await db.end().catch(() => undefined);
       await crm.drop();
       rmSync(configDir, { recursive: true, force: true });
-      const redis = new Redis(env.redis.url);
-      const keys = await redis.keys(`${env.redis.prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      await clearRedisPrefix(env.redis.url, env.redis.prefix);
     }
   }, 240_000);
 
@@ -135,10 +143,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
       await db.end().catch(() => undefined);
       await crm.drop();
       rmSync(configDir, { recursive: true, force: true });
-      const redis = new Redis(env.redis.url);
-      const keys = await redis.keys(`${env.redis.prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      await clearRedisPrefix(env.redis.url, env.redis.prefix);
     }
   }, 240_000);
 
