@@ -47,15 +47,6 @@ kept AS (
   WHERE i.unchanged IS NOT NULL
   FOR UPDATE OF s
 ),
-stored AS (
-  -- What this statement's snapshot holds: the customer of a change that turns out stale, whose
-  -- view is cached again. Never the customer an applied change takes a record from: a record
-  -- that another transaction inserted and had not committed when this statement began is not in
-  -- the snapshot (the upsert waits for that insert, then updates the row); left_customer_id,
-  -- set from the row the upsert locked, is that customer.
-  SELECT s.system, s.record_key, s.customer_id FROM source_record s
-  JOIN input i ON i.system = s.system AND i.record_key = s.record_key
-),
 up AS (
   INSERT INTO source_record AS s (system, record_key, customer_id, raw, status, rule, unmapped_field, unmapped_value,
                                   position_kind, position_key, position, source_ts, deleted, updated_at)
@@ -78,10 +69,15 @@ up AS (
   WHERE ${NEWER}
   RETURNING s.system, s.record_key, s.customer_id, s.left_customer_id
 )
+-- stored: what this statement's snapshot holds (the main query does not see the upsert's writes),
+-- the customer of a change that turns out stale, whose view is cached again. Never the customer
+-- an applied change takes a record from: a record that another transaction inserted and had not
+-- committed when this statement began is not in the snapshot (the upsert waits for that insert,
+-- then updates the row); left_customer_id, set from the row the upsert locked, is that customer.
 SELECT up.left_customer_id AS left_customer, stored.customer_id AS stored_customer, up.customer_id AS new_customer,
        (up.record_key IS NOT NULL) AS applied
 FROM input i
-LEFT JOIN stored ON stored.system = i.system AND stored.record_key = i.record_key
+LEFT JOIN source_record stored ON stored.system = i.system AND stored.record_key = i.record_key
 LEFT JOIN up ON up.system = i.system AND up.record_key = i.record_key
 ORDER BY i.ord`;
 
