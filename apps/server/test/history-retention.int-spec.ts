@@ -51,4 +51,30 @@ describe('history retention', () => {
     expect((await app.running.app.get(HistoryRetention).trim(0)).removed).toBe(0);
     expect(await app.db.query(`SELECT count(*)::int AS n FROM status_history`)).toEqual(rows);
   });
+
+  it('keeps the newest N changes of each customer (HISTORY_KEEP_CHANGES), over several batches of customers', async () => {
+    // ZCAP sorts after the 150 OLD customers: its batch is not the first.
+    // One change at a time: a batch applies only the newest change of a record.
+    const changes = async (key: number, id: string, n: number) => {
+      for (let k = 0; k < n; k++) {
+        await app.event(CRM, k === 0 ? 'c' : 'u', null, crm(key, id, k % 2 === 0 ? 'ACTIVE' : 'DORMANT'));
+        await waitFor(async () => (await read(id))?.history.length === k + 1, `change ${k + 1} of ${id}`);
+      }
+    };
+    await changes(500, 'CAP', 6);
+    await changes(501, 'ZCAP', 6);
+    await changes(502, 'FEW', 2);
+    const cap = await read('CAP');
+
+    const result = await app.running.app.get(HistoryRetention).trim(0, 3);
+
+    expect(result.removed).toBe(6);
+    for (const id of ['CAP', 'ZCAP']) {
+      const c = await read(id);
+      expect(c.history).toEqual(cap.history.slice(0, 3).map((h) => ({ ...h, at: expect.any(String) })));
+      expect(c.historyTrimmedUntil).not.toBeNull();
+    }
+    expect(await read('FEW')).toMatchObject({ historyTrimmedUntil: null, history: [{ from: 'PENDING', to: 'INACTIVE' }, { from: null, to: 'PENDING' }] });
+    expect((await app.running.app.get(HistoryRetention).trim(0, 3)).removed).toBe(0);
+  });
 });

@@ -61,9 +61,10 @@ export interface EnvConfig {
   outbox: { enabled: boolean; exchange: string };
   /**
    * History retention: status changes older than `keepDays` days are removed in the background
-   * (0: kept for ever), every `intervalMs`, `batchSize` rows per short transaction.
+   * (0: kept for ever), and beyond the newest `keepChanges` of each customer (0: no cap), every
+   * `intervalMs`, `batchSize` history ids (or customers, for the cap) per short transaction.
    */
-  history: { keepDays: number; intervalMs: number; batchSize: number };
+  history: { keepDays: number; keepChanges: number; intervalMs: number; batchSize: number };
   /**
    * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
    * calling thread, as the CLI does), at most `queue` wait for one, and one that takes more than
@@ -201,6 +202,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
     history: {
       keepDays: int('HISTORY_KEEP_DAYS', 400, 0, 36_500),
+      keepChanges: int('HISTORY_KEEP_CHANGES', 0, 0, 1_000_000),
       intervalMs: int('HISTORY_RETENTION_INTERVAL_MS', 300_000, 1000),
       batchSize: int('HISTORY_RETENTION_BATCH', 5000, 100, 100_000),
     },

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { backgroundFailed, backgroundSucceeded, historyRowsRemoved } from '@app/observability';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
@@ -18,8 +18,11 @@ export interface TrimResult {
  * in short transactions of HISTORY_RETENTION_BATCH ids each, oldest first, so that no lock is held
  * for long and ingestion is never waited on. History ids grow with commit time, so the old rows
  * are the first ids: each batch deletes one range of ids and the round stops at the first range
- * that holds a change to keep (no scan of the kept history). `history_retention` keeps how far it
- * went, for GraphQL's `historyTrimmedUntil`.
+ * that holds a change to keep (no scan of the kept history). With HISTORY_KEEP_CHANGES, a second
+ * pass walks the customers in key order, HISTORY_RETENTION_BATCH a transaction, and removes each
+ * one's changes beyond its newest N (found through the (customer_id, id DESC) index: N + 1 index
+ * entries read per customer). `history_retention` keeps how far it went, for GraphQL's
+ * `historyTrimmedUntil`.
  */
 @Injectable()
 export class HistoryRetention implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,7 +36,7 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.env.history.keepDays === 0) return;
+    if (this.env.history.keepDays === 0 && this.env.history.keepChanges === 0) return;
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.trim()
@@ -49,17 +52,32 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
     await this.running;
   }
 
-  /** One round: removes every change older than `keepDays` (default: the configured days), batch by batch. */
-  async trim(keepDays = this.env.history.keepDays): Promise<TrimResult> {
+  /**
+   * One round: removes every change older than `keepDays`, then each customer's changes beyond its
+   * newest `keepChanges` (defaults: the configured settings; 0 turns either off), batch by batch.
+   */
+  async trim(keepDays = this.env.history.keepDays, keepChanges = this.env.history.keepChanges): Promise<TrimResult> {
     let removed = 0;
     if (keepDays > 0) {
       const cutoff = new Date(Date.now() - keepDays * 86_400_000);
+      let old = 0;
       for (;;) {
         const batch = await this.trimBatch(cutoff);
-        removed += batch.removed;
+        old += batch.removed;
         if (batch.done) break;
       }
-      if (removed > 0) this.logger.log(`removed ${removed} status changes older than ${keepDays} days`);
+      if (old > 0) this.logger.log(`removed ${old} status changes older than ${keepDays} days`);
+      removed += old;
+    }
+    if (keepChanges > 0) {
+      let beyond = 0;
+      for (let after: string | null = ''; after !== null; ) {
+        const batch = await this.capBatch(after, keepChanges);
+        beyond += batch.removed;
+        after = batch.last;
+      }
+      if (beyond > 0) this.logger.log(`removed ${beyond} status changes beyond the newest ${keepChanges} of their customer`);
+      removed += beyond;
     }
     return { removed, trimmedUntil: await this.trimmedUntil() };
   }
@@ -84,16 +102,42 @@ export class HistoryRetention implements OnApplicationBootstrap, OnApplicationSh
                 EXISTS (SELECT 1 FROM status_history WHERE id >= $1::bigint AND id < $1::bigint + $2 AND at >= $3) AS kept`,
         [first, this.env.history.batchSize, cutoff],
       );
-      if (r.removed > 0) {
-        await em.query(
-          `INSERT INTO history_retention (trimmed_until, removed) VALUES ($1, $2)
-           ON CONFLICT (one) DO UPDATE SET trimmed_until = greatest(history_retention.trimmed_until, excluded.trimmed_until), removed = history_retention.removed + excluded.removed`,
-          [r.last, r.removed],
-        );
-        historyRowsRemoved.inc(r.removed);
-      }
+      await this.recordRemoved(em, r.removed, r.last);
       // A range that held a change to keep is where the old history ends.
       return { removed: r.removed, done: r.kept || r.removed === 0 };
     });
+  }
+
+  /** The customers after `after` in key order, one batch: changes beyond each one's newest `keep` removed. `last`: where the next batch starts, null at the end. */
+  private async capBatch(after: string, keep: number): Promise<{ removed: number; last: string | null }> {
+    return this.db.transaction(async (em) => {
+      const [{ locked }]: Array<{ locked: boolean }> = await em.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RETENTION_LOCK]);
+      if (!locked) return { removed: 0, last: null };
+      const [r]: Array<{ last_id: string | null; removed: number; last: Date | null }> = await em.query(
+        `WITH c AS (
+           SELECT id FROM customer WHERE id > $1 ORDER BY id LIMIT $2
+         ), gone AS (
+           DELETE FROM status_history h
+           USING (SELECT x.id FROM c CROSS JOIN LATERAL (
+                    SELECT id FROM status_history WHERE customer_id = c.id ORDER BY id DESC OFFSET $3) x) d
+           WHERE h.id = d.id
+           RETURNING h.at
+         )
+         SELECT (SELECT max(id) FROM c) AS last_id, (SELECT count(*)::int FROM gone) AS removed, (SELECT max(at) FROM gone) AS last`,
+        [after, this.env.history.batchSize, keep],
+      );
+      await this.recordRemoved(em, r.removed, r.last);
+      return { removed: r.removed, last: r.last_id };
+    });
+  }
+
+  private async recordRemoved(em: EntityManager, removed: number, last: Date | null): Promise<void> {
+    if (removed === 0) return;
+    await em.query(
+      `INSERT INTO history_retention (trimmed_until, removed) VALUES ($1, $2)
+       ON CONFLICT (one) DO UPDATE SET trimmed_until = greatest(history_retention.trimmed_until, excluded.trimmed_until), removed = history_retention.removed + excluded.removed`,
+      [last, removed],
+    );
+    historyRowsRemoved.inc(removed);
   }
 }
