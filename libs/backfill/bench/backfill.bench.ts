@@ -4,15 +4,20 @@
  * For each size it makes a legacy crm database on the local PostgreSQL (reference domain rows from
  * generate_series, deterministic), a statusview database and a Redis prefix of its own, then runs
  * the real CLI as a child process: `backfill --system crm`, then `reconcile --system crm`, timing
- * each and sampling the child's peak RSS (VmHWM). As a reference for the read side alone, it
- * times `COPY (SELECT …) TO STDOUT` of the same rows through psql. Everything is dropped after.
+ * each and sampling the child's peak RSS (VmHWM). As references it times `COPY (SELECT …) TO
+ * STDOUT` of the same rows through psql (the read side alone), and a COPY → COPY pipe of the same
+ * rows, shaped as the backfill stores them, into the same four tables of a second, migrated view
+ * database (the physical limit of the write: no mapping, no resolution, no locks, no cache).
+ * Everything is dropped after.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { projectRoot } from '@app/config';
 
 // The repository root, from the sources as from dist/.
@@ -81,14 +86,64 @@ function measured(cmd: string, args: string[], env: Record<string, string>, rows
   });
 }
 
+/**
+ * What the backfill writes for each legacy row, as SQL over the legacy table: its record, its
+ * customer, one history entry and one outbox message. The status is a plain CASE of the raw one
+ * (the physical limit does not evaluate rules); the columns and their sizes are the backfill's.
+ */
+const COPY_PIPES: Array<{ select: string; into: string }> = [
+  {
+    select: `SELECT 'crm', id::text, customer_no,
+               json_build_object('id', id, 'customer_no', customer_no, 'email', email, 'status', status,
+                                 'updated_at', (extract(epoch FROM updated_at) * 1000000)::int8)::text,
+               CASE status WHEN 'CLOSED' THEN 'CLOSED' WHEN 'DORMANT' THEN 'INACTIVE' ELSE 'PENDING' END, 'crm-status',
+               'lsn', lpad(id::text, 20, '0'), id::text, updated_at, false, now()
+             FROM crm.customers ORDER BY id`,
+    into: 'source_record (system, record_key, customer_id, raw, status, rule, position_kind, position_key, position, source_ts, deleted, updated_at)',
+  },
+  {
+    select: `SELECT customer_no, CASE status WHEN 'CLOSED' THEN 'CLOSED' WHEN 'DORMANT' THEN 'INACTIVE' ELSE 'PENDING' END, 'no-billing-yet',
+               now(), now(), 1, true, 1 FROM crm.customers ORDER BY id`,
+    into: 'customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)',
+  },
+  ...['status_history', 'status_outbox'].map((table) => ({
+    select: `SELECT customer_no, NULL, CASE status WHEN 'CLOSED' THEN 'CLOSED' WHEN 'DORMANT' THEN 'INACTIVE' ELSE 'PENDING' END, 'no-billing-yet', 1, now(), 1
+             FROM crm.customers ORDER BY id`,
+    into: `${table} (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version)`,
+  })),
+];
+
+/** The COPY → COPY pipes of COPY_PIPES, one after the other, timed together. */
+async function copyPipe(legacyUrl: string, viewUrl: string, rows: number): Promise<Measure> {
+  const source = new Client({ connectionString: legacyUrl });
+  const target = new Client({ connectionString: viewUrl });
+  await source.connect();
+  await target.connect();
+  try {
+    const started = process.hrtime.bigint();
+    for (const p of COPY_PIPES) {
+      await pipeline(source.query(copyTo(`COPY (${p.select}) TO STDOUT`)), target.query(copyFrom(`COPY ${p.into} FROM STDIN`)));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const [{ n }] = (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM customer')).rows;
+    if (n !== rows) throw new Error(`the COPY pipe wrote ${n} customers, expected ${rows}`);
+    return { seconds, rowsPerSecond: Math.round(rows / seconds), peakRssMb: null };
+  } finally {
+    await source.end();
+    await target.end();
+  }
+}
+
 async function benchSize(rows: number, cpuProf: boolean, extra: string[]): Promise<Record<string, Measure>> {
   const id = `${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const legacy = `bench_legacy_crm_${id}`;
   const view = `bench_statusview_${id}`;
+  const piped = `bench_statusview_copy_${id}`;
   const prefix = `bench_${id}:`;
   await admin(async (c) => {
     await c.query(`CREATE DATABASE "${legacy}"`);
     await c.query(`CREATE DATABASE "${view}"`);
+    await c.query(`CREATE DATABASE "${piped}"`);
   });
   const env = { DATABASE_URL: dbUrl(view), REDIS_URL: REDIS, REDIS_PREFIX: prefix, LEGACY_CRM_URL: dbUrl(legacy) };
   try {
@@ -113,6 +168,9 @@ async function benchSize(rows: number, cpuProf: boolean, extra: string[]): Promi
     const copySql = `COPY (SELECT id, customer_no, email, status, (extract(epoch FROM updated_at) * 1000000)::int8 FROM crm.customers ORDER BY id) TO STDOUT`;
     const copy = await measured('psql', [dbUrl(legacy), '-X', '-q', '-c', copySql], {}, rows, true);
     out(`  COPY TO STDOUT   ${copy.seconds.toFixed(2)} s  ${copy.rowsPerSecond} rows/s`);
+    await measured(process.execPath, [CLI, 'migrate'], { ...env, DATABASE_URL: dbUrl(piped) }, 0);
+    const pipe = await copyPipe(dbUrl(legacy), dbUrl(piped), rows);
+    out(`  COPY → COPY      ${pipe.seconds.toFixed(2)} s  ${pipe.rowsPerSecond} rows/s (record, customer, history, outbox)`);
 
     const prof = (name: string) => (cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench-profiles'), '--cpu-prof-name', `${name}-${rows}.cpuprofile`] : []);
     const backfill = await measured(process.execPath, [...NODE_FLAGS, ...prof('backfill'), CLI, 'backfill', '--system', 'crm', '--format', 'json', ...extra], env, rows);
@@ -127,11 +185,12 @@ async function benchSize(rows: number, cpuProf: boolean, extra: string[]): Promi
 
     const again = await measured(process.execPath, [...NODE_FLAGS, CLI, 'backfill', '--system', 'crm', '--format', 'json', ...extra], env, rows);
     out(`  backfill again   ${again.seconds.toFixed(2)} s  ${again.rowsPerSecond} rows/s  peak RSS ${again.peakRssMb} MB (nothing changed)`);
-    return { copy, backfill, reconcile, again };
+    return { copy, pipe, backfill, reconcile, again };
   } finally {
     await admin(async (c) => {
       await c.query(`DROP DATABASE IF EXISTS "${legacy}" WITH (FORCE)`);
       await c.query(`DROP DATABASE IF EXISTS "${view}" WITH (FORCE)`);
+      await c.query(`DROP DATABASE IF EXISTS "${piped}" WITH (FORCE)`);
     });
     const redis = new Redis(REDIS);
     let cursor = '0';
@@ -156,10 +215,10 @@ async function main(): Promise<void> {
     results.push([rows, await benchSize(rows, cpuProf, extra)]);
   }
   out('');
-  out('| rows | COPY rows/s | backfill rows/s | backfill peak RSS | reconcile rows/s | reconcile peak RSS | 2nd backfill rows/s |');
-  out('|---:|---:|---:|---:|---:|---:|---:|');
+  out('| rows | COPY rows/s | COPY → COPY rows/s | backfill rows/s | backfill peak RSS | reconcile rows/s | reconcile peak RSS | 2nd backfill rows/s |');
+  out('|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [rows, r] of results) {
-    out(`| ${rows} | ${r.copy.rowsPerSecond} | ${r.backfill.rowsPerSecond} | ${r.backfill.peakRssMb} MB | ${r.reconcile.rowsPerSecond} | ${r.reconcile.peakRssMb} MB | ${r.again.rowsPerSecond} |`);
+    out(`| ${rows} | ${r.copy.rowsPerSecond} | ${r.pipe.rowsPerSecond} | ${r.backfill.rowsPerSecond} | ${r.backfill.peakRssMb} MB | ${r.reconcile.rowsPerSecond} | ${r.reconcile.peakRssMb} MB | ${r.again.rowsPerSecond} |`);
   }
 }
 

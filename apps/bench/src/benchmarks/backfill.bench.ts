@@ -21,6 +21,7 @@ export class NotYetMeasured extends Error {}
 interface SizeRow {
   rows: number;
   copy: number;
+  pipe: number;
   backfill: number;
   backfillRssMb: number;
   reconcile: number;
@@ -48,6 +49,8 @@ export async function backfillBench(ctx: BenchContext, size: BackfillSize): Prom
 
   const n = large.rows.toLocaleString('en');
   const copy = { name: 'raw COPY (SELECT …) TO STDOUT of the same rows', value: large.copy, unit: 'rows/s' };
+  const pipe = { name: 'COPY → COPY of the same rows into the same four tables', value: large.pipe, unit: 'rows/s' };
+  const reconciled = { name: 'reconcile of the same rows', value: large.reconcile, unit: 'rows/s' };
   const mb = (v: number) => ({ value: v, unit: 'MB' });
   const flat = (a: number, b: number) => a <= FLAT * b;
   const smallText = `${small.rows.toLocaleString('en')} rows`;
@@ -57,9 +60,9 @@ export async function backfillBench(ctx: BenchContext, size: BackfillSize): Prom
         bench: 'backfill',
         name: `backfill crm, ${n} rows into an empty view`,
         value: { value: large.backfill, unit: 'rows/s' },
-        reference: copy,
-        ratio: ratio(large.backfill, large.copy),
-        aim: { text: '≥ 0.5× raw COPY', met: large.backfill >= 0.5 * large.copy },
+        reference: pipe,
+        ratio: ratio(large.backfill, large.pipe),
+        aim: { text: '≥ 0.5× COPY → COPY', met: large.backfill >= 0.5 * large.pipe },
       },
       {
         bench: 'backfill',
@@ -89,15 +92,18 @@ export async function backfillBench(ctx: BenchContext, size: BackfillSize): Prom
         bench: 'backfill',
         name: `second backfill of the same ${n} rows (nothing changes)`,
         value: { value: large.again, unit: 'rows/s' },
-        reference: copy,
-        ratio: ratio(large.again, large.copy),
+        reference: reconciled,
+        ratio: ratio(large.again, large.reconcile),
+        aim: { text: '≥ 0.8× reconcile', met: large.again >= 0.8 * large.reconcile },
       },
     ],
     notes: [
       `Backfill and reconcile: measured by libs/backfill's own benchmark (\`npm run bench:backfill -- --rows ${size.rows.join(',')}\`), called from here: ` +
         `the real CLI as a child process (heap capped at 128 MB like \`npm run cli\`), default batch size, a generated crm table (PostgreSQL) ` +
         `into an empty view of its own, so every row becomes a new customer (record, customer, history and outbox rows; the CLI leaves the outbox to the service's relay, so publishing is not timed here); peak RSS is the CLI's VmHWM; ` +
-        `the COPY reference reads the same rows with the backfill's own conversions through psql. Rates include the CLI's start.`,
+        `the COPY reference reads the same rows with the backfill's own conversions through psql; the COPY → COPY reference pipes the same rows, shaped as the backfill stores them ` +
+        `(record, customer, one history entry and one outbox message each), from the legacy database into the same four tables of a second migrated view database (pg-copy-streams, ` +
+        `one table after the other): the physical limit of the write, with no mapping, resolution, locks or cache. Rates include the CLI's start.`,
     ],
     data: { table },
   };
@@ -133,6 +139,7 @@ export function parseTable(output: string): SizeRow[] {
   const idx = {
     rows: col(/^rows$/),
     copy: col(/^COPY rows\/s$/),
+    pipe: col(/^COPY → COPY rows\/s$/),
     backfill: col(/^backfill rows\/s$/),
     backfillRss: col(/^backfill peak RSS$/),
     reconcile: col(/^reconcile rows\/s$/),
@@ -148,6 +155,7 @@ export function parseTable(output: string): SizeRow[] {
       return {
         rows: num(c[idx.rows]),
         copy: num(c[idx.copy]),
+        pipe: num(c[idx.pipe]),
         backfill: num(c[idx.backfill]),
         backfillRssMb: num(c[idx.backfillRss]),
         reconcile: num(c[idx.reconcile]),
