@@ -45,7 +45,12 @@ SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS histor
 export class CustomerWriter {
   constructor(private readonly resolution: CustomerResolution) {}
 
-  /** Re-resolves customers under `rules`; only those whose view changed get a new version. */
+  /**
+   * Re-resolves customers under `rules`; only those whose view changed get a new version. The
+   * views returned are every customer's (to be cached again), or with `writtenOnly` only those
+   * written: a reprojection leaves the others' views as they are, so it neither builds nor caches
+   * them (most of a publish's customers do not change).
+   */
   async resolve(
     em: EntityManager,
     ids: string[],
@@ -53,6 +58,7 @@ export class CustomerWriter {
     rules: ActiveRules,
     now: Date,
     fresh: ReadonlySet<string> = new Set(),
+    writtenOnly = false,
   ): Promise<{ views: CacheEntry[]; statusChanges: StatusChange[]; written: number }> {
     const views: CacheEntry[] = [];
     const statusChanges: StatusChange[] = [];
@@ -88,7 +94,7 @@ export class CustomerWriter {
         if (before) {
           const gone = before.live ? { ...before, live: false, updated_at: now, version: Number(before.version) + 1 } : before;
           if (before.live) writes.push(gone);
-          views.push({ id, version: Number(gone.version), view: null });
+          if (before.live || !writtenOnly) views.push({ id, version: Number(gone.version), view: null });
         }
         continue;
       }
@@ -98,6 +104,7 @@ export class CustomerWriter {
       const reasonChanged = !wasLive || before.reason !== decided.reason;
       let row: CustomerRow;
       if (before && !statusChanged && !reasonChanged && !changed.has(id) && !mappingChanged) {
+        if (writtenOnly) continue;
         row = before;
       } else {
         row = {

@@ -125,15 +125,15 @@ export class ProjectionStore {
   }
 
   /**
-   * Reprojection: customers resolved again under rule set `version`, each written only when its
-   * view changes. Null, with nothing written, when another version is active by now (a newer
+   * Reprojection: customers resolved again under rule set `version`, each written (and its view
+   * returned for the cache) only when its view changes. Null, with nothing written, when another version is active by now (a newer
    * publish superseded the job).
    */
   async reproject(ids: readonly string[], version: number, now = new Date()): Promise<(StoreResult & { ruleSetVersion: number }) | null> {
     return this.db.transaction(async (em) => {
       const rules = await this.rulesFor(em);
       if (rules.version !== version) return null;
-      const result = await this.customers.resolve(em, [...ids], new Set(), rules, now);
+      const result = await this.customers.resolve(em, [...ids], new Set(), rules, now, undefined, true);
       return { applied: 0, stale: 0, views: result.views, statusChanges: result.statusChanges, written: result.written, ruleSetVersion: rules.version };
     });
   }
