@@ -1,22 +1,39 @@
 import { EnvConfig, loadEnvConfig } from '@app/config';
 
 /**
+ * `BENCH_RUN=<name>` (letters, digits, `_`) suffixes every name below, so that two runs on one
+ * machine (two checkouts, a soak beside a part) never share a database, a key or a queue.
+ */
+const RUN = runSuffix(process.env.BENCH_RUN);
+
+function runSuffix(run: string | undefined): string {
+  if (!run) return '';
+  if (!/^[a-z0-9_]{1,20}$/.test(run)) throw new Error(`BENCH_RUN must be 1 to 20 of a-z, 0-9 and _, got "${run.slice(0, 40)}"`);
+  return `_${run}`;
+}
+
+/**
  * Every name the benchmarks use is their own: the statusview database, the legacy databases, the
  * Redis prefix and the RabbitMQ exchange and queues, so that a run never touches the service's or
  * the tests' data (and the other way round).
  */
 export const BENCH_NAMES = {
-  database: 'statusview_bench',
-  redisPrefix: 'bench:',
-  exchange: 'bench.cdc',
-  statusExchange: 'bench.status',
-  legacy: { crm: 'statusview_bench_crm', portal: 'statusview_bench_portal', billing: 'statusview_bench_billing' },
+  database: `statusview_bench${RUN}`,
+  redisPrefix: `bench${RUN}:`,
+  exchange: `bench.cdc${RUN}`,
+  statusExchange: `bench.status${RUN}`,
+  legacy: { crm: `statusview_bench${RUN}_crm`, portal: `statusview_bench${RUN}_portal`, billing: `statusview_bench${RUN}_billing` },
   /**
    * The direct CDC benchmark's crm database (read over logical replication), the service's slot
    * prefix (its slot and publication: `bench_direct_crm`) and the reference's slot.
    */
-  direct: { crm: 'statusview_bench_direct_crm', slotPrefix: 'bench_direct', referenceSlot: 'bench_direct_recvlogical' },
+  direct: { crm: `statusview_bench${RUN}_direct_crm`, slotPrefix: `bench${RUN}_direct`, referenceSlot: `bench${RUN}_direct_recvlogical` },
 } as const;
+
+/** A queue of the benchmarks, with the run's suffix. */
+export function benchQueue(name: string): string {
+  return `${name}${RUN}`;
+}
 
 /** Where the servers are; the defaults suit this machine (README, "This machine"). */
 export interface ServerUrls {

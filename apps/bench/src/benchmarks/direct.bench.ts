@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { BENCH_NAMES, postgresUrl } from '../bench.env';
+import { BENCH_NAMES, postgresUrl, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome, ratio } from '../bench.model';
 import { dropPostgresDatabase, LegacyDatabases } from '../data/legacy.seeder';
 import { ABSENT, CRM_VARIANTS, customerId, ReferenceCustomers } from '../data/reference-data';
@@ -27,7 +27,7 @@ export interface DirectSize {
   probeCustomers: number;
 }
 
-const QUEUE = 'bench.direct.app';
+const QUEUE = benchQueue('bench.direct.app');
 const SYSTEM = 'crm';
 const PROBE_BASE = 900_000;
 const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';

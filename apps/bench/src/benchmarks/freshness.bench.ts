@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
-import { BENCH_NAMES } from '../bench.env';
+import { BENCH_NAMES, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome } from '../bench.model';
 import { ChangeEventStream } from '../data/change-event.stream';
 import { ABSENT, customerId, ReferenceCustomers } from '../data/reference-data';
@@ -21,7 +21,7 @@ export interface FreshnessSize {
   calibrationEvents: number;
 }
 
-const QUEUE = 'bench.freshness.app';
+const QUEUE = benchQueue('bench.freshness.app');
 const PROBE_BASE = 900_000;
 const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
 

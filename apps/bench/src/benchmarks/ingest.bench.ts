@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { version as kafkajsVersion } from 'kafkajs/package.json';
 import { KafkaMockCluster } from '@app/testing';
-import { BENCH_NAMES, benchEnv } from '../bench.env';
+import { BENCH_NAMES, benchEnv, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome, ratio } from '../bench.model';
 import { ChangeEventStream } from '../data/change-event.stream';
 import { ReferenceCustomers } from '../data/reference-data';
@@ -18,8 +18,8 @@ export interface IngestSize {
   customers: number;
 }
 
-const APP_QUEUE = 'bench.ingest.app';
-const BARE_QUEUE = 'bench.ingest.bare';
+const APP_QUEUE = benchQueue('bench.ingest.app');
+const BARE_QUEUE = benchQueue('bench.ingest.bare');
 const KAFKA_APP_GROUP = 'bench.ingest.app';
 const KAFKA_BARE_GROUP = 'bench.ingest.bare';
 
