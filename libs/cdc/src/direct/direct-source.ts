@@ -1,4 +1,4 @@
-import { ChangeEventFactory, SourceCheckpoint } from '@app/change-events';
+import { ChangeEventFactory, SourceCheckpoint, SourcePosition } from '@app/change-events';
 import { EnvConfig, SourceSystem } from '@app/config';
 import { ChangeSink } from '../transports/change-sink';
 import { ChangeTransport } from '../transports/change-transport';
@@ -24,6 +24,11 @@ export interface DeadLetterSink {
 /** Where a direct source that keeps no position of its own (the binlog) finds the one it committed last. */
 export interface CheckpointReader {
   last(source: string): Promise<SourceCheckpoint | null>;
+  /**
+   * The newest position of this kind the projection holds for a system's records and truncates
+   * (written by any path, e.g. Debezium before a switch to direct), or null.
+   */
+  newestRecorded(system: string, kind: SourcePosition['kind']): Promise<SourcePosition | null>;
 }
 
 /** Everything a direct source (a replication stream, a binlog) needs to hand change events over. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { SourceCheckpoint } from '@app/change-events';
+import { SourceCheckpoint, SourcePosition } from '@app/change-events';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 const MAX_TEXT = 500;
@@ -24,6 +24,24 @@ export class SourceCheckpointStore {
     if (!r) return null;
     const kind = r.kind === 'lsn' || r.kind === 'binlog' ? r.kind : 'ts';
     return { source, position: { kind, key: r.key, text: r.text, tsMs: r.ts === null ? null : r.ts.getTime() }, gtid: r.gtid };
+  }
+
+  /**
+   * The newest position of `kind` among a system's records (live or deleted: a delete keeps its
+   * position) and its truncate watermark, whoever wrote them: where a source that was fed through
+   * Debezium stands when it switches to direct. Reads the system's records once (first start only).
+   */
+  async newestRecorded(system: string, kind: SourcePosition['kind']): Promise<SourcePosition | null> {
+    const rows: Array<{ key: string; text: string; ts: Date | null }> = await this.db.query(
+      `SELECT key, text, ts FROM (
+         SELECT position_key AS key, position AS text, source_ts AS ts FROM source_record WHERE system = $1 AND position_kind = $2
+         UNION ALL
+         SELECT position_key, position, source_ts FROM source_truncate WHERE system = $1 AND position_kind = $2
+       ) p ORDER BY key DESC LIMIT 1`,
+      [system, kind],
+    );
+    const r = rows[0];
+    return r ? { kind, key: r.key, text: r.text, tsMs: r.ts === null ? null : r.ts.getTime() } : null;
   }
 
   /** Alone, in a transaction of its own. */

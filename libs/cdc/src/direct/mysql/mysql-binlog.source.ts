@@ -18,6 +18,9 @@ type ZongJi = InstanceType<typeof ZongJiClass>;
 
 /** Changes held in memory before the binlog connection is paused (a multiple of the batch size). */
 const QUEUED_BATCHES = 20;
+/** A binlog file's first event starts after its 4-byte magic number. */
+const BINLOG_FILE_START = 4;
+
 /** While only other tables' transactions pass, the checkpoint follows them at most this often. */
 const IDLE_CHECKPOINT_MS = 1_000;
 /** How often the server's binlog end is read for the lag. */
@@ -117,15 +120,44 @@ export class MysqlBinlogSource implements ChangeTransport {
       this.committed = last;
       this.ctx.logger.log(`${this.who}: resuming after ${last.position.text}${last.gtid ? ` (gtid ${last.gtid})` : ''}`);
     } else {
-      // First start: from the binlog's end, recorded at once, so a restart before the first change resumes there too.
-      from = server.end;
+      // First start. Recorded at once, so a restart before the first change resumes there too.
+      from = (await this.switchPoint(server)) ?? server.end;
       const checkpoint = this.checkpointAt(from, Date.now(), server.gtid);
       await this.ctx.sink.apply([], { checkpoint });
       this.committed = checkpoint;
-      this.ctx.logger.log(`${this.who}: no checkpoint: streaming from the binlog's end ${from.file}:${from.pos} (rows before it come from the backfill)`);
+      if (from === server.end) this.ctx.logger.log(`${this.who}: no checkpoint: streaming from the binlog's end ${from.file}:${from.pos} (rows before it come from the backfill)`);
     }
     this.received = from;
     await this.connect(from);
+  }
+
+  /**
+   * A first start of a system the projection already holds records of at binlog positions (it was
+   * fed through Debezium until now): the stream starts at the beginning of the binlog file of the
+   * newest of them, so that nothing committed between Debezium's last event and this start is
+   * skipped. Debezium's `source.pos` is where a rows event starts, and a rows event cannot be
+   * decoded without the table map before it, so the file's start is the nearest point known to
+   * be safe; the events up to the stored positions are applied again as stale (no-ops). Null when
+   * nothing is recorded, or when that file is purged (said, with what to run).
+   */
+  private async switchPoint(server: { files: Array<{ file: string }> }): Promise<BinlogPoint | null> {
+    const recorded = await this.ctx.checkpoints.newestRecorded(this.ctx.system.name, 'binlog');
+    if (!recorded) return null;
+    let point: BinlogPoint;
+    try {
+      point = pointOf(recorded);
+    } catch {
+      return null;
+    }
+    if (!server.files.some((f) => f.file === point.file)) {
+      this.ctx.logger.warn(
+        `${this.who}: the newest stored record is at ${recorded.text}, in ${point.file}, which the server no longer has: changes since then are lost to the binlog. ` +
+          `Streaming from the binlog's end; run the backfill for ${this.ctx.system.name} (README, "Direct CDC from MySQL/MariaDB")`,
+      );
+      return null;
+    }
+    this.ctx.logger.log(`${this.who}: no checkpoint, records stored up to ${recorded.text} (Debezium): streaming from the start of ${point.file}, so nothing since is skipped`);
+    return { file: point.file, pos: BINLOG_FILE_START };
   }
 
   async stop(): Promise<void> {
