@@ -1,5 +1,6 @@
+import { startApp } from '@app/bootstrap';
 import { HistoryRetention } from '@app/projection';
-import { CRM, gql, TestApp, waitFor } from '@app/testing';
+import { CRM, gql, TestApp, testEnv, waitFor } from '@app/testing';
 
 /** History retention: old status changes go, in the background and in batches; GraphQL says so. */
 describe('history retention', () => {
@@ -76,5 +77,33 @@ describe('history retention', () => {
     }
     expect(await read('FEW')).toMatchObject({ historyTrimmedUntil: null, history: [{ from: 'PENDING', to: 'INACTIVE' }, { from: null, to: 'PENDING' }] });
     expect((await app.running.app.get(HistoryRetention).trim(0, 3)).removed).toBe(0);
+  });
+
+  it('two instances trimming at once remove each change once and count it once', async () => {
+    // A second instance on the same database, trimming while this one does.
+    const other = await startApp({ api: true, ingest: false }, { env: testEnv({ HISTORY_KEEP_DAYS: '30', HISTORY_RETENTION_BATCH: '100' }), logger: false });
+    try {
+      for (let k = 0; k < 4; k++) {
+        for (let i = 0; i < 40; i++) await app.event(CRM, k === 0 ? 'c' : 'u', null, crm(1000 + i, `TWO-${i}`, k % 2 === 0 ? 'ACTIVE' : 'DORMANT'));
+        await waitFor(async () => (await read('TWO-39'))?.history.length === k + 1 && (await read('TWO-0'))?.history.length === k + 1, `round ${k + 1} of changes`);
+      }
+      const [{ n: before }] = await app.db.query(`SELECT count(*)::int AS n FROM status_history`);
+      const [{ removed: counted }] = await app.db.query(`SELECT coalesce(sum(removed), 0)::int AS removed FROM history_retention`);
+      const rounds = await Promise.all([app.running.app.get(HistoryRetention).trim(0, 1), other.app.get(HistoryRetention).trim(0, 1)]);
+      // Whatever one round skipped (the lock was the other's), a last round finishes.
+      const last = await app.running.app.get(HistoryRetention).trim(0, 1);
+      const removed = rounds[0].removed + rounds[1].removed + last.removed;
+
+      const [{ n: after }] = await app.db.query(`SELECT count(*)::int AS n FROM status_history`);
+      expect(before - after).toBe(removed);
+      expect(removed).toBeGreaterThanOrEqual(40 * 3);
+      const [{ removed: countedAfter }] = await app.db.query(`SELECT coalesce(sum(removed), 0)::int AS removed FROM history_retention`);
+      expect(countedAfter - counted).toBe(removed);
+      const [{ n: over }] = await app.db.query(`SELECT count(*)::int AS n FROM (SELECT customer_id FROM status_history GROUP BY customer_id HAVING count(*) > 1) x`);
+      expect(over).toBe(0);
+      expect((await read('TWO-7')).history).toEqual([expect.objectContaining({ from: 'PENDING', to: 'INACTIVE' })]);
+    } finally {
+      await other.close();
+    }
   });
 });
