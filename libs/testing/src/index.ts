@@ -12,5 +12,6 @@ export * from './kafka-mock-cluster';
 export * from './random-change-stream';
 export * from './kafka-commit.audit';
 export * from './servers/legacy-replica';
+export * from './servers/freezing-proxy';
 export * from './servers/legacy-mysql';
 export * from './servers/private-mariadb';

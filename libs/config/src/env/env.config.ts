@@ -53,9 +53,12 @@ export interface EnvConfig {
    * Systems read straight from PostgreSQL: the slot and publication of a system are named
    * `<slotPrefix>_<system>` (DIRECT_PG_SLOT_PREFIX); a status update goes to the server and the
    * slot's retained WAL is checked every `statusIntervalMs` (DIRECT_PG_STATUS_INTERVAL_MS), with a
-   * warning above `walWarnBytes` (DIRECT_PG_WAL_WARN_BYTES).
+   * warning above `walWarnBytes` (DIRECT_PG_WAL_WARN_BYTES). Each status update asks the server for
+   * a reply: a replication connection that brings nothing for `receiveTimeoutMs`
+   * (DIRECT_PG_RECEIVE_TIMEOUT_MS) is taken for dead and opened again, and the source's other
+   * connections give up on a query or a connect after as long.
    */
-  directPg: { slotPrefix: string; statusIntervalMs: number; walWarnBytes: number };
+  directPg: { slotPrefix: string; statusIntervalMs: number; walWarnBytes: number; receiveTimeoutMs: number };
   http: { host: string; port: number; bodyLimit: number };
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
   outbox: { enabled: boolean; exchange: string };
@@ -184,6 +187,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
     directPg: {
       slotPrefix: str('DIRECT_PG_SLOT_PREFIX', 'statusview'),
       statusIntervalMs: int('DIRECT_PG_STATUS_INTERVAL_MS', 10_000, 100, 3_600_000),
+      receiveTimeoutMs: int('DIRECT_PG_RECEIVE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
       walWarnBytes: int('DIRECT_PG_WAL_WARN_BYTES', 1024 ** 3, 0),
     },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0, 65535), bodyLimit: int('HTTP_BODY_LIMIT', 1_048_576, 1024) },

@@ -70,6 +70,8 @@ export class PostgresDirectSource implements ChangeTransport {
   private statusTimer: NodeJS.Timeout | null = null;
   private walWarned = false;
   private paused = false;
+  /** The walsender of the connection last taken for dead, ended before the next stream starts. */
+  private deadPid: number | null = null;
 
   constructor(private readonly ctx: DirectSourceContext) {
     this.system = ctx.system;
@@ -88,7 +90,7 @@ export class PostgresDirectSource implements ChangeTransport {
 
   async start(): Promise<void> {
     const { env, url } = this.ctx;
-    this.admin = await ReplicationSlotAdmin.open(url, this.system, env.directPg.slotPrefix);
+    this.admin = await ReplicationSlotAdmin.open(url, this.system, env.directPg.slotPrefix, env.directPg.receiveTimeoutMs);
     try {
       await this.admin.checkWalLevel();
       if ((await this.admin.ensurePublication()) === 'created') this.ctx.logger.log(`systems.${this.system.name}: created publication ${this.admin.publication}`);
@@ -114,7 +116,7 @@ export class PostgresDirectSource implements ChangeTransport {
   /** Opens the replication connection (creating the slot first if asked) and starts streaming from the slot's position. */
   private async connect(createSlot: boolean): Promise<void> {
     const admin = this.admin!;
-    const conn = new ReplicationConnection(this.ctx.url, `statusview-${this.system.name}`);
+    const conn = new ReplicationConnection(this.ctx.url, `statusview-${this.system.name}`, this.ctx.env.directPg.receiveTimeoutMs);
     await conn.connect((e) => this.ctx.logger.warn(`systems.${this.system.name}: replication connection error: ${e.message}`));
     try {
       if (createSlot) await this.createSlotAndLoad(conn);
@@ -398,20 +400,58 @@ export class PostgresDirectSource implements ChangeTransport {
     this.queue = [];
     this.oldestWaitingMs = null;
     if (this.paused) this.paused = false;
-    await retryUntilDone(() => this.connect(false), {
+    await retryUntilDone(
+      async () => {
+        await this.reopenAdminIfDead();
+        await this.connect(false);
+      },
+      {
       maxDelayMs: this.ctx.env.cdc.retryMaxMs,
       keepGoing: () => !this.stopping,
-      onRetry: (e, attempt, delay) => {
-        this.progress.failed((e as Error).message);
-        const log = e instanceof PostgresSourceError ? this.ctx.logger.error : this.ctx.logger.warn;
-        log.call(this.ctx.logger, `systems.${this.system.name}: reconnecting the replication stream failed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
+        onRetry: (e, attempt, delay) => {
+          this.progress.failed((e as Error).message);
+          const log = e instanceof PostgresSourceError ? this.ctx.logger.error : this.ctx.logger.warn;
+          log.call(this.ctx.logger, `systems.${this.system.name}: reconnecting the replication stream failed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
+        },
       },
-    }).catch(() => undefined);
+    ).catch(() => undefined);
   }
 
-  /** Every status interval: a status update (the server's wal_sender_timeout), and the WAL the slot holds back. */
+  /** The admin connection went down with the stream when the link did: a new one, before the stream is opened again. */
+  private async reopenAdminIfDead(): Promise<void> {
+    const admin = this.admin;
+    if (!admin || !(await admin.alive())) {
+      admin?.destroy();
+      const { env, url } = this.ctx;
+      this.admin = await ReplicationSlotAdmin.open(url, this.system, env.directPg.slotPrefix, env.directPg.receiveTimeoutMs);
+    }
+    // Only this source's own dead stream: another instance's active stream is never ended.
+    const pid = this.deadPid;
+    if (pid !== null && (await this.admin!.endStaleStream(pid))) {
+      this.ctx.logger.warn(`systems.${this.system.name}: ended the server side (walsender ${pid}) of the connection taken for dead, which still held slot ${this.admin!.slot}`);
+    }
+    this.deadPid = null;
+  }
+
+  /**
+   * Every status interval: a status update that asks the server to answer (the server's
+   * wal_sender_timeout; and a heartbeat: a live server answers each one with a keepalive), and
+   * the WAL the slot holds back. A stream silent for DIRECT_PG_RECEIVE_TIMEOUT_MS although it is
+   * read (not paused) is a dead link that TCP would notice only after many minutes: it is closed,
+   * and the stream opened again from the acknowledged position.
+   */
   private tick(): void {
-    this.conn?.sendStatus(this.acked);
+    const conn = this.conn;
+    if (conn && this.connected && !this.paused && conn.silentForMs > this.ctx.env.directPg.receiveTimeoutMs) {
+      this.ctx.logger.warn(
+        `systems.${this.system.name}: nothing from the server for ${conn.silentForMs} ms although a reply was asked every ${this.ctx.env.directPg.statusIntervalMs} ms ` +
+          `(DIRECT_PG_RECEIVE_TIMEOUT_MS ${this.ctx.env.directPg.receiveTimeoutMs}): the connection is taken for dead`,
+      );
+      this.deadPid = conn.backendPid;
+      conn.destroy('the server stopped answering');
+      return;
+    }
+    conn?.sendStatus(this.acked, true);
     const admin = this.admin;
     if (!admin) return;
     admin

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { SourceSystem } from '@app/config';
 import { Lsn, parseLsn } from './lsn';
-import { quoteIdent, quoteLiteral } from './replication.connection';
+import { destroySocket, quoteIdent, quoteLiteral } from './replication.connection';
 
 export type PostgresSourceErrorCode =
   /** wal_level is not logical: the server cannot decode its WAL. */
@@ -57,8 +57,9 @@ export class ReplicationSlotAdmin {
     readonly publication: string,
   ) {}
 
-  static async open(url: string, system: SourceSystem, prefix: string): Promise<ReplicationSlotAdmin> {
-    const client = new Client({ connectionString: url, application_name: `statusview-admin-${system.name}` });
+  /** `timeoutMs`: how long a connect or a query may take before it fails (a dead link answers nothing). */
+  static async open(url: string, system: SourceSystem, prefix: string, timeoutMs?: number): Promise<ReplicationSlotAdmin> {
+    const client = new Client({ connectionString: url, application_name: `statusview-admin-${system.name}`, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
     await client.connect();
     const { slot, publication } = replicationNames(prefix, system.name);
     return new ReplicationSlotAdmin(client, system, slot, publication);
@@ -66,6 +67,35 @@ export class ReplicationSlotAdmin {
 
   close(): Promise<void> {
     return this.client.end();
+  }
+
+  /** Whether the connection still answers (within the query timeout). */
+  async alive(): Promise<boolean> {
+    try {
+      await this.client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Ends the walsender `pid` if it still holds this slot: the server side of a connection this
+   * source took for dead, which keeps the slot active (and refuses a new stream) until the
+   * server's wal_sender_timeout. True when it was ended.
+   */
+  async endStaleStream(pid: number): Promise<boolean> {
+    const { rows } = await this.client.query<{ ended: boolean }>(
+      'SELECT pg_terminate_backend(active_pid) AS ended FROM pg_replication_slots WHERE slot_name = $1 AND active_pid = $2',
+      [this.slot, pid],
+    );
+    return rows[0]?.ended === true;
+  }
+
+  /** Drops the connection without waiting for the server. */
+  destroy(): void {
+    destroySocket(this.client);
+    this.client.end().catch(() => undefined);
   }
 
   get qualifiedTable(): string {

@@ -25,20 +25,38 @@ const both = (copyStreams as unknown as { both: (sql: string, options: { alignOn
 export class ReplicationConnection {
   private readonly client: Client;
   private stream: Duplex | null = null;
+  private lastReceivedAt = Date.now();
+  /** The walsender serving this connection on the server. */
+  backendPid: number | null = null;
 
-  constructor(url: string, applicationName: string) {
+  /** `timeoutMs`: how long a connect may take (a host that drops packets answers nothing). */
+  constructor(url: string, applicationName: string, timeoutMs?: number) {
     const config: ClientConfig & { replication: string } = {
       connectionString: url,
       replication: 'database',
       application_name: applicationName,
       options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3 -c IntervalStyle=iso_8601',
+      connectionTimeoutMillis: timeoutMs,
     };
     this.client = new Client(config);
+  }
+
+  /** How long the stream has brought nothing (no change, no keepalive). */
+  get silentForMs(): number {
+    return Date.now() - this.lastReceivedAt;
+  }
+
+  /** Ends the stream and the socket at once, without waiting for a server that does not answer. */
+  destroy(reason: string): void {
+    this.stream?.destroy(new Error(reason));
+    destroySocket(this.client);
   }
 
   async connect(onError: (e: Error) => void): Promise<void> {
     this.client.on('error', onError);
     await this.client.connect();
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    this.backendPid = rows[0]?.pid ?? null;
   }
 
   /** A replication command (IDENTIFY_SYSTEM, CREATE_REPLICATION_SLOT…): its rows. */
@@ -56,6 +74,7 @@ export class ReplicationConnection {
     const sql = `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(from)} (proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))})`;
     const stream = this.client.query(both(sql, { alignOnCopyDataFrame: true }) as never) as unknown as Duplex;
     this.stream = stream;
+    this.lastReceivedAt = Date.now();
     return new Promise<void>((resolve, reject) => {
       let started = false;
       let ended = false;
@@ -67,6 +86,7 @@ export class ReplicationConnection {
         else reject(e ?? new Error('the replication stream ended before it started'));
       };
       stream.on('data', (chunk: Buffer) => {
+        this.lastReceivedAt = Date.now();
         try {
           onFrame(readFrame(chunk));
         } catch (e) {
@@ -120,6 +140,11 @@ export class ReplicationConnection {
     }
     await this.client.end().catch(() => undefined);
   }
+}
+
+/** Closes a pg client's socket now (node-postgres keeps it as `connection.stream`); end() would wait for the server. */
+export function destroySocket(client: Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** Standby status update: written, flushed and applied all `flushed` (0 = nothing to report, ignored by the server). */
