@@ -4,22 +4,12 @@ import { parse, stringify } from 'yaml';
 import { startApp, RunningApp } from '@app/bootstrap';
 import { ReprojectionService, RuleSetRepository } from '@app/projection';
 import { ApiTokenService } from '@app/access';
-import { BILLING, CRM, gql, PORTAL, TestApp, waitFor } from '@app/testing';
+import { BILLING, CRM, gql, overdueSuspends, PORTAL, TestApp, waitFor } from '@app/testing';
 
 /** Analysts own the rules: validation, preview, publish, roll back, every instance switching, roles. */
 const reference = parse(readFileSync(join(__dirname, '../../../config/rules.yaml'), 'utf8')) as Record<string, any>;
 const clone = (): Record<string, any> => JSON.parse(JSON.stringify(reference));
 
-/** v2: an overdue payment suspends the customer instead of putting it at risk. */
-function overdueSuspends(): Record<string, any> {
-  const rs = clone();
-  rs.mappings.billing.rules[1] = { id: 'billing-overdue-suspends', description: 'Overdue now suspends', when: { state: 1 }, then: 'SUSPENDED' };
-  rs.examples.mappings[6] = { system: 'billing', raw: { state: 1 }, expect: { status: 'SUSPENDED', rule: 'billing-overdue-suspends' } };
-  rs.examples.resolution[3] = { systems: { crm: ['ACTIVE'], billing: ['SUSPENDED'] }, expect: { status: 'SUSPENDED', reason: 'suspended' } };
-  // billing never maps to AT_RISK any more: the at-risk rule could never fire (validation says so).
-  rs.resolution.rules = rs.resolution.rules.filter((r: { id: string }) => r.id !== 'at-risk');
-  return rs;
-}
 
 type Problem = { path: string; message: string; severity: string };
 

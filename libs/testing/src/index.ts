@@ -15,3 +15,4 @@ export * from './servers/legacy-replica';
 export * from './servers/freezing-proxy';
 export * from './servers/legacy-mysql';
 export * from './servers/private-mariadb';
+export * from './rule-set-fixtures';

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { backgroundFailed } from '@app/observability';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 import { ApplyChangesUseCase } from '../apply-changes.use-case';
+import { isTransient } from '../projection.errors';
 
 export type ReprojectionState = 'running' | 'done' | 'failed' | 'superseded';
 
@@ -31,6 +32,13 @@ interface ReprojectionRow {
 }
 
 const BATCH = 1000;
+/**
+ * A batch that fails for a reason that passes (a deadlock with a live batch, a connection lost) is
+ * tried again this many times, waiting 100 ms, 200 ms, … up to 5 s between tries (~20 s in all),
+ * before the job is marked failed. A deadlock is expected: a live batch locks its records and then
+ * its customers, while a reprojection locks its customers and then maps their records again.
+ */
+const BATCH_TRIES = 8;
 const STALE_MS = 30_000;
 
 /**
@@ -140,7 +148,7 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
         (r: { id: string }) => r.id,
       );
       if (ids.length === 0) break;
-      const outcome = await this.applyChanges.reproject(ids, version);
+      const outcome = await this.reprojectBatch(ids, version);
       if (!outcome) {
         await this.db.query(`UPDATE reprojection SET state = 'superseded', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
         return;
@@ -157,6 +165,19 @@ export class ReprojectionService implements OnApplicationBootstrap, OnApplicatio
     }
     await this.db.query(`UPDATE reprojection SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'running'`, [id]);
     this.logger.log(`reprojection ${id} to version ${version} done: ${processed} customers, ${changed} changed`);
+  }
+
+  private async reprojectBatch(ids: string[], version: number): ReturnType<ApplyChangesUseCase['reproject']> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.applyChanges.reproject(ids, version);
+      } catch (e) {
+        if (!isTransient(e) || attempt >= BATCH_TRIES) throw e;
+        const delay = Math.min(5000, 100 * 2 ** (attempt - 1));
+        this.logger.warn(`reprojection to version ${version}: the batch from customer ${ids[0]} failed (${(e as Error).message}); try ${attempt + 1} of ${BATCH_TRIES} in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 }
 
