@@ -3,8 +3,11 @@ import { ServerUrls } from './bench.env';
 import { ReferenceMappings } from './data/reference-data';
 import { ViewDatabase } from './data/view.seeder';
 
+/** What `npm run bench` runs without arguments. */
 export const BENCHMARKS = ['ingest', 'reads', 'freshness', 'backfill', 'rules', 'direct'] as const;
-export type BenchName = (typeof BENCHMARKS)[number];
+/** Run only when named (`npm run bench -- soak --minutes 30`): longer than the whole default run. */
+export const ON_REQUEST = ['soak'] as const;
+export type BenchName = (typeof BENCHMARKS)[number] | (typeof ON_REQUEST)[number];
 
 export interface Measure {
   value: number;

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fromRoot, loadDomainConfig } from '@app/config';
 import { BENCH_NAMES, postgresUrl, serverUrls, serviceEnvOverrides } from './bench.env';
-import { BENCHMARKS, BenchContext, BenchName, BenchOutcome } from './bench.model';
+import { BENCHMARKS, BenchContext, BenchName, BenchOutcome, ON_REQUEST } from './bench.model';
 import { backfillBench, NotYetMeasured } from './benchmarks/backfill.bench';
 import { directBench } from './benchmarks/direct.bench';
 import { freshnessBench } from './benchmarks/freshness.bench';
 import { ingestBench } from './benchmarks/ingest.bench';
 import { readsBench } from './benchmarks/reads.bench';
 import { rulesBench } from './benchmarks/rules.bench';
+import { soakBench } from './benchmarks/soak.bench';
 import { LegacyDatabases } from './data/legacy.seeder';
 import { ReferenceMappings } from './data/reference-data';
 import { ViewDatabase } from './data/view.seeder';
@@ -17,6 +18,8 @@ import { CpuMonitor } from './infra/cpu.monitor';
 import { clearRedisPrefix } from './infra/servers';
 import { profilesIn, renderRoundTrips, renderSummary, summarize } from './profile/cpu-profile.summary';
 import { writeProfileReport, writeRunReport } from './report/benchmarks.report';
+import { writeRunCharts } from './report/run.charts';
+import { writeSoakReport } from './report/soak.report';
 import { machineInfo } from './report/machine.info';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -26,27 +29,41 @@ interface Args {
   profile: boolean;
   /** < 1 shrinks every size, for trying the harness out; such runs do not write the report. */
   scale: number;
+  /** The soak's length (`--minutes N`, soak only). */
+  minutes: number;
 }
+
+const ALL: readonly string[] = [...BENCHMARKS, ...ON_REQUEST];
 
 function parseArgs(argv: string[]): Args {
   const names: BenchName[] = [];
   let profile = false;
   let scale = 1;
-  for (const a of argv) {
+  let minutes: number | undefined;
+  let all = false;
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
     if (a === '--profile') profile = true;
     else if (a.startsWith('--scale=')) scale = Number(a.slice('--scale='.length));
-    else if ((BENCHMARKS as readonly string[]).includes(a)) names.push(a as BenchName);
-    else if (a !== 'all') throw new Error(`unknown argument "${a}"; expected one of ${BENCHMARKS.join(', ')}, all, --profile, --scale=<0..1>`);
+    else if (a === '--minutes' || a.startsWith('--minutes=')) minutes = Number(a === '--minutes' ? argv[++k] : a.slice('--minutes='.length));
+    else if (ALL.includes(a)) names.push(a as BenchName);
+    else if (a === 'all') all = true;
+    else throw new Error(`unknown argument "${a}"; expected one of ${ALL.join(', ')}, all, --profile, --scale=<0..1>, --minutes <n> (soak)`);
   }
   if (!(scale > 0 && scale <= 1)) throw new Error(`--scale must be in (0, 1], got ${scale}`);
-  return { names: names.length ? BENCHMARKS.filter((b) => names.includes(b)) : [...BENCHMARKS], profile, scale };
+  if (minutes !== undefined && !names.includes('soak')) throw new Error('--minutes is the soak\'s length: `npm run bench -- soak --minutes 30`');
+  if (minutes !== undefined && !(Number.isInteger(minutes) && minutes >= 1)) throw new Error(`--minutes must be a whole number ≥ 1, got ${minutes}`);
+  if (profile && names.includes('soak')) throw new Error('the soak does not run with --profile');
+  // `all` and no names alike mean the default parts; the soak only when named.
+  const chosen = all || names.length === 0 ? [...BENCHMARKS] : BENCHMARKS.filter((b) => names.includes(b));
+  return { names: [...chosen, ...ON_REQUEST.filter((b) => names.includes(b))], profile, scale, minutes: minutes ?? 30 };
 }
 
 /**
  * The sizes of the issue, and where they are scaled down to fit the 15 minutes on this 2-core
  * machine (said in the table's notes).
  */
-function sizes(scale: number) {
+function sizes(scale: number, minutes: number) {
   const n = (x: number) => Math.max(1000, Math.round(x * scale));
   return {
     ingest: { events: n(200_000), customers: n(100_000) },
@@ -55,6 +72,17 @@ function sizes(scale: number) {
     backfill: { rows: [n(100_000), n(1_000_000)] },
     rules: { customers: n(1_000_000), reprojectionCapS: 120 },
     direct: { customers: n(100_000), changes: n(200_000), transactionSize: n(10_000), lagDurationS: scale < 1 ? 8 : 30, probeCustomers: 20 },
+    soak: {
+      customers: n(100_000),
+      minutes,
+      probeCustomers: 20,
+      calibrationEvents: n(30_000),
+      readsPerSec: 300,
+      readConnections: 8,
+      publishEveryMin: 10,
+      warmupMin: 5,
+      historyKeep: 20,
+    },
   };
 }
 
@@ -74,7 +102,7 @@ export async function runBench(): Promise<void> {
     earlier: {},
     log: (m) => out(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),
   };
-  const size = sizes(args.scale);
+  const size = sizes(args.scale, args.minutes);
   const machine = await machineInfo(urls);
   const missing: Array<{ bench: string; why: string }> = [];
   let failed = false;
@@ -139,12 +167,29 @@ export async function runBench(): Promise<void> {
       if (args.scale === 1) writeProfileReport(file, name, md);
     }
     ctx.log(`profiles kept in ${profileRoot}`);
-  } else if (args.scale === 1 && Object.keys(serviceEnvOverrides()).length === 0) {
-    writeRunReport(file, { date: new Date(started), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine, totalS, outcomes: ctx.earlier, missing });
-    ctx.log(`wrote ${file}`);
   } else {
-    ctx.log(`--scale=${args.scale}, BENCH_SERVICE_ENV=${process.env.BENCH_SERVICE_ENV ?? ''}: report not written; its notes:`);
-    for (const o of Object.values(ctx.earlier)) for (const n of o?.notes ?? []) out(`- ${n}`);
+    // The soak has a section (and charts) of its own; the other parts' "latest" block is left as it is by a soak run.
+    const { soak, ...others } = ctx.earlier;
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    const parts = args.names.filter((n) => n !== 'soak');
+    const official = args.scale === 1 && Object.keys(serviceEnvOverrides()).length === 0;
+    // Runs that do not write the report still draw their charts, somewhere else, to look at.
+    const chartDir = official ? dirname(file) : mkdtempSync(join(tmpdir(), 'statusview-bench-charts-'));
+    if (parts.length) {
+      const charts = writeRunCharts(chartDir, others);
+      if (official) {
+        writeRunReport(file, { date: new Date(started), command, machine, totalS, outcomes: others, missing: missing.filter((m) => m.bench !== 'soak'), charts });
+        ctx.log(`wrote ${file} and ${charts.map((c) => c.file).join(', ')}`);
+      } else ctx.log(`charts: ${charts.map((c) => join(chartDir, c.file)).join(', ')}`);
+    }
+    if (soak) {
+      const written = writeSoakReport(file, chartDir, { date: new Date(started), command, machine, outcome: soak, writeMarkdown: official });
+      ctx.log(`soak: wrote ${written.map((w) => (w.startsWith('/') ? w : join(chartDir, w))).join(', ')}`);
+    }
+    if (!official) {
+      ctx.log(`--scale=${args.scale}, BENCH_SERVICE_ENV=${process.env.BENCH_SERVICE_ENV ?? ''}: report not written; its notes:`);
+      for (const o of Object.values(ctx.earlier)) for (const n of o?.notes ?? []) out(`- ${n}`);
+    }
   }
   ctx.log(`done in ${(totalS / 60).toFixed(1)} min`);
   if (failed) process.exitCode = 1;
@@ -164,5 +209,7 @@ function run(name: BenchName, ctx: BenchContext, size: ReturnType<typeof sizes>)
       return rulesBench(ctx, size.rules);
     case 'direct':
       return directBench(ctx, size.direct);
+    case 'soak':
+      return soakBench(ctx, size.soak);
   }
 }

@@ -285,7 +285,7 @@ export async function directBench(ctx: BenchContext, size: DirectSize): Promise<
         reference: { binary: bin, version: binVersion, ms: refMs, rate: refRate, cpu: refCpu, loadBefore },
         app: { rate: appRate, wallMs: appWallMs, cpu: appCpu, ...timeline },
         ratio: r,
-        lag: { targetRate: rate, achieved: lag.achieved, probes: lag.latencies.length, timeouts: lag.timeouts, p50: lag.p50, p99: lag.p99, max: lag.max, changes: lag.changes, backlog },
+        lag: { targetRate: rate, achieved: lag.achieved, probes: lag.latencies.length, timeouts: lag.timeouts, p50: lag.p50, p90: lag.p90, p99: lag.p99, max: lag.max, changes: lag.changes, backlog },
       },
     };
   } finally {
@@ -309,6 +309,7 @@ interface LagResult {
   latencies: number[];
   timeouts: number;
   p50: number;
+  p90: number;
   p99: number;
   max: number;
   achieved: number;
@@ -379,6 +380,7 @@ async function measureLag(ctx: BenchContext, app: WorkerHandle<AppWorkerInfo>, l
       latencies,
       timeouts,
       p50: percentile(sorted, 0.5),
+      p90: percentile(sorted, 0.9),
       p99: percentile(sorted, 0.99),
       max: sorted.length ? sorted[sorted.length - 1] : NaN,
       achieved: sent / elapsedS,

@@ -38,7 +38,7 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
   let maxRate = ingestData?.app?.rate;
   let calibrated = false;
   if (!maxRate) {
-    maxRate = await calibrate(ctx, customers, size.calibrationEvents);
+    maxRate = await calibrate(ctx, customers, size.calibrationEvents, QUEUE);
     calibrated = true;
   }
   const rate = maxRate / 2;
@@ -103,6 +103,7 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
 
     const sorted = Float64Array.from(latencies).sort();
     const p50 = percentile(sorted, 0.5);
+    const p90 = percentile(sorted, 0.9);
     const p99 = percentile(sorted, 0.99);
     const achieved = sent / elapsedS;
     return {
@@ -125,7 +126,7 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
           `${size.durationS} s of probes, one at a time: a crm status change of one of ${size.probeCustomers} probe customers, then \`customer(id) { status }\` polled every ~2 ms. ` +
           `API and consumer in one process (npm start), service defaults (batch 500, linger 10 ms).`,
       ],
-      data: { size, maxRate, calibrated, targetRate: rate, achieved, backlog, probes: latencies.length, timeouts, p50, p99, max: sorted[sorted.length - 1] },
+      data: { size, maxRate, calibrated, targetRate: rate, achieved, backlog, probes: latencies.length, timeouts, p50, p90, p99, max: sorted[sorted.length - 1] },
     };
   } finally {
     await conn.close().catch(() => undefined);
@@ -134,15 +135,15 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
   }
 }
 
-/** Ingest's maximum when the ingest benchmark did not run in this invocation: a shorter run of the same kind. */
-async function calibrate(ctx: BenchContext, customers: ReferenceCustomers, events: number): Promise<number> {
-  ctx.log(`freshness: measuring ingest's maximum with ${events.toLocaleString('en')} events`);
+/** Ingest's maximum when the ingest benchmark did not run in this invocation: a shorter run of the same kind (freshness and soak). */
+export async function calibrate(ctx: BenchContext, customers: ReferenceCustomers, events: number, queue: string): Promise<number> {
+  ctx.log(`measuring ingest's maximum with ${events.toLocaleString('en')} events`);
   await ctx.view.reset();
   await ctx.view.seed(customers, ctx.mappings);
   await clearRedisPrefix(ctx.urls.redis, BENCH_NAMES.redisPrefix);
-  await freshQueues(ctx.urls.amqp, BENCH_NAMES.exchange, [QUEUE]);
+  await freshQueues(ctx.urls.amqp, BENCH_NAMES.exchange, [queue]);
   await publishAll(ctx.urls.amqp, BENCH_NAMES.exchange, new ChangeEventStream(customers, ctx.domain).take(events));
-  const app = await WorkerHandle.start('app', { parts: { api: false, ingest: true }, env: { AMQP_QUEUE: QUEUE } });
+  const app = await WorkerHandle.start('app', { parts: { api: false, ingest: true }, env: { AMQP_QUEUE: queue } });
   try {
     return steadyRate(await app.request<ConsumedTimeline>('watchConsumed', { target: events }));
   } finally {

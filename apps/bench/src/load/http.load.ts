@@ -5,6 +5,8 @@ export interface HttpLoadOptions {
   connections: number;
   durationS: number;
   method: 'GET' | 'POST';
+  /** Requests per second over all connections (autocannon's overallRate); as fast as they answer when absent. */
+  overallRate?: number;
   /** The next request's path and/or body (a random id, say). */
   next: () => { path?: string; body?: string };
 }
@@ -14,6 +16,7 @@ export interface HttpLoadResult {
   requestsPerSec: number;
   /** Latency percentiles in ms, from every 2xx response (autocannon's own histogram keeps whole ms only). */
   p50: number;
+  p90: number;
   p99: number;
   errors: number;
   non2xx: number;
@@ -30,6 +33,7 @@ export function httpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
         connections: options.connections,
         duration: options.durationS,
         pipelining: 1,
+        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
         method: options.method,
         headers: { 'content-type': 'application/json' },
         requests: [
@@ -52,6 +56,7 @@ export function httpLoad(options: HttpLoadOptions): Promise<HttpLoadResult> {
           requests: total,
           requestsPerSec: total / result.duration,
           p50: percentile(sorted, 0.5),
+          p90: percentile(sorted, 0.9),
           p99: percentile(sorted, 0.99),
           errors: result.errors,
           non2xx: result.non2xx,

@@ -14,6 +14,8 @@ export interface StatusProbeOptions {
   status: (id: string) => Promise<string | null>;
   /** Makes the crm row of probe `i` the given variant (a published event, a legacy UPDATE). */
   change: (i: number, variant: number) => Promise<void> | void;
+  /** Told each probe's outcome as it ends: its latency in ms, or null for a timeout (the soak buckets them per minute). */
+  onProbe?: (ms: number | null) => void;
 }
 
 /**
@@ -43,8 +45,10 @@ export async function probeStatusChanges(o: StatusProbeOptions): Promise<{ laten
       }
       await sleep(2);
     }
-    if (seen) latencies.push(performance.now() - t0);
+    const ms = seen ? performance.now() - t0 : null;
+    if (ms !== null) latencies.push(ms);
     else timeouts++;
+    o.onProbe?.(ms);
     await sleep(20 + (k % 5) * 10);
   }
   return { latencies, timeouts, changes };

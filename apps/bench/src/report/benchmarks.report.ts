@@ -10,6 +10,8 @@ export interface RunReport {
   outcomes: Partial<Record<BenchName, BenchOutcome>>;
   /** Benchmarks that did not produce figures, and why. */
   missing: Array<{ bench: string; why: string }>;
+  /** Charts drawn for this run, file names beside the report (docs/). */
+  charts?: Array<{ file: string; alt: string }>;
 }
 
 const INTRO = `# Benchmarks
@@ -29,10 +31,13 @@ Ratios are figure ÷ reference. Aims (issue 6): ingest ≥ half the bare consume
 reads ≥ half the bare Fastify+Redis route with p99 < 10 ms at 64 connections and > 20× the naive
 resolver; freshness p99 < 200 ms; backfill ≥ half the raw COPY rate; flat peak memory; preview
 > 100,000 customers/s. Issue 14: direct CDC ≥ half of \`pg_recvlogical\` reading the same WAL, and lag
-p99 < 100 ms at half the direct rate.
+p99 < 100 ms at half the direct rate. Issues 16 and 18 (the soak, \`npm run bench -- soak --minutes 30\`,
+run only when named): every process's RSS flat after warm-up, freshness p99 steady, every table within
+2× its live size, history bounded.
 `;
 
 const LATEST = ['<!-- bench:latest -->', '<!-- /bench:latest -->'];
+const SOAK = ['<!-- bench:soak -->', '<!-- /bench:soak -->'];
 const ANALYSIS = ['<!-- bench:analysis -->', '<!-- /bench:analysis -->'];
 const PROFILES = ['<!-- bench:profiles -->', '<!-- /bench:profiles -->'];
 const HISTORY = ['<!-- bench:history -->', '<!-- /bench:history -->'];
@@ -49,14 +54,14 @@ function block(text: string, [start, end]: string[]): string | null {
   return inner === '' || inner === NONE || inner === NO_RUN ? null : inner;
 }
 
-function fmt(m: Measure): string {
+export function fmt(m: Measure): string {
   const v = m.value;
   if (!Number.isFinite(v)) return `— ${m.unit}`;
   const digits = m.unit === 'ms' ? (v < 10 ? 2 : 1) : m.unit === 'MB' ? 0 : v < 100 ? 1 : 0;
   return `${v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${m.unit}`;
 }
 
-function row(f: Figure): string {
+export function row(f: Figure): string {
   const cells = [
     f.bench,
     f.name,
@@ -84,9 +89,13 @@ export function renderRun(r: RunReport, heading: string): string {
     ...r.missing.map((m) => `| ${m.bench} | **${m.why.startsWith('failed') ? 'failed' : 'not yet measured'}** | — | ${m.why.replace(/\|/g, '\\|')} | | | | |`),
     '',
     ...notes.map((n) => `- ${n}`),
+    ...(r.charts?.length ? ['', ...r.charts.map((c) => `![${c.alt}](${c.file})`)] : []),
   ];
   return lines.join('\n');
 }
+
+/** The charts are this run's files, overwritten by the next run: an older run keeps its table and notes only. */
+const withoutCharts = (md: string) => md.replace(/\n*^!\[[^\]]*\]\([^)]*\.svg\)$/gm, '');
 
 /**
  * Writes docs/benchmarks.md: the intro, this run, the analysis and profiles (kept as they are),
@@ -95,9 +104,15 @@ export function renderRun(r: RunReport, heading: string): string {
 export function writeRunReport(file: string, r: RunReport): void {
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const previous = block(old, LATEST);
-  const history = [previous?.replace(/^## Latest run:/, '### Run:').replace(/\n## /g, '\n### '), block(old, HISTORY)].filter((x): x is string => !!x);
+  const history = [previous && withoutCharts(previous).replace(/^## Latest run:/, '### Run:').replace(/\n## /g, '\n### '), block(old, HISTORY)].filter((x): x is string => !!x);
   const latest = renderRun(r, 'Latest run');
-  writeFileSync(file, assemble(latest, block(old, ANALYSIS), block(old, PROFILES) ?? '', history.join('\n\n')));
+  writeFileSync(file, assemble(latest, block(old, SOAK), block(old, ANALYSIS), block(old, PROFILES) ?? '', history.join('\n\n')));
+}
+
+/** Replaces the soak section (its latest run), keeping everything else as it is. */
+export function writeSoakSection(file: string, markdown: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  writeFileSync(file, assemble(block(old, LATEST) ?? NO_RUN, markdown.trim(), block(old, ANALYSIS), block(old, PROFILES) ?? '', block(old, HISTORY) ?? ''));
 }
 
 /** Replaces the profile summary of one benchmark, keeping everything else. */
@@ -107,15 +122,21 @@ export function writeProfileReport(file: string, bench: string, markdown: string
   const [start, end] = [`<!-- bench:profile:${bench} -->`, `<!-- /bench:profile:${bench} -->`];
   const mine = `${start}\n${markdown.trim()}\n${end}`;
   const kept = block(profiles, [start, end]) !== null ? profiles.replace(new RegExp(`${escape(start)}[\\s\\S]*?${escape(end)}`), mine) : `${profiles}\n\n${mine}`.trim();
-  writeFileSync(file, assemble(block(old, LATEST) ?? NO_RUN, block(old, ANALYSIS), kept, block(old, HISTORY) ?? ''));
+  writeFileSync(file, assemble(block(old, LATEST) ?? NO_RUN, block(old, SOAK), block(old, ANALYSIS), kept, block(old, HISTORY) ?? ''));
 }
 
-function assemble(latest: string, analysis: string | null, profiles: string, history: string): string {
+function assemble(latest: string, soak: string | null, analysis: string | null, profiles: string, history: string): string {
   return [
     INTRO,
     LATEST[0],
     latest,
     LATEST[1],
+    '',
+    '## Soak (issues 16 and 18): written by `npm run bench -- soak --minutes 30`, not part of the default run',
+    '',
+    SOAK[0],
+    soak ?? NO_RUN,
+    SOAK[1],
     '',
     '## Where the time goes',
     '',

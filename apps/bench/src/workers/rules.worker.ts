@@ -71,12 +71,24 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
 
   const publish = async (document: unknown, capMs: number): Promise<ReprojectionRun> => {
     const admin = ctx.get(RuleSetLifecycleService);
-    const reprojection = ctx.get(ReprojectionService);
     const draft = await admin.createDraft(document, 'benchmark: a changed rule set', 'bench');
     rss.reset();
     const startedAt = now();
     const published = await admin.publish(draft.version, 'benchmark: publish and reproject', 'bench');
-    const id = published.reprojection.id;
+    return follow(published.reprojection.id, startedAt, capMs);
+  };
+
+  /** An earlier version published again (what an analyst's rollback does): the soak alternates two versions this way. */
+  const rollback = async (version: number, capMs: number): Promise<ReprojectionRun> => {
+    rss.reset();
+    const startedAt = now();
+    const published = await ctx.get(RuleSetLifecycleService).rollback(version, 'benchmark: back to an earlier version', 'bench');
+    return follow(published.reprojection.id, startedAt, capMs);
+  };
+
+  /** Waits for the reprojection a publish started, stopping it at the cap. */
+  const follow = async (id: string, startedAt: number, capMs: number): Promise<ReprojectionRun> => {
+    const reprojection = ctx.get(ReprojectionService);
     let capped = false;
     for (;;) {
       const p = await reprojection.progress(id);
@@ -98,12 +110,14 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
   return {
     info: null,
     async handle(cmd, a) {
-      const x = a as { document: unknown; capMs?: number };
+      const x = a as { document: unknown; capMs?: number; version?: number };
       switch (cmd) {
         case 'preview':
           return preview(x.document);
         case 'publish':
           return publish(x.document, x.capMs ?? 120_000);
+        case 'rollback':
+          return rollback(x.version ?? 0, x.capMs ?? 120_000);
         default:
           throw new Error(`unknown command ${cmd}`);
       }

@@ -33,6 +33,11 @@ export class WorkerHandle<Info = unknown> {
     });
   }
 
+  /** The worker's process id, for reading its memory from /proc. */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
   static async start<Info>(role: WorkerRole, args: unknown, options: WorkerOptions = {}): Promise<WorkerHandle<Info>> {
     // Every process under test runs as the service's image runs it (docker-compose.yml sets
     // NODE_ENV=production: graphql-js then skips its development-only checks), references alike.

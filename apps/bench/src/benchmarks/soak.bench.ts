@@ -1,0 +1,427 @@
+import { performance } from 'node:perf_hooks';
+import * as amqp from 'amqplib';
+import { Client } from 'pg';
+import { BENCH_NAMES } from '../bench.env';
+import { BenchContext, BenchOutcome, Figure } from '../bench.model';
+import { ChangeEventStream } from '../data/change-event.stream';
+import { ABSENT, customerId, prng, ReferenceCustomers } from '../data/reference-data';
+import { CompactSize, compactSizes, pidsByName, redisMemory, RssWatch, TableFootprint, tableFootprints } from '../infra/footprint';
+import { clearRedisPrefix, deleteQueues, freshQueues, queueDepth } from '../infra/servers';
+import { httpLoad, percentile } from '../load/http.load';
+import { ACTIVE, probeStatusChanges } from '../load/status.probes';
+import { AppWorkerInfo } from '../workers/app.worker';
+import { ReprojectionRun } from '../workers/rules.worker';
+import { WorkerHandle } from '../workers/worker.host';
+import { calibrate } from './freshness.bench';
+import { changedRuleSet } from './rules.bench';
+
+export interface SoakSize {
+  customers: number;
+  minutes: number;
+  probeCustomers: number;
+  calibrationEvents: number;
+  /** `customer(id)` requests per second, at a fixed rate over `readConnections`. */
+  readsPerSec: number;
+  readConnections: number;
+  /** A rule set publish every this many minutes (once half-way when the run is shorter). */
+  publishEveryMin: number;
+  /** Growth is measured from this minute's RSS to the last minute's. */
+  warmupMin: number;
+  /** HISTORY_KEEP_CHANGES given to the service. */
+  historyKeep: number;
+}
+
+/** What one minute of the soak measured. */
+export interface SoakMinute {
+  minute: number;
+  at: string;
+  /** Per process group: the mean and highest of 5-second VmRSS samples, and the mean RssAnon (MB). */
+  rss: Record<string, { meanMb: number; maxMb: number; anonMeanMb: number; processes: number }>;
+  redis: { usedMb: number; rssMb: number };
+  freshness: { probes: number; timeouts: number; p50: number; p99: number };
+  reads: { requests: number; perSec: number; p50: number; p99: number; errors: number; non2xx: number };
+  ingest: { sent: number; perSec: number; queued: number };
+  outboxBacklog: number;
+  customers: number;
+  historyRows: number;
+  tables: TableFootprint[];
+  /** A rule set publish that started in this minute. */
+  publish?: string;
+}
+
+export interface SoakPublish {
+  minute: number;
+  kind: 'publish' | 'rollback';
+  version: number;
+  state: string;
+  processed: number;
+  changed: number;
+  seconds: number;
+  capped: boolean;
+}
+
+export interface SoakData {
+  size: SoakSize;
+  startedAt: string;
+  maxRate: number;
+  calibrated: boolean;
+  targetRate: number;
+  serviceEnv: Record<string, string>;
+  minutes: SoakMinute[];
+  publishes: SoakPublish[];
+  final: { tables: TableFootprint[]; compact: CompactSize[]; customers: number; historyRows: number; outboxBacklog: number; queued: number; drainS: number };
+}
+
+const QUEUE = 'bench.soak.app';
+const PROBE_BASE = 900_000;
+const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
+/** What the reads benchmark asks for: everything of a customer but its history. */
+const READ_QUERY = 'query($id: ID!) { customer(id: $id) { id status reason sources { system recordKey status rule raw } } }';
+/** Reprojection is stopped (superseded) after this long, so that a run cannot overrun its length by much. */
+const REPROJECTION_CAP_MS = 300_000;
+
+export const RSS_GROUPS = {
+  service: 'service (app worker: API + ingest)',
+  bench: 'bench process (publisher, probes, reads load)',
+  rules: 'rules worker (publish + reprojection)',
+  postgres: 'PostgreSQL backends (statusview_bench)',
+  redis: 'Redis server',
+  rabbit: 'RabbitMQ (beam.smp)',
+} as const;
+
+/** Minutes at which a rule set is published: every `every` minutes before the end, or once half-way in a shorter run. */
+export function publishMinutes(minutes: number, every: number): number[] {
+  const at: number[] = [];
+  for (let m = every; m < minutes; m += every) at.push(m);
+  return at.length ? at : minutes >= 2 ? [Math.floor(minutes / 2)] : [];
+}
+
+/**
+ * Issues 16 and 18: the service (`npm start`: API and ingest in one process) for `minutes` under
+ * steady load: change events at half of ingest's maximum, `customer(id)` reads at a fixed rate,
+ * freshness probes, and a rule set publish (with reprojection) every 10 minutes, alternating two
+ * versions. Once a minute: every process's RSS, Redis' memory, freshness and read latency, the
+ * outbox backlog, and the tables' sizes and dead rows; at the end each table against a compact copy.
+ */
+export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<BenchOutcome> {
+  const { urls, domain } = ctx;
+  const customers = new ReferenceCustomers(size.customers);
+  const ingestData = ctx.earlier.ingest?.data as { app?: { rate?: number } } | undefined;
+  let maxRate = ingestData?.app?.rate;
+  let calibrated = false;
+  if (!maxRate) {
+    maxRate = await calibrate(ctx, customers, size.calibrationEvents, QUEUE);
+    calibrated = true;
+  }
+  const rate = maxRate / 2;
+  const serviceEnv = { AMQP_QUEUE: QUEUE, HISTORY_KEEP_CHANGES: String(size.historyKeep), HISTORY_RETENTION_INTERVAL_MS: '60000' };
+
+  ctx.log(`soak: seeding ${size.customers.toLocaleString('en')} customers; ${size.minutes} min at ${Math.round(rate).toLocaleString('en')} events/s and ${size.readsPerSec} reads/s`);
+  await ctx.view.reset();
+  await ctx.view.seed(customers, ctx.mappings);
+  await clearRedisPrefix(urls.redis, BENCH_NAMES.redisPrefix);
+  await freshQueues(urls.amqp, BENCH_NAMES.exchange, [QUEUE]);
+  const app = await WorkerHandle.start<AppWorkerInfo>('app', { parts: { api: true, ingest: true }, env: serviceEnv });
+  // The analysts' side in a process of its own, as the console's API would be; same settings.
+  const rules = await WorkerHandle.start('rules', { env: serviceEnv });
+  const db = new Client({ connectionString: ctx.view.url });
+  await db.connect();
+  const conn = await amqp.connect(urls.amqp);
+  let pgPids: number[] = [];
+  const watch = new RssWatch(() => ({
+    [RSS_GROUPS.service]: [app.pid],
+    [RSS_GROUPS.bench]: [process.pid],
+    [RSS_GROUPS.rules]: [rules.pid],
+    [RSS_GROUPS.postgres]: pgPids,
+    [RSS_GROUPS.redis]: pidsByName('redis-server'),
+    [RSS_GROUPS.rabbit]: pidsByName('beam.smp'),
+  }));
+  const refreshPgPids = async () => {
+    const r = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [BENCH_NAMES.database]);
+    pgPids = r.rows.map((x) => x.pid);
+  };
+  try {
+    await app.request('warm', { from: 1, to: size.customers });
+    const stream = new ChangeEventStream(customers, domain, undefined, 13);
+    const ch = await conn.createChannel();
+    const send = (e: { topic: string; body: string }) => ch.publish(BENCH_NAMES.exchange, e.topic, Buffer.from(e.body), { persistent: true, contentType: 'application/json' });
+    const status = async (id: string): Promise<string | null> => {
+      const res = await fetch(`${app.info.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: STATUS_QUERY, variables: { id } }) });
+      const body = (await res.json()) as { data?: { customer: { status: string } | null } };
+      return body.data?.customer?.status ?? null;
+    };
+    const statusOf = (variant: number) => ctx.mappings.statusOf(variant, ABSENT, ABSENT);
+    const probes = Array.from({ length: size.probeCustomers }, (_, k) => PROBE_BASE + 1 + k);
+    for (const i of probes) send(stream.crmUpdate(i, ACTIVE, 'c'));
+    for (const i of probes) {
+      const deadline = Date.now() + 10_000;
+      while ((await status(customerId(i))) !== statusOf(ACTIVE)) {
+        if (Date.now() > deadline) throw new Error(`probe customer ${customerId(i)} never appeared`);
+        await sleep(10);
+      }
+    }
+    const baseVersion = (await db.query<{ version: number }>('SELECT version FROM active_rule_set')).rows[0].version;
+    const changed = changedRuleSet(domain.rules.document);
+
+    // Background change events, paced every 10 ms, as in the freshness benchmark.
+    let sent = 0;
+    let stopping = false;
+    const started = performance.now();
+    const background = (async () => {
+      while (!stopping) {
+        const due = Math.floor(((performance.now() - started) / 1000) * rate);
+        while (sent < due && !stopping) {
+          if (!send(stream.next())) await new Promise((r) => ch.once('drain', r));
+          sent++;
+        }
+        await sleep(10);
+      }
+    })();
+    await refreshPgPids();
+    watch.start();
+    await sleep(2000);
+
+    let bucket: number[] = [];
+    let bucketTimeouts = 0;
+    const t0 = performance.now();
+    const probing = probeStatusChanges({
+      probes,
+      durationS: size.minutes * 60,
+      statusOf,
+      status,
+      change: (i, next) => void send(stream.crmUpdate(i, next)),
+      onProbe: (ms) => (ms === null ? bucketTimeouts++ : bucket.push(ms)),
+    });
+
+    const rng = prng(99);
+    const randomId = () => customerId(1 + Math.floor(rng() * size.customers));
+    const publishAt = publishMinutes(size.minutes, size.publishEveryMin);
+    const publishes: SoakPublish[] = [];
+    let publishing: Promise<void> | null = null;
+    let otherVersion = 0; // the changed rule set's version, once published
+    const minutes: SoakMinute[] = [];
+    let sentBefore = 0;
+    for (let m = 1; m <= size.minutes; m++) {
+      let publish: string | undefined;
+      if (publishAt.includes(m - 1) && !publishing) {
+        // Alternate: the changed rule set, then back to the reference version, then the changed one again …
+        const kind: SoakPublish['kind'] = publishes.length === 0 ? 'publish' : 'rollback';
+        const target = publishes.length % 2 === 0 ? otherVersion : baseVersion;
+        publish = kind === 'publish' ? 'changed rule set published' : `rollback to version ${target}`;
+        ctx.log(`soak: minute ${m - 1}: ${publish}`);
+        const t = performance.now();
+        const run = kind === 'publish' ? rules.request<ReprojectionRun>('publish', { document: changed, capMs: REPROJECTION_CAP_MS }) : rules.request<ReprojectionRun>('rollback', { version: target, capMs: REPROJECTION_CAP_MS });
+        const at = m - 1;
+        publishing = run.then((r) => {
+          if (kind === 'publish') otherVersion = r.version;
+          publishes.push({ minute: at, kind, version: r.version, state: r.state, processed: r.processed, changed: r.changed, seconds: (performance.now() - t) / 1000, capped: r.capped });
+          ctx.log(`soak: reprojection to version ${r.version} ${r.state}: ${r.processed.toLocaleString('en')} customers, ${r.changed.toLocaleString('en')} changed, ${((performance.now() - t) / 1000).toFixed(0)} s`);
+          publishing = null;
+        });
+      }
+      const endAt = t0 + m * 60_000;
+      const reads = await httpLoad({
+        url: `${app.info.url}/graphql`,
+        method: 'POST',
+        connections: size.readConnections,
+        overallRate: size.readsPerSec,
+        durationS: Math.max(1, Math.round((endAt - performance.now()) / 1000)),
+        next: () => ({ body: JSON.stringify({ query: READ_QUERY, variables: { id: randomId() } }) }),
+      });
+      if (endAt > performance.now()) await sleep(endAt - performance.now());
+      const lat = Float64Array.from(bucket).sort();
+      const freshness = { probes: lat.length, timeouts: bucketTimeouts, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99) };
+      bucket = [];
+      bucketTimeouts = 0;
+      const sentNow = sent;
+      await refreshPgPids();
+      const rss = watch.take();
+      const counts = (
+        await db.query<{ outbox: string; history: string; customers: string }>(
+          'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
+        )
+      ).rows[0];
+      const redis = await redisMemory(urls.redis);
+      const sample: SoakMinute = {
+        minute: m,
+        at: new Date().toISOString(),
+        rss,
+        redis: { usedMb: redis.usedBytes / 1048576, rssMb: redis.rssBytes / 1048576 },
+        freshness,
+        reads: { requests: reads.requests, perSec: reads.requestsPerSec, p50: reads.p50, p99: reads.p99, errors: reads.errors, non2xx: reads.non2xx },
+        ingest: { sent: sentNow - sentBefore, perSec: (sentNow - sentBefore) / 60, queued: await queueDepth(urls.amqp, QUEUE) },
+        outboxBacklog: Number(counts.outbox),
+        customers: Number(counts.customers),
+        historyRows: Number(counts.history),
+        tables: await tableFootprints(db),
+        ...(publish ? { publish } : {}),
+      };
+      sentBefore = sentNow;
+      minutes.push(sample);
+      const svc = rss[RSS_GROUPS.service];
+      ctx.log(
+        `soak: minute ${m}: freshness p50 ${freshness.p50.toFixed(0)} ms p99 ${freshness.p99.toFixed(0)} ms (${freshness.probes} probes, ${freshness.timeouts} timed out); ` +
+          `reads ${reads.requestsPerSec.toFixed(0)}/s p99 ${reads.p99.toFixed(1)} ms; ingest ${sample.ingest.perSec.toFixed(0)}/s, ${sample.ingest.queued} queued; ` +
+          `service RSS ${svc?.meanMb.toFixed(0)} MB; outbox ${sample.outboxBacklog}; history ${sample.historyRows.toLocaleString('en')} rows`,
+      );
+    }
+    stopping = true;
+    await background;
+    await probing;
+    watch.stop();
+    if (publishing) {
+      ctx.log('soak: waiting for the reprojection in flight');
+      await publishing;
+    }
+    await ch.close();
+    // Let the service catch up with what was sent before measuring the tables' end state (bounded).
+    const drainStart = performance.now();
+    let queued = await queueDepth(urls.amqp, QUEUE);
+    while (queued > 0 && performance.now() - drainStart < 60_000) {
+      await sleep(500);
+      queued = await queueDepth(urls.amqp, QUEUE);
+    }
+    const drainS = (performance.now() - drainStart) / 1000;
+    ctx.log("soak: measuring the tables' live size (a compact copy of each)");
+    const counts = (
+      await db.query<{ outbox: string; history: string; customers: string }>(
+        'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
+      )
+    ).rows[0];
+    const data: SoakData = {
+      size,
+      startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+      maxRate,
+      calibrated,
+      targetRate: rate,
+      serviceEnv,
+      minutes,
+      publishes,
+      final: {
+        tables: await tableFootprints(db),
+        compact: await compactSizes(db),
+        customers: Number(counts.customers),
+        historyRows: Number(counts.history),
+        outboxBacklog: Number(counts.outbox),
+        queued,
+        drainS,
+      },
+    };
+    return { figures: soakFigures(data), notes: soakNotes(data), data: data as unknown as Record<string, unknown> };
+  } finally {
+    watch.stop();
+    await conn.close().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await Promise.all([app.stop(), rules.stop()]);
+    await deleteQueues(urls.amqp, [QUEUE]);
+  }
+}
+
+/** The warm-up minute growth is measured from: `warmupMin`, or half-way in a run too short for it. */
+export function warmupMinute(d: SoakData): number {
+  return Math.max(1, Math.min(d.size.warmupMin, Math.floor(d.minutes.length / 2)));
+}
+
+const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 0.5);
+
+/** The aims of issues 16 and 18, each as a figure that is met or missed. */
+export function soakFigures(d: SoakData): Figure[] {
+  const figures: Figure[] = [];
+  const w = warmupMinute(d);
+  const from = d.minutes.find((m) => m.minute === w);
+  const last = d.minutes[d.minutes.length - 1];
+  const mb = (v: number) => ({ value: v, unit: 'MB' });
+  if (from && last) {
+    for (const group of Object.values(RSS_GROUPS)) {
+      const a = from.rss[group];
+      const b = last.rss[group];
+      if (!a || !b || !(a.meanMb > 0)) continue;
+      const growth = b.meanMb / a.meanMb - 1;
+      const anon = a.anonMeanMb > 0 ? ` (RssAnon ${a.anonMeanMb.toFixed(0)} → ${b.anonMeanMb.toFixed(0)} MB)` : '';
+      figures.push({
+        bench: 'soak',
+        name: `RSS of ${group}, minute ${w} → ${last.minute}${group === RSS_GROUPS.postgres ? anon : ''}`,
+        value: mb(b.meanMb),
+        reference: { name: `RSS at minute ${w}`, ...mb(a.meanMb) },
+        ratio: b.meanMb / a.meanMb,
+        aim: { text: '≤ 10% growth after warm-up', met: growth <= 0.1 },
+      });
+    }
+  }
+  const after = d.minutes.filter((m) => m.minute > w - 1 && m.freshness.probes > 0);
+  const p99s = after.map((m) => m.freshness.p99);
+  if (p99s.length) {
+    const worst = Math.max(...p99s);
+    const typical = median(p99s);
+    const timeouts = d.minutes.reduce((a, m) => a + m.freshness.timeouts, 0);
+    figures.push({
+      bench: 'soak',
+      name: `freshness p99, worst minute from minute ${w} (${timeouts} probes timed out in all)`,
+      value: { value: worst, unit: 'ms' },
+      reference: { name: 'median minute p99', value: typical, unit: 'ms' },
+      ratio: worst / typical,
+      aim: { text: 'steady: ≤ 2× the median minute, < 200 ms, no timeouts', met: worst <= 2 * typical && worst < 200 && timeouts === 0 },
+    });
+  }
+  for (const c of d.final.compact) {
+    const t = d.final.tables.find((x) => x.table === c.table);
+    if (!t) continue;
+    const r = t.totalBytes / c.totalBytes;
+    // A nearly empty table (the outbox once relayed) is a few pages either way: 2× of 16 kB says nothing.
+    const tiny = t.totalBytes < 1048576;
+    figures.push({
+      bench: 'soak',
+      name: `${c.table} at the end: table + indexes (${t.deadRows.toLocaleString('en')} dead rows, ${t.liveRows.toLocaleString('en')} live)`,
+      value: mb(t.totalBytes / 1048576),
+      reference: { name: `a compact copy of its ${c.rows.toLocaleString('en')} rows (same fillfactor, indexes built anew)`, ...mb(c.totalBytes / 1048576) },
+      ratio: r,
+      aim: { text: tiny ? '≤ 2× live size (or under 1 MB)' : '≤ 2× live size', met: r <= 2 || tiny },
+    });
+  }
+  const bound = d.size.historyKeep * d.final.customers;
+  figures.push({
+    bench: 'soak',
+    name: `status_history rows at the end (HISTORY_KEEP_CHANGES=${d.size.historyKeep})`,
+    value: { value: d.final.historyRows, unit: 'rows' },
+    reference: { name: `${d.size.historyKeep} × ${d.final.customers.toLocaleString('en')} customers`, value: bound, unit: 'rows' },
+    ratio: d.final.historyRows / bound,
+    aim: { text: `≤ ${d.size.historyKeep} × customers`, met: d.final.historyRows <= bound },
+  });
+  const reads = d.minutes.map((m) => m.reads);
+  if (reads.length) {
+    figures.push({
+      bench: 'soak',
+      name: `customer(id) reads, worst minute p99 (median minute p99 ${median(reads.map((r) => r.p99)).toFixed(1)} ms, ${reads.reduce((a, r) => a + r.errors + r.non2xx, 0)} errors)`,
+      value: { value: Math.max(...reads.map((r) => r.p99)), unit: 'ms' },
+      reference: { name: `at ${d.size.readsPerSec} req/s asked, ${(reads.reduce((a, r) => a + r.perSec, 0) / reads.length).toFixed(0)} req/s served on average`, value: d.size.readsPerSec, unit: 'req/s' },
+    });
+  }
+  return figures;
+}
+
+function soakNotes(d: SoakData): string[] {
+  const w = warmupMinute(d);
+  const achieved = d.minutes.reduce((a, m) => a + m.ingest.sent, 0) / Math.max(1, d.minutes.length * 60);
+  const pubs = d.publishes.map((p) => `minute ${p.minute}: ${p.kind} → version ${p.version}, ${p.changed.toLocaleString('en')} of ${p.processed.toLocaleString('en')} customers changed in ${p.seconds.toFixed(0)} s (${p.state}${p.capped ? ', capped' : ''})`);
+  return [
+    `Soak: ${d.size.minutes} min over ${d.size.customers.toLocaleString('en')} seeded customers; the service as \`npm start\` runs it (API and ingest in one process) with ` +
+      `${Object.entries(d.serviceEnv)
+        .filter(([k]) => k !== 'AMQP_QUEUE')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}. ` +
+      `Change events at half of ingest's maximum (${Math.round(d.maxRate).toLocaleString('en')} events/s ${d.calibrated ? `measured just before with ${d.size.calibrationEvents.toLocaleString('en')} events` : 'from the ingest benchmark of this run'}), ` +
+      `${Math.round(achieved).toLocaleString('en')} events/s sent on average (10% of them new customers until the stream's room of 2× the seeded ones is used); ` +
+      `\`customer(id)\` (the reads benchmark's fields) at ${d.size.readsPerSec} req/s over ${d.size.readConnections} connections (autocannon's overallRate, in the bench process); ` +
+      `freshness probes as in the freshness benchmark (${d.size.probeCustomers} probe customers, one probe at a time).`,
+    `Rule set publishes (the changed rule set of the rules benchmark, then back to the reference version, alternating; a rules worker of its own; reprojection capped at ${REPROJECTION_CAP_MS / 60_000} min): ${pubs.join('; ') || 'none'}.`,
+    `Sampling: VmRSS (and RssAnon) from /proc/<pid>/status every 5 s, averaged per minute; the servers' processes found by name (redis-server, beam.smp), PostgreSQL's as the backends of statusview_bench in pg_stat_activity, summed ` +
+      `(a backend's VmRSS counts the shared buffers it has touched, so their sum grows while the buffers warm; RssAnon is what they hold of their own). ` +
+      `Redis used_memory is the whole server's (other users' keys included). Growth is from minute ${w} (warm-up) to the last minute's mean. ` +
+      `Freshness "steady": no minute from minute ${w} on with a p99 above 2× the median minute's, none above 200 ms, no timeouts.`,
+    `Live size: at the end, after the queue drained (${d.final.queued} messages left, ${d.final.drainS.toFixed(0)} s), each table's rows are copied into a temporary table with the table's fillfactor and every index of the table is built on the copy ` +
+      `from its own definition (pg_get_indexdef), then rolled back: what VACUUM FULL would leave. Compared with pg_total_relation_size (heap, TOAST, free space map and indexes) of the table. ` +
+      `At the end: ${d.final.customers.toLocaleString('en')} customers, ${d.final.historyRows.toLocaleString('en')} history rows, ${d.final.outboxBacklog.toLocaleString('en')} outbox rows.`,
+  ];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
