@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchOutcome } from '../bench.model';
-import { RSS_GROUPS, SoakData, warmupMinute } from '../benchmarks/soak.bench';
+import { RSS_GROUPS, SoakData, warmupMinute } from '../benchmarks/soak.aims';
 import { SOAK_TABLES } from '../infra/footprint';
 import { row, writeSoakSection } from './benchmarks.report';
 import { describeMachine, Machine } from './machine.info';
