@@ -235,7 +235,10 @@ export function barChart(spec: BarChartSpec): string {
       const y = y0 + si * barH;
       const x = X(v);
       parts.push(`<rect class="bar" data-value="${v}" x="${px(Math.min(base, x))}" y="${px(y + 1)}" width="${px(Math.abs(x - base))}" height="${barH - 2}" fill="${colors[si]}"/>`);
-      parts.push(text(x + 4, y + barH - 3, formatNumber(v), 'fill="#333" font-size="11"'));
+      // The value after the bar, or after the aim mark when that would cross it.
+      const aimX = g.aim !== undefined ? X(g.aim) : -Infinity;
+      const labelX = aimX >= x - 2 && aimX <= x + 6 + formatNumber(v).length * 6 ? aimX + 5 : x + 4;
+      parts.push(text(labelX, y + barH - 3, formatNumber(v), 'fill="#333" font-size="11"'));
     });
     if (g.aim !== undefined) {
       parts.push(`<line class="aim" x1="${px(X(g.aim))}" y1="${px(y0 - 3)}" x2="${px(X(g.aim))}" y2="${px(y0 + spec.series.length * barH + 3)}" stroke="#C00000" stroke-width="2.5"/>`);
