@@ -142,8 +142,11 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
         const at = m - 1;
         publishing = run.then((r) => {
           if (kind === 'publish') otherVersion = r.version;
-          publishes.push({ minute: at, kind, version: r.version, state: r.state, processed: r.processed, changed: r.changed, seconds: (performance.now() - t) / 1000, capped: r.capped });
-          ctx.log(`soak: reprojection to version ${r.version} ${r.state}: ${r.processed.toLocaleString('en')} customers, ${r.changed.toLocaleString('en')} changed, ${((performance.now() - t) / 1000).toFixed(0)} s`);
+          publishes.push({ minute: at, kind, version: r.version, state: r.state, processed: r.processed, changed: r.changed, seconds: (performance.now() - t) / 1000, capped: r.capped, error: r.error });
+          ctx.log(
+            `soak: reprojection to version ${r.version} ${r.state}: ${r.processed.toLocaleString('en')} customers, ${r.changed.toLocaleString('en')} changed, ${((performance.now() - t) / 1000).toFixed(0)} s` +
+              (r.error ? ` (${r.error})` : ''),
+          );
           publishing = null;
         });
       }
@@ -248,7 +251,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
 function soakNotes(d: SoakData): string[] {
   const w = warmupMinute(d);
   const achieved = d.minutes.reduce((a, m) => a + m.ingest.sent, 0) / Math.max(1, d.minutes.length * 60);
-  const pubs = d.publishes.map((p) => `minute ${p.minute}: ${p.kind} → version ${p.version}, ${p.changed.toLocaleString('en')} of ${p.processed.toLocaleString('en')} customers changed in ${p.seconds.toFixed(0)} s (${p.state}${p.capped ? ', capped' : ''})`);
+  const pubs = d.publishes.map((p) => `minute ${p.minute}: ${p.kind} → version ${p.version}, ${p.changed.toLocaleString('en')} of ${p.processed.toLocaleString('en')} customers changed in ${p.seconds.toFixed(0)} s (${p.state}${p.capped ? ', capped' : ''}${p.error ? `: ${p.error}` : ''})`);
   return [
     `Soak: ${d.size.minutes} min over ${d.size.customers.toLocaleString('en')} seeded customers; the service as \`npm start\` runs it (API and ingest in one process) with ` +
       `${Object.entries(d.serviceEnv)

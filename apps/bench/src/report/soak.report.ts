@@ -33,6 +33,8 @@ export function soakCharts(d: SoakData): Record<string, string> {
     'soak-rss.svg': lineChart({
       title: `RSS per process (mean of 5 s samples per minute; growth is judged from minute ${w})`,
       xLabel: 'minute',
+      xFromZero: true,
+      xMinStep: 1,
       yLabel: 'MB',
       series: rss,
       markers,
@@ -40,6 +42,8 @@ export function soakCharts(d: SoakData): Record<string, string> {
     'soak-latency.svg': lineChart({
       title: 'Freshness (publish → visible) and customer(id) read latency per minute',
       xLabel: 'minute',
+      xFromZero: true,
+      xMinStep: 1,
       yLabel: 'ms',
       series: [
         { name: 'freshness p50', points: d.minutes.map((m) => [x(m), num(m.freshness.p50)]) },
@@ -52,6 +56,8 @@ export function soakCharts(d: SoakData): Record<string, string> {
     'soak-backlog.svg': lineChart({
       title: 'Backlogs at the end of each minute',
       xLabel: 'minute',
+      xFromZero: true,
+      xMinStep: 1,
       yLabel: 'rows / messages',
       series: [
         { name: 'status_outbox rows (not yet relayed)', points: d.minutes.map((m) => [x(m), m.outboxBacklog]) },
@@ -62,6 +68,8 @@ export function soakCharts(d: SoakData): Record<string, string> {
     'soak-tables.svg': lineChart({
       title: 'Table + index size per table (pg_total_relation_size)',
       xLabel: 'minute',
+      xFromZero: true,
+      xMinStep: 1,
       yLabel: 'MB',
       series: SOAK_TABLES.map((t) => ({ name: t, points: d.minutes.map((m) => [x(m), num((m.tables.find((s) => s.table === t)?.totalBytes ?? NaN) / 1048576)]) })),
       markers,

@@ -131,6 +131,8 @@ describe('svg-chart', () => {
   it('chooses ticks at 1, 2 or 5 times a power of ten that cover the data', () => {
     expect(linearScale(0, 97).ticks).toEqual([0, 20, 40, 60, 80, 100]);
     expect(linearScale(0, 0.8).domain).toEqual([0, 0.8]);
+    // Whole minutes only, however short the run.
+    expect(linearScale(0, 2, 10, 1).ticks).toEqual([0, 1, 2]);
     expect(logScale(0.03, 25).domain).toEqual([0.01, 100]);
   });
 });

@@ -29,6 +29,9 @@ export interface LineChartSpec {
   height?: number;
   /** The y axis starts at 0 unless told otherwise (growth reads right only from 0). */
   yFromZero?: boolean;
+  /** The x axis from 0 (a run's minutes), and its smallest tick step (1: whole minutes). */
+  xFromZero?: boolean;
+  xMinStep?: number;
 }
 
 export interface BarGroup {
@@ -58,12 +61,12 @@ export interface Scale {
 }
 
 /** Ticks at 1, 2 or 5 × 10^k, about `count` of them, covering [min, max]. */
-export function linearScale(min: number, max: number, count = 5): Scale {
+export function linearScale(min: number, max: number, count = 5, minStep = 0): Scale {
   if (!Number.isFinite(min) || !Number.isFinite(max)) [min, max] = [0, 1];
   if (max <= min) max = min + (min === 0 ? 1 : Math.abs(min) * 0.1);
   const raw = (max - min) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = Math.max(minStep, [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag);
   const lo = Math.floor(min / step + 1e-9) * step;
   const hi = Math.ceil(max / step - 1e-9) * step;
   const ticks: number[] = [];
@@ -149,7 +152,8 @@ export function lineChart(spec: LineChartSpec): string {
   );
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = spec.series.flatMap((s) => s.points.map((p) => p[1]).filter((v): v is number => v !== null && Number.isFinite(v)));
-  const xScale = linearScale(Math.min(...xs, ...(spec.markers ?? []).map((m) => m.x)), Math.max(...xs, ...(spec.markers ?? []).map((m) => m.x)), 10);
+  const markerXs = (spec.markers ?? []).map((m) => m.x);
+  const xScale = linearScale(Math.min(...xs, ...markerXs, ...(spec.xFromZero ? [0] : [])), Math.max(...xs, ...markerXs), 10, spec.xMinStep ?? 0);
   const yMin = spec.yFromZero === false ? Math.min(...ys) : Math.min(0, ...ys);
   const yScale = linearScale(ys.length ? yMin : 0, ys.length ? Math.max(...ys) : 1, 5);
   const top = 44 + lg.height + 6;

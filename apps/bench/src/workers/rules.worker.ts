@@ -31,6 +31,8 @@ export interface ReprojectionRun {
   doneAt: number;
   /** True when the run was stopped (superseded) at the time cap before the end. */
   capped: boolean;
+  /** Why it failed, when it did (the progress row's error). */
+  error: string | null;
   peakRssBytes: number;
 }
 
@@ -104,7 +106,7 @@ export async function rulesWorker(raw: unknown): Promise<Worker> {
     const doneAt = now();
     const p = await reprojection.progress(id);
     if (!p) throw new Error(`reprojection ${id} has no progress row`);
-    return { version: p.version, state: p.state, total: p.total, processed: p.processed, changed: p.changed, startedAt, doneAt, capped, peakRssBytes: rss.peak };
+    return { version: p.version, state: p.state, total: p.total, processed: p.processed, changed: p.changed, startedAt, doneAt, capped, error: p.error, peakRssBytes: rss.peak };
   };
 
   return {
