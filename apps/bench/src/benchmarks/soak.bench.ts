@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
 import { Client } from 'pg';
-import { BENCH_NAMES } from '../bench.env';
+import { BENCH_NAMES, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome } from '../bench.model';
 import { ChangeEventStream } from '../data/change-event.stream';
 import { ABSENT, customerId, prng, ReferenceCustomers } from '../data/reference-data';
@@ -16,7 +16,7 @@ import { calibrate } from './freshness.bench';
 import { changedRuleSet } from './rules.bench';
 import { publishMinutes, RSS_GROUPS, SoakData, SoakMinute, SoakPublish, SoakSize, soakFigures, warmupMinute } from './soak.aims';
 
-const QUEUE = 'bench.soak.app';
+const QUEUE = benchQueue('bench.soak.app');
 const PROBE_BASE = 900_000;
 const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
 /** What the reads benchmark asks for: everything of a customer but its history. */
