@@ -24,6 +24,7 @@ export interface SoakSize {
 
 /** What one minute of the soak measured. */
 export interface SoakMinute {
+  /** The end of the minute sampled; 0 is the seeded, warmed service before any load (no latencies). */
   minute: number;
   at: string;
   /** Per process group: the mean and highest of 5-second VmRSS samples, and the mean RssAnon (MB). */
@@ -82,7 +83,7 @@ export function publishMinutes(minutes: number, every: number): number[] {
 
 /** The warm-up minute growth is measured from: `warmupMin`, or half-way in a run too short for it. */
 export function warmupMinute(d: SoakData): number {
-  return Math.max(1, Math.min(d.size.warmupMin, Math.floor(d.minutes.length / 2)));
+  return Math.max(1, Math.min(d.size.warmupMin, Math.floor(d.size.minutes / 2)));
 }
 
 const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 0.5);
@@ -150,7 +151,7 @@ export function soakFigures(d: SoakData): Figure[] {
     ratio: d.final.historyRows / bound,
     aim: { text: `≤ ${d.size.historyKeep} × customers`, met: d.final.historyRows <= bound },
   });
-  const reads = d.minutes.map((m) => m.reads);
+  const reads = d.minutes.filter((m) => m.minute > 0).map((m) => m.reads);
   if (reads.length) {
     const served = reads.reduce((a, r) => a + r.perSec, 0) / reads.length;
     figures.push({

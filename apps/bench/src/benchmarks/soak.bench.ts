@@ -91,6 +91,34 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
     const baseVersion = (await db.query<{ version: number }>('SELECT version FROM active_rule_set')).rows[0].version;
     const changed = changedRuleSet(domain.rules.document);
 
+    // What every minute samples but the latencies; minute 0 is the seeded, warmed service before any load.
+    const footprint = async (): Promise<Omit<SoakMinute, 'minute' | 'freshness' | 'reads' | 'ingest'>> => {
+      await refreshPgPids();
+      const rss = watch.take();
+      const counts = (
+        await db.query<{ outbox: string; history: string; customers: string }>(
+          'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
+        )
+      ).rows[0];
+      const redis = await redisMemory(urls.redis);
+      return {
+        at: new Date().toISOString(),
+        rss,
+        redis: { usedMb: redis.usedBytes / 1048576, rssMb: redis.rssBytes / 1048576 },
+        outboxBacklog: Number(counts.outbox),
+        customers: Number(counts.customers),
+        historyRows: Number(counts.history),
+        tables: await tableFootprints(db),
+      };
+    };
+    await refreshPgPids();
+    watch.start();
+    await sleep(5000);
+    const none = { p50: NaN, p99: NaN };
+    const minutes: SoakMinute[] = [
+      { minute: 0, ...(await footprint()), freshness: { probes: 0, timeouts: 0, ...none }, reads: { requests: 0, perSec: 0, errors: 0, non2xx: 0, ...none }, ingest: { sent: 0, perSec: 0, queued: 0 } },
+    ];
+
     // Background change events, paced every 10 ms, as in the freshness benchmark.
     let sent = 0;
     let stopping = false;
@@ -105,8 +133,6 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
         await sleep(10);
       }
     })();
-    await refreshPgPids();
-    watch.start();
     await sleep(2000);
 
     let bucket: number[] = [];
@@ -127,7 +153,6 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
     const publishes: SoakPublish[] = [];
     let publishing: Promise<void> | null = null;
     let otherVersion = 0; // the changed rule set's version, once published
-    const minutes: SoakMinute[] = [];
     let sentBefore = 0;
     for (let m = 1; m <= size.minutes; m++) {
       let publish: string | undefined;
@@ -165,28 +190,15 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
       bucket = [];
       bucketTimeouts = 0;
       const sentNow = sent;
-      await refreshPgPids();
-      const rss = watch.take();
-      const counts = (
-        await db.query<{ outbox: string; history: string; customers: string }>(
-          'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
-        )
-      ).rows[0];
-      const redis = await redisMemory(urls.redis);
       const sample: SoakMinute = {
         minute: m,
-        at: new Date().toISOString(),
-        rss,
-        redis: { usedMb: redis.usedBytes / 1048576, rssMb: redis.rssBytes / 1048576 },
+        ...(await footprint()),
         freshness,
         reads: { requests: reads.requests, perSec: reads.requestsPerSec, p50: reads.p50, p99: reads.p99, errors: reads.errors, non2xx: reads.non2xx },
         ingest: { sent: sentNow - sentBefore, perSec: (sentNow - sentBefore) / 60, queued: await queueDepth(urls.amqp, QUEUE) },
-        outboxBacklog: Number(counts.outbox),
-        customers: Number(counts.customers),
-        historyRows: Number(counts.history),
-        tables: await tableFootprints(db),
         ...(publish ? { publish } : {}),
       };
+      const { rss } = sample;
       sentBefore = sentNow;
       minutes.push(sample);
       const svc = rss[RSS_GROUPS.service];
@@ -250,7 +262,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
 
 function soakNotes(d: SoakData): string[] {
   const w = warmupMinute(d);
-  const achieved = d.minutes.reduce((a, m) => a + m.ingest.sent, 0) / Math.max(1, d.minutes.length * 60);
+  const achieved = d.minutes.reduce((a, m) => a + m.ingest.sent, 0) / Math.max(1, d.size.minutes * 60);
   const pubs = d.publishes.map((p) => `minute ${p.minute}: ${p.kind} → version ${p.version}, ${p.changed.toLocaleString('en')} of ${p.processed.toLocaleString('en')} customers changed in ${p.seconds.toFixed(0)} s (${p.state}${p.capped ? ', capped' : ''}${p.error ? `: ${p.error}` : ''})`);
   return [
     `Soak: ${d.size.minutes} min over ${d.size.customers.toLocaleString('en')} seeded customers; the service as \`npm start\` runs it (API and ingest in one process) with ` +

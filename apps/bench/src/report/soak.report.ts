@@ -107,7 +107,7 @@ export function renderSoak(r: SoakReport, charts: string[]): string {
         f0(m.rss[RSS_GROUPS.postgres]?.meanMb),
         f0(m.redis.usedMb),
         `${f0(m.freshness.p50)} / ${f0(m.freshness.p99)}`,
-        `${f0(m.reads.perSec)}, ${m.reads.p99.toFixed(1)}`,
+        m.minute === 0 ? '—' : `${f0(m.reads.perSec)}, ${Number.isFinite(m.reads.p99) ? m.reads.p99.toFixed(1) : '—'}`,
         f0(m.ingest.perSec),
         f0(m.ingest.queued),
         f0(m.outboxBacklog),
@@ -116,7 +116,7 @@ export function renderSoak(r: SoakReport, charts: string[]): string {
       ].join(' | '),
     ).map((l) => `| ${l} |`),
     '',
-    '`*`: a rule set publish started in this minute.',
+    'Minute 0: the seeded service with its cache warm, before any load. `*`: a rule set publish started in this minute.',
     '',
     '</details>',
   ];
