@@ -137,7 +137,12 @@ export function soakFigures(d: SoakData): Figure[] {
       bench: 'soak',
       name: `${c.table} at the end: table + indexes (${t.deadRows.toLocaleString('en')} dead rows, ${t.liveRows.toLocaleString('en')} live)`,
       value: mb(t.totalBytes / 1048576),
-      reference: { name: `a compact copy of its ${c.rows.toLocaleString('en')} rows (same fillfactor, indexes built anew)`, ...mb(c.totalBytes / 1048576) },
+      reference: {
+        name:
+          `a compact copy of its ${c.rows.toLocaleString('en')} rows (same fillfactor, indexes built anew)` +
+          (c.table === 'status_outbox' ? '; a queue: its live rows are those not yet relayed, so its live size is a few pages' : ''),
+        ...mb(c.totalBytes / 1048576),
+      },
       ratio: r,
       aim: { text: tiny ? '≤ 2× live size (or under 1 MB)' : '≤ 2× live size', met: r <= 2 || tiny },
     });

@@ -203,7 +203,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
       minutes.push(sample);
       const svc = rss[RSS_GROUPS.service];
       ctx.log(
-        `soak: minute ${m}: freshness p50 ${freshness.p50.toFixed(0)} ms p99 ${freshness.p99.toFixed(0)} ms (${freshness.probes} probes, ${freshness.timeouts} timed out); ` +
+        `soak: minute ${m}: freshness p50 ${ms(freshness.p50)} p99 ${ms(freshness.p99)} (${freshness.probes} probes, ${freshness.timeouts} timed out); ` +
           `reads ${reads.requestsPerSec.toFixed(0)}/s p99 ${reads.p99.toFixed(1)} ms; ingest ${sample.ingest.perSec.toFixed(0)}/s, ${sample.ingest.queued} queued; ` +
           `service RSS ${svc?.meanMb.toFixed(0)} MB; outbox ${sample.outboxBacklog}; history ${sample.historyRows.toLocaleString('en')} rows`,
       );
@@ -286,3 +286,4 @@ function soakNotes(d: SoakData): string[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : '—');
