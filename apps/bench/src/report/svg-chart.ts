@@ -96,6 +96,11 @@ export function formatNumber(v: number): string {
   return Number(v.toPrecision(2)).toString();
 }
 
+/** Axis ticks: thousands as k from 1,000 on, so that one axis reads alike (5k, 10k, 15k). */
+function formatTick(v: number): string {
+  return Math.abs(v) >= 1000 && Math.abs(v) < 1e6 ? `${trim(v / 1e3)}k` : formatNumber(v);
+}
+
 const trim = (v: number) => Number(v.toFixed(Math.abs(v) < 10 ? 2 : 1)).toString();
 
 export function escapeXml(s: string): string {
@@ -169,11 +174,11 @@ export function lineChart(spec: LineChartSpec): string {
   out.push(`<rect class="plot" x="${px(left)}" y="${px(top)}" width="${px(w)}" height="${px(h)}" fill="none" stroke="#bbb"/>`);
   for (const t of yScale.ticks) {
     out.push(`<line x1="${px(left)}" y1="${px(Y(t))}" x2="${px(left + w)}" y2="${px(Y(t))}" stroke="#eee"/>`);
-    out.push(text(left - 6, Y(t) + 4, formatNumber(t), 'text-anchor="end" fill="#444"'));
+    out.push(text(left - 6, Y(t) + 4, formatTick(t), 'text-anchor="end" fill="#444"'));
   }
   for (const t of xScale.ticks) {
     out.push(`<line x1="${px(X(t))}" y1="${px(top + h)}" x2="${px(X(t))}" y2="${px(top + h + 4)}" stroke="#888"/>`);
-    out.push(text(X(t), top + h + 17, formatNumber(t), 'text-anchor="middle" fill="#444"'));
+    out.push(text(X(t), top + h + 17, formatTick(t), 'text-anchor="middle" fill="#444"'));
   }
   out.push(text(left + w / 2, height - 8, spec.xLabel, 'text-anchor="middle" fill="#222"'));
   out.push(text(14, top + h / 2, spec.yLabel, `text-anchor="middle" fill="#222" transform="rotate(-90 14 ${px(top + h / 2)})"`));
@@ -227,7 +232,7 @@ export function barChart(spec: BarChartSpec): string {
   out.push(`<rect class="plot" x="${px(left)}" y="${px(top)}" width="${px(w)}" height="${px(h)}" fill="none" stroke="#bbb"/>`);
   for (const t of scale.ticks) {
     out.push(`<line x1="${px(X(t))}" y1="${px(top)}" x2="${px(X(t))}" y2="${px(top + h)}" stroke="#eee"/>`);
-    out.push(text(X(t), top + h + 16, formatNumber(t), 'text-anchor="middle" fill="#444"'));
+    out.push(text(X(t), top + h + 16, formatTick(t), 'text-anchor="middle" fill="#444"'));
   }
   out.push(text(left + w / 2, height - 10, spec.xLabel, 'text-anchor="middle" fill="#222"'));
   spec.groups.forEach((g, gi) => {
