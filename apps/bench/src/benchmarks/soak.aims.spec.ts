@@ -78,4 +78,12 @@ describe('soak aims', () => {
     expect(met(ok, /^status_history at the end/)).toBe(true);
     expect(met(ok, /status_history rows/)).toBe(true);
   });
+
+  it('counts a publish whose reprojection failed as missed', () => {
+    const d = run([minute(1, 100, 100), minute(2, 100, 100)]);
+    d.publishes = [{ minute: 1, kind: 'publish', version: 2, state: 'failed', processed: 9000, changed: 1488, seconds: 11, capped: false, error: 'PostgreSQL: deadlock detected' }];
+    expect(met(d, /rule set publishes/)).toBe(false);
+    d.publishes[0] = { ...d.publishes[0], state: 'done', error: null };
+    expect(met(d, /rule set publishes/)).toBe(true);
+  });
 });

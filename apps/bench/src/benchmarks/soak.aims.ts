@@ -156,6 +156,18 @@ export function soakFigures(d: SoakData): Figure[] {
     ratio: d.final.historyRows / bound,
     aim: { text: `≤ ${d.size.historyKeep} × customers`, met: d.final.historyRows <= bound },
   });
+  if (d.publishes.length) {
+    const done = d.publishes.filter((p) => p.state === 'done');
+    const failed = d.publishes.find((p) => p.error);
+    figures.push({
+      bench: 'soak',
+      name: `rule set publishes whose reprojection finished (${d.publishes.reduce((a, p) => a + p.changed, 0).toLocaleString('en')} customers changed in all${failed ? `; failed: ${failed.error}` : ''})`,
+      value: { value: done.length, unit: 'publishes' },
+      reference: { name: 'publishes', value: d.publishes.length, unit: 'publishes' },
+      ratio: done.length / d.publishes.length,
+      aim: { text: 'every one done while ingest and reads go on', met: done.length === d.publishes.length },
+    });
+  }
   const reads = d.minutes.filter((m) => m.minute > 0).map((m) => m.reads);
   if (reads.length) {
     const served = reads.reduce((a, r) => a + r.perSec, 0) / reads.length;
