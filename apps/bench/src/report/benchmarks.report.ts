@@ -57,7 +57,7 @@ function block(text: string, [start, end]: string[]): string | null {
 export function fmt(m: Measure): string {
   const v = m.value;
   if (!Number.isFinite(v)) return `— ${m.unit}`;
-  const digits = m.unit === 'ms' ? (v < 10 ? 2 : 1) : m.unit === 'MB' ? 0 : v < 100 ? 1 : 0;
+  const digits = m.unit === 'ms' ? (v < 10 ? 2 : 1) : ['MB', 'rows', 'publishes'].includes(m.unit) ? 0 : v < 100 ? 1 : 0;
   return `${v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${m.unit}`;
 }
 
