@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Client } from 'pg';
+import { RedisKeys } from '@app/projection';
 import { BENCH_NAMES, legacyEnv, ServerUrls } from '../bench.env';
 import { BenchContext, BenchOutcome, Figure, ratio } from '../bench.model';
 import { LegacyDatabases } from '../data/legacy.seeder';
-import { customerId, prng, ReferenceCustomers } from '../data/reference-data';
+import { ABSENT, customerId, prng, ReferenceCustomers } from '../data/reference-data';
 import { clearRedisPrefix } from '../infra/servers';
 import { httpLoad, HttpLoadOptions, HttpLoadResult } from '../load/http.load';
 import { AppWorkerInfo } from '../workers/app.worker';
@@ -71,6 +73,8 @@ export async function readsBench(ctx: BenchContext, size: ReadsSize): Promise<Be
     const warmed = await app.request<number>('warm', { from: 1, to: size.customers });
     ctx.log(`reads: cache warm (${warmed.toLocaleString('en')} views); checking that the three servers agree`);
     await agree(app.info.url, bare.info.url, naive.info.url, size.customers);
+    const footprint = await redisBytesPerCustomer(urls.redis, customers, BYTES_SAMPLE);
+    ctx.log(`reads: Redis holds ${footprint.meanBytes.toFixed(0)} B per cached customer with two sources (mean of ${footprint.keys} keys)`);
 
     const rng = prng(42);
     const randomId = () => customerId(1 + Math.floor(rng() * size.customers));
@@ -145,6 +149,12 @@ export async function readsBench(ctx: BenchContext, size: ReadsSize): Promise<Be
         reference: { name: `bare Fastify route, one MGET of ${size.idsPerList} keys (p50 ${bareMany.p50.toFixed(1)} ms, p99 ${bareMany.p99.toFixed(1)} ms)`, ...reqs(bareMany.requestsPerSec) },
         ratio: ratio(many.requestsPerSec, bareMany.requestsPerSec),
       },
+      {
+        bench: 'reads',
+        name: `Redis bytes per cached customer (MEMORY USAGE, key included, mean of ${footprint.keys} keys, two sources)`,
+        value: { value: footprint.meanBytes, unit: 'B' },
+        aim: { text: '≤ 300 B', met: footprint.meanBytes <= 300 },
+      },
     ];
     return {
       figures,
@@ -156,10 +166,40 @@ export async function readsBench(ctx: BenchContext, size: ReadsSize): Promise<Be
           `over a link of ${rttMs} ms round trip (a delaying TCP proxy in a process of its own, on loopback: SELECT 1 took ${measuredRtt.toFixed(2)} ms through it, ${directRtt.toFixed(2)} ms direct; pools of 16 connections per database). ` +
           `Queries to the legacy databases per read: the naive resolver's own count; statusview's from pg_stat_database (transactions in the two legacy PostgreSQL databases during its warm-up and run: ${legacyDuringApp}, over ${appReads.toLocaleString('en')} reads; it has no connection to billing at all).`,
       ],
-      data: { size, one, bareOne, naiveOne, many, bareMany, legacy: { rttMs, measuredRtt, directRtt, naivePerRead, legacyDuringApp, appReads } },
+      data: { size, one, bareOne, naiveOne, many, bareMany, footprint, legacy: { rttMs, measuredRtt, directRtt, naivePerRead, legacyDuringApp, appReads } },
     };
   } finally {
     await Promise.all([app.stop(), bare.stop(), naive.stop(), proxy.stop()]);
+  }
+}
+
+/** How many cached customers the footprint figure measures. */
+const BYTES_SAMPLE = 300;
+
+/**
+ * Redis `MEMORY USAGE` (key, value and Redis's own overhead) of the first `sample` customers that
+ * have exactly two sources, after the cache is warm: what a cached customer costs in Redis.
+ */
+async function redisBytesPerCustomer(url: string, customers: ReferenceCustomers, sample: number): Promise<{ keys: number; meanBytes: number; valueBytes: number }> {
+  const keys = new RedisKeys(BENCH_NAMES.redisPrefix);
+  const ids: string[] = [];
+  for (let i = 1; i <= customers.count && ids.length < sample; i++) {
+    const sources = Number(customers.crm[i] !== ABSENT) + Number(customers.billing[i] !== ABSENT) + Number(customers.portal[i] !== ABSENT);
+    if (sources === 2) ids.push(customerId(i));
+  }
+  const redis = new Redis(url);
+  try {
+    let bytes = 0;
+    let valueBytes = 0;
+    for (const id of ids) {
+      const usage = (await redis.call('MEMORY', 'USAGE', keys.customer(id))) as number | null;
+      if (usage === null) throw new Error(`${id} is not in Redis after the cache was warmed`);
+      bytes += usage;
+      valueBytes += await redis.strlen(keys.customer(id));
+    }
+    return { keys: ids.length, meanBytes: bytes / Math.max(1, ids.length), valueBytes: valueBytes / Math.max(1, ids.length) };
+  } finally {
+    redis.disconnect();
   }
 }
 
