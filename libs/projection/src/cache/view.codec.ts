@@ -52,8 +52,9 @@ export class ViewCodec {
   encode(view: CustomerView): string {
     const since = Date.parse(view.statusSince);
     const sinceExact = isIso(since, view.statusSince) && fromSeconds(toSeconds(since)) === since;
-    const updated = Date.parse(view.updatedAt);
-    const updatedExact = sinceExact && isIso(updated, view.updatedAt);
+    // The same text is the same instant: no second parse (updated when the status changed).
+    const updated = view.updatedAt === view.statusSince ? since : Date.parse(view.updatedAt);
+    const updatedExact = sinceExact && (updated === since || isIso(updated, view.updatedAt));
     const base = updatedExact ? updated : NaN;
     const out: unknown[] = [
       view.status,
@@ -62,7 +63,7 @@ export class ViewCodec {
       updatedExact ? updated - since : view.updatedAt,
       view.ruleSetVersion,
     ];
-    for (const s of view.sources) out.push(this.encodeSource(s, view.id, view.status, base));
+    for (const s of view.sources) out.push(this.encodeSource(s, view.id, view.status, base, view.updatedAt));
     return JSON.stringify(out);
   }
 
@@ -90,10 +91,10 @@ export class ViewCodec {
     };
   }
 
-  private encodeSource(s: SourceStatusView, id: string, status: string, base: number): unknown {
-    const compact = this.compactSource(s, id, status, base);
+  private encodeSource(s: SourceStatusView, id: string, status: string, base: number, baseIso: string): unknown {
+    const compact = this.compactSource(s, id, status, base, baseIso);
     if (compact !== undefined) {
-      const back = this.decodeSource(compact, id, status, base, Number.isNaN(base) ? '' : isoOf(base));
+      const back = this.decodeSource(compact, id, status, base, baseIso);
       if (
         back.raw === s.raw &&
         back.recordKey === s.recordKey &&
@@ -110,7 +111,7 @@ export class ViewCodec {
   }
 
   /** The compact form (to be checked by decoding it), or undefined when the source has no compact form. */
-  private compactSource(s: SourceStatusView, id: string, status: string, base: number): unknown[] | undefined {
+  private compactSource(s: SourceStatusView, id: string, status: string, base: number, baseIso: string): unknown[] | undefined {
     const index = this.systemIndex.get(s.system);
     if (index === undefined) return undefined;
     const system = this.systems[index];
@@ -144,7 +145,7 @@ export class ViewCodec {
     const out: unknown[] = [index, keyRef, s.status === status ? 0 : s.status, rule, values, s.position];
     const ts = s.sourceTimestamp;
     if (ts === null || Number.isNaN(base)) out.push(ts);
-    else {
+    else if (ts !== baseIso) {
       const ms = Date.parse(ts);
       if (!isIso(ms, ts)) out.push(ts);
       else if (ms !== base) out.push(ms - base);
