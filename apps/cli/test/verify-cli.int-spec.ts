@@ -71,7 +71,8 @@ describe('verify CLI', () => {
     // A cache entry that is not what PostgreSQL holds at the same version.
     const key = `${app.env.redis.prefix}customer:V-6`;
     const cached = (await app.redis.get(key))!;
-    await app.redis.set(key, cached.replace('"status":"INACTIVE"', '"status":"ACTIVE"'));
+    // The customer's status comes first in the entry's body (see ViewCodec).
+    await app.redis.set(key, cached.replace('"INACTIVE"', '"ACTIVE"'));
 
     const found = await verify('--cache');
     expect(found.code).toBe(1);

@@ -1,6 +1,6 @@
 import { AmqpCdcConsumer } from '@app/cdc';
 import { CdcConsumerService } from '@app/ingest';
-import { CustomerReader } from '@app/projection';
+import { CustomerCache, CustomerReader } from '@app/projection';
 import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
 import { CdcPublisher, PrivateRedis } from '@app/testing';
 
@@ -112,8 +112,8 @@ describe('Redis stopped while events flow and reads go on', () => {
 
     // The cache is refilled (the retried batches and the reads' misses wrote it) and equals PostgreSQL.
     const fromDb = await app.running.app.get(CustomerReader).loadFromDatabase(ids);
-    const cached = await app.redis.mget(...ids.map((id) => `${app.env.redis.prefix}customer:${id}`));
-    expect(cached.map((v) => (v === null ? null : JSON.parse(v.slice(v.indexOf('|') + 1))))).toEqual(ids.map((id) => fromDb.get(id)!.view));
+    const cached = await app.running.app.get(CustomerCache).read(ids);
+    expect(cached.map((entry) => entry?.view)).toEqual(ids.map((id) => fromDb.get(id)!.view));
   }, 120_000);
 
   // A Redis that hangs with its connections open (rather than refusing them): the command timeout

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Client } from 'pg';
+import { RedisKeys } from '@app/projection';
 import { BENCH_NAMES, legacyEnv, ServerUrls } from '../bench.env';
 import { BenchContext, BenchOutcome, Figure, ratio } from '../bench.model';
 import { LegacyDatabases } from '../data/legacy.seeder';
-import { customerId, prng, ReferenceCustomers } from '../data/reference-data';
+import { ABSENT, customerId, prng, ReferenceCustomers } from '../data/reference-data';
 import { clearRedisPrefix } from '../infra/servers';
 import { httpLoad, HttpLoadOptions, HttpLoadResult } from '../load/http.load';
 import { AppWorkerInfo } from '../workers/app.worker';
@@ -71,6 +73,8 @@ export async function readsBench(ctx: BenchContext, size: ReadsSize): Promise<Be
     const warmed = await app.request<number>('warm', { from: 1, to: size.customers });
     ctx.log(`reads: cache warm (${warmed.toLocaleString('en')} views); checking that the three servers agree`);
     await agree(app.info.url, bare.info.url, naive.info.url, size.customers);
+    const footprint = await redisBytesPerCustomer(urls.redis, customers, BYTES_SAMPLE);
+    ctx.log(`reads: Redis holds ${footprint.meanBytes.toFixed(0)} B per cached customer with two sources (mean of ${footprint.keys} keys)`);
 
     const rng = prng(42);
     const randomId = () => customerId(1 + Math.floor(rng() * size.customers));
@@ -145,21 +149,57 @@ export async function readsBench(ctx: BenchContext, size: ReadsSize): Promise<Be
         reference: { name: `bare Fastify route, one MGET of ${size.idsPerList} keys (p50 ${bareMany.p50.toFixed(1)} ms, p99 ${bareMany.p99.toFixed(1)} ms)`, ...reqs(bareMany.requestsPerSec) },
         ratio: ratio(many.requestsPerSec, bareMany.requestsPerSec),
       },
+      {
+        bench: 'reads',
+        name: `Redis bytes per cached customer (MEMORY USAGE, key included, mean of ${footprint.keys} keys, two sources)`,
+        value: { value: footprint.meanBytes, unit: 'B' },
+        aim: { text: '≤ 300 B', met: footprint.meanBytes <= 300 },
+      },
     ];
     return {
       figures,
       notes: [
         `Reads: ${size.customers.toLocaleString('en')} customers; autocannon in the bench process at ${c} connections, ${size.warmupS} s warm-up then ${size.durationS} s measured per target, ` +
           `one target at a time; each server is a Node process of its own on the same 2 cores as the load generator, PostgreSQL, MariaDB and Redis. ` +
-          `GraphQL selects \`${FIELDS}\` on both GraphQL servers; the bare route returns the cached JSON as it is. ` +
+          `GraphQL selects \`${FIELDS}\` on both GraphQL servers; the bare route returns the cached body (its JSON) as it is. ` +
           `The naive resolver queries crm and portal (PostgreSQL) and billing (MariaDB) in parallel by an indexed customer number and maps in code, ` +
           `over a link of ${rttMs} ms round trip (a delaying TCP proxy in a process of its own, on loopback: SELECT 1 took ${measuredRtt.toFixed(2)} ms through it, ${directRtt.toFixed(2)} ms direct; pools of 16 connections per database). ` +
           `Queries to the legacy databases per read: the naive resolver's own count; statusview's from pg_stat_database (transactions in the two legacy PostgreSQL databases during its warm-up and run: ${legacyDuringApp}, over ${appReads.toLocaleString('en')} reads; it has no connection to billing at all).`,
       ],
-      data: { size, one, bareOne, naiveOne, many, bareMany, legacy: { rttMs, measuredRtt, directRtt, naivePerRead, legacyDuringApp, appReads } },
+      data: { size, one, bareOne, naiveOne, many, bareMany, footprint, legacy: { rttMs, measuredRtt, directRtt, naivePerRead, legacyDuringApp, appReads } },
     };
   } finally {
     await Promise.all([app.stop(), bare.stop(), naive.stop(), proxy.stop()]);
+  }
+}
+
+/** How many cached customers the footprint figure measures. */
+const BYTES_SAMPLE = 300;
+
+/**
+ * Redis `MEMORY USAGE` (key, value and Redis's own overhead) of the first `sample` customers that
+ * have exactly two sources, after the cache is warm: what a cached customer costs in Redis.
+ */
+async function redisBytesPerCustomer(url: string, customers: ReferenceCustomers, sample: number): Promise<{ keys: number; meanBytes: number; valueBytes: number }> {
+  const keys = new RedisKeys(BENCH_NAMES.redisPrefix);
+  const ids: string[] = [];
+  for (let i = 1; i <= customers.count && ids.length < sample; i++) {
+    const sources = Number(customers.crm[i] !== ABSENT) + Number(customers.billing[i] !== ABSENT) + Number(customers.portal[i] !== ABSENT);
+    if (sources === 2) ids.push(customerId(i));
+  }
+  const redis = new Redis(url);
+  try {
+    let bytes = 0;
+    let valueBytes = 0;
+    for (const id of ids) {
+      const usage = (await redis.call('MEMORY', 'USAGE', keys.customer(id))) as number | null;
+      if (usage === null) throw new Error(`${id} is not in Redis after the cache was warmed`);
+      bytes += usage;
+      valueBytes += await redis.strlen(keys.customer(id));
+    }
+    return { keys: ids.length, meanBytes: bytes / Math.max(1, ids.length), valueBytes: valueBytes / Math.max(1, ids.length) };
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -202,9 +242,10 @@ async function agree(appUrl: string, bareUrl: string, naiveUrl: string, customer
   };
   for (let k = 0; k < 200; k++) {
     const id = customerId(1 + Math.floor(rng() * customers));
-    const [a, n, b] = await Promise.all([post(appUrl, id), post(naiveUrl, id), fetch(`${bareUrl}/customer/${id}`).then((r) => r.json() as Promise<{ status: string } | null>)]);
-    if (!a || !n || !b || a.status !== n.status || a.reason !== n.reason || a.status !== b.status) {
-      throw new Error(`servers disagree on ${id}: service ${JSON.stringify(a)}, naive ${JSON.stringify(n)}, bare ${JSON.stringify(b?.status)}`);
+    // The bare route answers the cached body as it is: a ViewCodec array, the status first.
+    const [a, n, b] = await Promise.all([post(appUrl, id), post(naiveUrl, id), fetch(`${bareUrl}/customer/${id}`).then((r) => r.json() as Promise<unknown[] | null>)]);
+    if (!a || !n || !b || a.status !== n.status || a.reason !== n.reason || a.status !== b[0]) {
+      throw new Error(`servers disagree on ${id}: service ${JSON.stringify(a)}, naive ${JSON.stringify(n)}, bare ${JSON.stringify(b?.[0])}`);
     }
   }
 }

@@ -4,7 +4,7 @@ import { RedisKeys } from '@app/projection';
 import { BENCH_NAMES, serverUrls } from '../bench.env';
 import { Worker } from './worker.protocol';
 
-/** The value part of a cached `version|json` entry. */
+/** The body of a cached `format:version|body` entry (see ViewCodec), as it is. */
 const viewOf = (value: string | null): string => (value === null ? 'null' : value.slice(value.indexOf('|') + 1) || 'null');
 
 /**

@@ -1,17 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
+import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { CustomerView } from '../customer-view.model';
 import { REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { RedisKeys } from './redis-keys';
 import { isOutOfMemory, RedisMemory } from './redis-memory';
+import { ViewCodec } from './view.codec';
 
 /**
- * The shape of the cached view. Values are `format:version|json`: a deploy that changes the shape
- * raises it, and an entry of another format (an older deploy's, or one without a format) is a
- * miss for reads and is replaced by any write, so that no instance ever serves a shape it does
- * not know.
+ * The shape of the cached view. Values are `format:version|body` (body: see ViewCodec), where
+ * format is VIEW_FORMAT followed by six digits of the configured systems' fields (the body leaves
+ * their names out): a deploy that changes the shape raises VIEW_FORMAT, and an entry of another
+ * format (an older deploy's, other configuration's, or one without a format) is a miss for reads
+ * and is replaced by any write, so that no instance ever serves a shape it does not know.
  */
-export const VIEW_FORMAT = 1;
+export const VIEW_FORMAT = 2;
 
 /**
  * Writes only if the entry is absent, of another format, or older: a slow writer (a read
@@ -28,18 +31,23 @@ for i = 1, #KEYS do
 end
 return #KEYS`;
 
-const FORMAT_PREFIX = `${VIEW_FORMAT}:`;
-
 export type CachedEntry = { version: number; view: CustomerView | null };
 
 /** The GraphQL-ready view of each customer in Redis, written after the database commit. */
 @Injectable()
 export class CustomerCache {
+  private readonly codec: ViewCodec;
+  /** `format:` as entries start. */
+  readonly formatPrefix: string;
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     private readonly memory: RedisMemory,
+    @Inject(DOMAIN_CONFIG) domain: DomainConfig,
   ) {
+    this.codec = new ViewCodec(domain.sources);
+    this.formatPrefix = `${VIEW_FORMAT}${this.codec.shapeDigits}:`;
     this.redis.defineCommand('svWriteIfNewer', { lua: WRITE_IF_NEWER });
   }
 
@@ -52,7 +60,7 @@ export class CustomerCache {
   async write(entries: ReadonlyArray<{ id: string; version: number; view: CustomerView | null }>): Promise<'written' | 'refused'> {
     if (entries.length === 0) return 'written';
     const keys = entries.map((e) => this.keys.customer(e.id));
-    const values = entries.map((e) => `${VIEW_FORMAT}:${e.version}|${e.view ? JSON.stringify(e.view) : ''}`);
+    const values = entries.map((e) => `${this.formatPrefix}${e.version}|${e.view ? this.codec.encode(e.view) : ''}`);
     try {
       await (this.redis as Redis & { svWriteIfNewer(n: number, ...args: string[]): Promise<number> }).svWriteIfNewer(keys.length, ...keys, ...values);
     } catch (e) {
@@ -75,12 +83,12 @@ export class CustomerCache {
   async read(ids: readonly string[]): Promise<Array<CachedEntry | undefined>> {
     if (ids.length === 0) return [];
     const raw = await this.redis.mget(...ids.map((id) => this.keys.customer(id)));
-    return raw.map((value) => {
-      if (value === null || !value.startsWith(FORMAT_PREFIX)) return undefined;
-      const bar = value.indexOf('|');
-      const version = Number(value.slice(FORMAT_PREFIX.length, bar));
-      const json = value.slice(bar + 1);
-      return { version, view: json === '' ? null : (JSON.parse(json) as CustomerView) };
+    const prefix = this.formatPrefix;
+    return raw.map((value, i) => {
+      if (value === null || !value.startsWith(prefix)) return undefined;
+      const bar = value.indexOf('|', prefix.length);
+      const version = Number(value.slice(prefix.length, bar));
+      return { version, view: bar === value.length - 1 ? null : this.codec.decode(ids[i], version, value.slice(bar + 1)) };
     });
   }
 }
