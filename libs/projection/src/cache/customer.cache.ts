@@ -9,7 +9,7 @@ import { ViewCodec } from './view.codec';
 
 /**
  * The shape of the cached view. Values are `format:version|body` (body: see ViewCodec), where
- * format is VIEW_FORMAT followed by six digits of the configured systems' fields (the body leaves
+ * format is VIEW_FORMAT followed by ten digits of the configured systems' fields (the body leaves
  * their names out): a deploy that changes the shape raises VIEW_FORMAT, and an entry of another
  * format (an older deploy's, other configuration's, or one without a format) is a miss for reads
  * and is replaced by any write, so that no instance ever serves a shape it does not know.

@@ -129,6 +129,6 @@ describe('ViewCodec', () => {
     expect(new ViewCodec(reordered).shapeDigits).toBe(codec.shapeDigits);
     const more: SourcesConfig = { ...SOURCES, systems: [{ ...SOURCES.systems[0], fields: { ...SOURCES.systems[0].fields, phone: 'string' } }, SOURCES.systems[1]] };
     expect(new ViewCodec(more).shapeDigits).not.toBe(codec.shapeDigits);
-    expect(codec.shapeDigits).toMatch(/^\d{6}$/);
+    expect(codec.shapeDigits).toMatch(/^\d{10}$/);
   });
 });

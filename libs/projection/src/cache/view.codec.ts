@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { FieldType, SourcesConfig } from '@app/config';
 import { CustomerView, SourceStatusView } from '../customer-view.model';
 
@@ -46,7 +47,9 @@ export class ViewCodec {
       const kinds = types.map((t) => KINDS[t] ?? Kind.Plain);
       return { name, prefix: `${name}-`, keys, types, kinds, heads: keys.map((k, j) => `${j === 0 ? '{' : ', '}${JSON.stringify(k)}: `) };
     });
-    this.shapeDigits = String(fnv1a(JSON.stringify(this.systems.map((s) => [s.name, s.keys, s.types]))) % 1_000_000).padStart(6, '0');
+    // Ten digits of a SHA-256 of the shape: two shapes share them once in 10^10 changes.
+    const digest = createHash('sha256').update(JSON.stringify(this.systems.map((s) => [s.name, s.keys, s.types]))).digest('hex');
+    this.shapeDigits = String(BigInt(`0x${digest.slice(0, 12)}`) % 10_000_000_000n).padStart(10, '0');
   }
 
   encode(view: CustomerView): string {
@@ -298,8 +301,3 @@ function jsonbKeyOrder(a: string, b: string): number {
 }
 
 /** FNV-1a over UTF-16 code units: a stable digest, not a secure one. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
