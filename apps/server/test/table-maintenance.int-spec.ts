@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { openDatabase } from '@app/projection';
+import { openDatabase, TableVacuum } from '@app/projection';
 import { CRM, gql, TestApp, waitFor } from '@app/testing';
 
 /** What keeps the churny tables near their live size in a long run, and what shows it to an operator. */
@@ -38,5 +38,25 @@ describe('table maintenance', () => {
     const options = Object.fromEntries(rows.map((r) => [r.relname, r.reloptions]));
     expect(options.status_outbox).toEqual(expect.arrayContaining(['autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=1000']));
     for (const t of ['customer', 'source_record']) expect(options[t]).toEqual(expect.arrayContaining(['fillfactor=85', 'autovacuum_vacuum_scale_factor=0.02']));
+  });
+
+  it('vacuums its churny tables itself past their thresholds (for a server with autovacuum off), and counts it', async () => {
+    // 1,200 status changes relayed and deleted from the outbox: more dead rows than its threshold.
+    for (let i = 0; i < 1200; i++) await app.publish(CRM.topic, app.log.envelope(CRM, 'c', null, { id: 10_000 + i, customer_no: `TV-${i}`, email: null, status: 'ACTIVE', updated_at: 1 }));
+    const outbox = async () => (await db.query("SELECT n_dead_tup::int AS dead, (SELECT count(*)::int FROM status_outbox) AS rows FROM pg_stat_user_tables WHERE relname = 'status_outbox'"))[0];
+    await waitFor(async () => {
+      const o = await outbox();
+      return o.rows === 0 && o.dead > 1000;
+    }, 'the changes relayed, leaving dead rows', 30_000);
+    const counted = async () => Number(/^statusview_table_vacuums_total\{table="status_outbox"\} (\d+)/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await counted();
+
+    const round = await app.running.app.get(TableVacuum).round();
+
+    expect(round).toMatchObject({ ran: true, vacuumed: expect.arrayContaining(['status_outbox']) });
+    await waitFor(async () => (await outbox()).dead === 0, 'the dead rows reclaimed');
+    expect((await counted()) - before).toBe(1);
+    // Nothing past its threshold any more: the next round vacuums nothing.
+    expect((await app.running.app.get(TableVacuum).round()).vacuumed).not.toContain('status_outbox');
   });
 });

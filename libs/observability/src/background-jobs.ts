@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Counter, register } from 'prom-client';
 
 /** A background job of the service: it runs on its own, so its failures must be seen without a caller. */
-export type BackgroundJob = 'reprojection' | 'rule-set-sync' | 'rule-set-announce' | 'outbox-relay' | 'instance-heartbeat' | 'history-retention';
+export type BackgroundJob = 'reprojection' | 'rule-set-sync' | 'rule-set-announce' | 'outbox-relay' | 'instance-heartbeat' | 'history-retention' | 'table-vacuum';
 
 export interface BackgroundJobHealth {
   failures: number;

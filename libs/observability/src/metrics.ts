@@ -130,6 +130,11 @@ export const indexBytes = gauge('statusview_table_index_bytes', 'Size of the ind
 export const deadRows = gauge('statusview_table_dead_rows', 'Dead rows of each of the projection\'s growing tables that vacuum has yet to reclaim (PostgreSQL\'s statistics)', ['table'], async function () {
   await fromSource(this, 'deadRows');
 });
+export const tablesVacuumed = counter(
+  'statusview_table_vacuums_total',
+  "VACUUM runs of statusview's own tables by the service, when PostgreSQL's autovacuum is off (TABLE_VACUUM_INTERVAL_MS)",
+  ['table'],
+);
 export const historyRowsRemoved = counter('statusview_history_rows_removed_total', 'Status changes removed from the history by retention (HISTORY_KEEP_DAYS)');
 export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes committed but not yet published', [], async function () {
   await fromSource(this, 'outbox');

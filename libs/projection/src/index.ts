@@ -33,4 +33,5 @@ export * from './seeding/projection.seeder';
 export * from './dead-letters/direct-dead-letter.store';
 export * from './maintenance/table-sizes';
 export * from './maintenance/history-retention';
+export * from './maintenance/table-vacuum';
 export * from './checkpoints/source-checkpoint.store';

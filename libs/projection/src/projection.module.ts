@@ -27,6 +27,7 @@ import { VerifyReportStore } from './verify/verify-report.store';
 import { DirectDeadLetterStore } from './dead-letters/direct-dead-letter.store';
 import { TableSizes } from './maintenance/table-sizes';
 import { HistoryRetention } from './maintenance/history-retention';
+import { TableVacuum } from './maintenance/table-vacuum';
 import { SourceCheckpointStore } from './checkpoints/source-checkpoint.store';
 
 export interface ProjectionConnections {
@@ -74,12 +75,14 @@ export class ProjectionModule {
         DirectDeadLetterStore,
         TableSizes,
         HistoryRetention,
+        TableVacuum,
         SourceCheckpointStore,
       ],
       exports: [
         DirectDeadLetterStore,
         TableSizes,
         HistoryRetention,
+        TableVacuum,
         SourceCheckpointStore,
         REDIS_KEYS,
         ActiveRuleSet,

@@ -69,6 +69,11 @@ export interface EnvConfig {
    */
   history: { keepDays: number; keepChanges: number; intervalMs: number; batchSize: number };
   /**
+   * When the server's autovacuum is off, the service vacuums its churny tables itself every
+   * `intervalMs` (TABLE_VACUUM_INTERVAL_MS; 0: never), those past autovacuum's thresholds.
+   */
+  tableVacuum: { intervalMs: number };
+  /**
    * Rule set validation: `threads` worker threads analyze rule sets off the event loop (0: in the
    * calling thread, as the CLI does), at most `queue` wait for one, and one that takes more than
    * `timeoutMs` is stopped.
@@ -210,6 +215,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       intervalMs: int('HISTORY_RETENTION_INTERVAL_MS', 300_000, 1000),
       batchSize: int('HISTORY_RETENTION_BATCH', 5000, 100, 100_000),
     },
+    tableVacuum: { intervalMs: int('TABLE_VACUUM_INTERVAL_MS', 60_000, 0, 86_400_000) },
     rulesAnalysis: {
       threads: int('RULES_ANALYSIS_THREADS', 1, 0),
       queue: int('RULES_ANALYSIS_QUEUE', 16, 0),
