@@ -89,6 +89,9 @@ export async function rulesBench(ctx: BenchContext, size: RulesSize): Promise<Be
         ? `publish + reprojection: ${reprojection.processed.toLocaleString('en')} of ${n} customers in the ${size.reprojectionCapS} s cap (${reprojection.changed.toLocaleString('en')} changed)`
         : `publish + reprojection of ${n} customers until done (${reprojection.changed.toLocaleString('en')} changed)`,
       value: { value: reprojectionRate, unit: 'customers/s' },
+      reference: { name: 'the impact preview of the same rules (above)', value: previewRate, unit: 'customers/s' },
+      ratio: ratio(reprojectionRate, previewRate),
+      aim: { text: '≥ 100,000 customers/s', met: reprojectionRate >= 100_000 && !reprojection.capped },
     },
   ];
   ctx.log('rules: emptying the view and the cache');

@@ -27,13 +27,14 @@ MariaDB \`statusview_bench_billing\`; \`statusview_bench_direct_crm\` with the r
 \`bench_direct_recvlogical\`, dropped at the end), Redis prefix (\`bench:\`) and exchange (\`bench.cdc\`), and seeds
 the reference domain deterministically (config/sources.yaml, config/rules.yaml).
 
-Ratios are figure ÷ reference. Aims (issue 6): ingest ≥ half the bare consumer and > 20,000 events/s;
-reads ≥ half the bare Fastify+Redis route with p99 < 10 ms at 64 connections and > 20× the naive
-resolver; freshness p99 < 200 ms; backfill ≥ half the raw COPY rate; flat peak memory; preview
-> 100,000 customers/s. Issue 14: direct CDC ≥ half of \`pg_recvlogical\` reading the same WAL, and lag
-p99 < 100 ms at half the direct rate. Issues 16 and 18 (the soak, \`npm run bench -- soak --minutes 30\`,
-run only when named): every process's RSS flat after warm-up, freshness p99 steady, every table within
-2× its live size, history bounded.
+Ratios are figure ÷ reference. Aims (issue 16, raising issue 6's): ingest ≥ half the bare consumer and ≥ 25,000
+events/s; \`customer(id)\` ≥ 0.7× the bare Fastify+Redis route with p99 ≤ 1.2× its p99, \`customers(ids)\` ≥ 0.7× the
+bare MGET route, ≥ 20× the naive resolver behind a 1 ms link; freshness at half the maximum ingest p50 < 25 ms and
+p99 < 100 ms; backfill ≥ half a COPY → COPY of the same rows, a second backfill ≥ 0.8× reconcile; flat peak memory;
+preview and reprojection ≥ 100,000 customers/s. Issue 18: ≤ 300 B of Redis a cached customer. Issue 14: direct CDC
+≥ half of \`pg_recvlogical\` reading the same WAL, and lag p99 < 100 ms at half the direct rate. Issues 16 and 18 (the
+soak, \`npm run bench -- soak --minutes 30\`, run only when named): every process's RSS flat after warm-up, freshness
+p99 steady, every table within 2× its live size, history bounded.
 `;
 
 const LATEST = ['<!-- bench:latest -->', '<!-- /bench:latest -->'];
