@@ -183,7 +183,7 @@ async function benchSize(rows: number, cpuProf: boolean, extra: string[]): Promi
     if (!report.agreed || report.legacyRows !== rows) throw new Error(`reconcile did not agree: ${reconcile.stdout.slice(0, 500)}`);
     out(`  reconcile        ${reconcile.seconds.toFixed(2)} s  ${reconcile.rowsPerSecond} rows/s  peak RSS ${reconcile.peakRssMb} MB`);
 
-    const again = await measured(process.execPath, [...NODE_FLAGS, CLI, 'backfill', '--system', 'crm', '--format', 'json', ...extra], env, rows);
+    const again = await measured(process.execPath, [...NODE_FLAGS, ...prof('again'), CLI, 'backfill', '--system', 'crm', '--format', 'json', ...extra], env, rows);
     out(`  backfill again   ${again.seconds.toFixed(2)} s  ${again.rowsPerSecond} rows/s  peak RSS ${again.peakRssMb} MB (nothing changed)`);
     return { copy, pipe, backfill, reconcile, again };
   } finally {
