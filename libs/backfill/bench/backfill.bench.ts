@@ -19,6 +19,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { projectRoot } from '@app/config';
+import { CUSTOMER_COUNT_SQL } from '@app/projection';
 
 // The repository root, from the sources as from dist/.
 const ROOT = projectRoot();
@@ -125,7 +126,7 @@ async function copyPipe(legacyUrl: string, viewUrl: string, rows: number): Promi
       await pipeline(source.query(copyTo(`COPY (${p.select}) TO STDOUT`)), target.query(copyFrom(`COPY ${p.into} FROM STDIN`)));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const [{ n }] = (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM customer')).rows;
+    const [{ n }] = (await target.query<{ n: number }>(CUSTOMER_COUNT_SQL)).rows;
     if (n !== rows) throw new Error(`the COPY pipe wrote ${n} customers, expected ${rows}`);
     return { seconds, rowsPerSecond: Math.round(rows / seconds), peakRssMb: null };
   } finally {

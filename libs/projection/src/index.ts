@@ -34,4 +34,5 @@ export * from './dead-letters/direct-dead-letter.store';
 export * from './maintenance/table-sizes';
 export * from './maintenance/history-retention';
 export * from './maintenance/table-vacuum';
+export * from './read/projection-counts';
 export * from './checkpoints/source-checkpoint.store';

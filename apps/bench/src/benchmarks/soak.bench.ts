@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
 import { Client } from 'pg';
+import { ACTIVE_VERSION_SQL, PROJECTION_COUNTS_SQL } from '@app/projection';
 import { BENCH_NAMES, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome } from '../bench.model';
 import { ChangeEventStream } from '../data/change-event.stream';
@@ -88,7 +89,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
         await sleep(10);
       }
     }
-    const baseVersion = (await db.query<{ version: number }>('SELECT version FROM active_rule_set')).rows[0].version;
+    const baseVersion = (await db.query<{ version: number }>(ACTIVE_VERSION_SQL)).rows[0].version;
     const changed = changedRuleSet(domain.rules.document);
 
     // What every minute samples but the latencies; minute 0 is the seeded, warmed service before any load.
@@ -97,7 +98,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
       const rss = watch.take();
       const counts = (
         await db.query<{ outbox: string; history: string; customers: string }>(
-          'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
+          PROJECTION_COUNTS_SQL,
         )
       ).rows[0];
       const redis = await redisMemory(urls.redis);
@@ -228,7 +229,7 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
     ctx.log("soak: measuring the tables' live size (a compact copy of each)");
     const counts = (
       await db.query<{ outbox: string; history: string; customers: string }>(
-        'SELECT (SELECT count(*) FROM status_outbox) AS outbox, (SELECT count(*) FROM status_history) AS history, (SELECT count(*) FROM customer) AS customers',
+        PROJECTION_COUNTS_SQL,
       )
     ).rows[0];
     const data: SoakData = {
