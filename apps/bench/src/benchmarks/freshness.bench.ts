@@ -4,10 +4,10 @@ import * as amqp from 'amqplib';
 import { BENCH_NAMES, benchQueue } from '../bench.env';
 import { BenchContext, BenchOutcome } from '../bench.model';
 import { ChangeEventStream } from '../data/change-event.stream';
-import { ABSENT, customerId, ReferenceCustomers } from '../data/reference-data';
+import { ABSENT, ReferenceCustomers } from '../data/reference-data';
 import { clearRedisPrefix, deleteQueues, freshQueues, publishAll, queueDepth } from '../infra/servers';
 import { percentile } from '../load/http.load';
-import { ACTIVE, probeStatusChanges } from '../load/status.probes';
+import { ACTIVE, awaitProbes, graphqlStatus, probeIds, probeStatusChanges } from '../load/status.probes';
 import { AppWorkerInfo, ConsumedTimeline } from '../workers/app.worker';
 import { WorkerHandle } from '../workers/worker.host';
 import { steadyRate } from './ingest.bench';
@@ -22,8 +22,6 @@ export interface FreshnessSize {
 }
 
 const QUEUE = benchQueue('bench.freshness.app');
-const PROBE_BASE = 900_000;
-const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
 
 /**
  * 3. With change events arriving at half of ingest's measured maximum, the time from publishing
@@ -55,27 +53,13 @@ export async function freshnessBench(ctx: BenchContext, size: FreshnessSize): Pr
     const stream = new ChangeEventStream(customers, domain, undefined, 11);
     const ch = await conn.createChannel();
     const send = (e: { topic: string; body: string }) => ch.publish(BENCH_NAMES.exchange, e.topic, Buffer.from(e.body), { persistent: true, contentType: 'application/json' });
-    const status = async (id: string): Promise<string | null> => {
-      const res = await fetch(`${app.info.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: STATUS_QUERY, variables: { id } }),
-      });
-      const body = (await res.json()) as { data?: { customer: { status: string } | null } };
-      return body.data?.customer?.status ?? null;
-    };
+    const status = graphqlStatus(app.info.url);
     const statusOf = (variant: number) => ctx.mappings.statusOf(variant, ABSENT, ABSENT);
 
     // The probe customers exist before the clock starts.
-    const probes = Array.from({ length: size.probeCustomers }, (_, k) => PROBE_BASE + 1 + k);
+    const probes = probeIds(size.probeCustomers);
     for (const i of probes) send(stream.crmUpdate(i, ACTIVE, 'c'));
-    for (const i of probes) {
-      const deadline = Date.now() + 10_000;
-      while ((await status(customerId(i))) !== statusOf(ACTIVE)) {
-        if (Date.now() > deadline) throw new Error(`probe customer ${customerId(i)} never appeared`);
-        await sleep(10);
-      }
-    }
+    await awaitProbes(probes, status, statusOf(ACTIVE));
 
     // Background: `rate` events per second, paced every 10 ms.
     let sent = 0;

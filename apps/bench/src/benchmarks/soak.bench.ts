@@ -9,7 +9,7 @@ import { ABSENT, customerId, prng, ReferenceCustomers } from '../data/reference-
 import { compactSizes, pidsByName, redisMemory, RssWatch, tableFootprints } from '../infra/footprint';
 import { clearRedisPrefix, deleteQueues, freshQueues, queueDepth } from '../infra/servers';
 import { httpLoad, percentile } from '../load/http.load';
-import { ACTIVE, probeStatusChanges } from '../load/status.probes';
+import { ACTIVE, awaitProbes, graphqlStatus, probeIds, probeStatusChanges } from '../load/status.probes';
 import { AppWorkerInfo } from '../workers/app.worker';
 import { ReprojectionRun } from '../workers/rules.worker';
 import { WorkerHandle } from '../workers/worker.host';
@@ -18,8 +18,6 @@ import { changedRuleSet } from './rules.bench';
 import { publishMinutes, RSS_GROUPS, SoakData, SoakMinute, SoakPublish, SoakSize, soakFigures, warmupMinute } from './soak.aims';
 
 const QUEUE = benchQueue('bench.soak.app');
-const PROBE_BASE = 900_000;
-const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
 /** What the reads benchmark asks for: everything of a customer but its history. */
 const READ_QUERY = 'query($id: ID!) { customer(id: $id) { id status reason sources { system recordKey status rule raw } } }';
 /** Reprojection is stopped (superseded) after this long, so that a run cannot overrun its length by much. */
@@ -74,21 +72,11 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
     const stream = new ChangeEventStream(customers, domain, undefined, 13);
     const ch = await conn.createChannel();
     const send = (e: { topic: string; body: string }) => ch.publish(BENCH_NAMES.exchange, e.topic, Buffer.from(e.body), { persistent: true, contentType: 'application/json' });
-    const status = async (id: string): Promise<string | null> => {
-      const res = await fetch(`${app.info.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: STATUS_QUERY, variables: { id } }) });
-      const body = (await res.json()) as { data?: { customer: { status: string } | null } };
-      return body.data?.customer?.status ?? null;
-    };
+    const status = graphqlStatus(app.info.url);
     const statusOf = (variant: number) => ctx.mappings.statusOf(variant, ABSENT, ABSENT);
-    const probes = Array.from({ length: size.probeCustomers }, (_, k) => PROBE_BASE + 1 + k);
+    const probes = probeIds(size.probeCustomers);
     for (const i of probes) send(stream.crmUpdate(i, ACTIVE, 'c'));
-    for (const i of probes) {
-      const deadline = Date.now() + 10_000;
-      while ((await status(customerId(i))) !== statusOf(ACTIVE)) {
-        if (Date.now() > deadline) throw new Error(`probe customer ${customerId(i)} never appeared`);
-        await sleep(10);
-      }
-    }
+    await awaitProbes(probes, status, statusOf(ACTIVE));
     const baseVersion = (await db.query<{ version: number }>(ACTIVE_VERSION_SQL)).rows[0].version;
     const changed = changedRuleSet(domain.rules.document);
 

@@ -4,6 +4,33 @@ import { customerId } from '../data/reference-data';
 export const ACTIVE = 0; // CRM_VARIANTS[0]
 export const DORMANT = 2; // CRM_VARIANTS[2]
 
+/** The probe customers' crm row ids: above every seeded and streamed customer, untouched by the background load. */
+export function probeIds(n: number): number[] {
+  return Array.from({ length: n }, (_, k) => 900_000 + 1 + k);
+}
+
+const STATUS_QUERY = 'query($id: ID!) { customer(id: $id) { status } }';
+
+/** A customer's status through the service's GraphQL at `url` (null: no such customer). */
+export function graphqlStatus(url: string): (id: string) => Promise<string | null> {
+  return async (id) => {
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: STATUS_QUERY, variables: { id } }) });
+    const body = (await res.json()) as { data?: { customer: { status: string } | null } };
+    return body.data?.customer?.status ?? null;
+  };
+}
+
+/** Waits until every probe customer shows `expected` (10 s each at most), before the clock starts. */
+export async function awaitProbes(probes: readonly number[], status: (id: string) => Promise<string | null>, expected: string): Promise<void> {
+  for (const i of probes) {
+    const deadline = Date.now() + 10_000;
+    while ((await status(customerId(i))) !== expected) {
+      if (Date.now() > deadline) throw new Error(`probe customer ${customerId(i)} never appeared`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
 export interface StatusProbeOptions {
   /** The probe customers' crm row ids, each ACTIVE when the probes start. */
   probes: readonly number[];
