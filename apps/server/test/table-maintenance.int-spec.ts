@@ -51,12 +51,18 @@ describe('table maintenance', () => {
     const counted = async () => Number(/^statusview_table_vacuums_total\{table="status_outbox"\} (\d+)/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1] ?? 0);
     const before = await counted();
 
+    const vacuums = async () => Number((await db.query("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'status_outbox'"))[0].vacuum_count);
+    const vacuumsBefore = await vacuums();
+
     const round = await app.running.app.get(TableVacuum).round();
 
+    // Only the table past its threshold: the customers were inserted, never updated.
     expect(round).toMatchObject({ ran: true, vacuumed: expect.arrayContaining(['status_outbox']) });
-    await waitFor(async () => (await outbox()).dead === 0, 'the dead rows reclaimed');
+    expect(round.vacuumed).not.toContain('customer');
+    // PostgreSQL counts the VACUUM (a manual one: autovacuum has its own count). Whether it could
+    // reclaim every dead row is PostgreSQL's: an old snapshot anywhere on the server (another
+    // database's replication slot being created, say) keeps them for a later round.
+    await waitFor(async () => (await vacuums()) === vacuumsBefore + 1, 'the VACUUM counted by PostgreSQL');
     expect((await counted()) - before).toBe(1);
-    // Nothing past its threshold any more: the next round vacuums nothing.
-    expect((await app.running.app.get(TableVacuum).round()).vacuumed).not.toContain('status_outbox');
   });
 });
