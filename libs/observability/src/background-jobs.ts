@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Counter, register } from 'prom-client';
 
 /** A background job of the service: it runs on its own, so its failures must be seen without a caller. */
-export type BackgroundJob = 'reprojection' | 'rule-set-sync' | 'rule-set-announce' | 'outbox-relay' | 'instance-heartbeat' | 'history-retention' | 'table-vacuum';
+export type BackgroundJob = 'reprojection' | 'rule-set-sync' | 'rule-set-announce' | 'outbox-relay' | 'instance-heartbeat' | 'history-retention' | 'table-vacuum' | 'outbox-compaction';
 
 export interface BackgroundJobHealth {
   failures: number;
@@ -13,7 +13,7 @@ export interface BackgroundJobHealth {
 
 const failuresTotal =
   (register.getSingleMetric('statusview_background_failures_total') as Counter<string> | undefined) ??
-  new Counter({ name: 'statusview_background_failures_total', help: 'Failures of background jobs (reprojection, rule set sync and announcement, outbox relay, instance heartbeat, history retention), by job', labelNames: ['job'] });
+  new Counter({ name: 'statusview_background_failures_total', help: 'Failures of background jobs (reprojection, rule set sync and announcement, outbox relay and compaction, instance heartbeat, history retention, table vacuum), by job', labelNames: ['job'] });
 
 const state = new Map<BackgroundJob, BackgroundJobHealth>();
 const logger = new Logger('background');

@@ -135,6 +135,11 @@ export const tablesVacuumed = counter(
   "VACUUM runs of statusview's own tables by the service, when PostgreSQL's autovacuum is off (TABLE_VACUUM_INTERVAL_MS)",
   ['table'],
 );
+export const outboxCompactions = counter(
+  'statusview_outbox_compactions_total',
+  'Compactions of status_outbox (its rows kept, the table truncated: OUTBOX_COMPACT_BYTES), by outcome: compacted, or busy (a writer held the table past the lock timeout, or another instance compacted) and backlog (too many rows not relayed yet), tried again later',
+  ['outcome'],
+);
 export const historyRowsRemoved = counter('statusview_history_rows_removed_total', 'Status changes removed from the history by retention (HISTORY_KEEP_DAYS)');
 export const outboxBacklog = gauge('statusview_outbox_backlog', 'Status changes committed but not yet published', [], async function () {
   await fromSource(this, 'outbox');

@@ -24,6 +24,7 @@ export * from './rules/rule-set-sync.service';
 export * from './reprojection/reprojection.service';
 export * from './outbox/status-outbox.relay';
 export * from './outbox/status-change.feed';
+export * from './outbox/outbox-compaction';
 export * from './health/projection.health';
 export * from './verify/verify-report.model';
 export * from './verify/verify-projection.use-case';

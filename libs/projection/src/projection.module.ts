@@ -9,6 +9,7 @@ import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from './database/pro
 import { ProjectionHealth } from './health/projection.health';
 import { StatusChangeFeed } from './outbox/status-change.feed';
 import { StatusOutboxRelay } from './outbox/status-outbox.relay';
+import { OutboxCompaction } from './outbox/outbox-compaction';
 import { CustomerInputsReader } from './read/customer-inputs.reader';
 import { CustomerReader } from './read/customer.reader';
 import { ProjectionQueries } from './read/projection.queries';
@@ -65,6 +66,7 @@ export class ProjectionModule {
         ApplyChangesUseCase,
         ReprojectionService,
         StatusOutboxRelay,
+        OutboxCompaction,
         StatusChangeFeed,
         VerifyReportStore,
         VerifyProjectionUseCase,
@@ -95,6 +97,7 @@ export class ProjectionModule {
         ApplyChangesUseCase,
         ReprojectionService,
         StatusOutboxRelay,
+        OutboxCompaction,
         StatusChangeFeed,
         VerifyProjectionUseCase,
         InstanceRegistry,

@@ -213,6 +213,10 @@ export async function soakBench(ctx: BenchContext, size: SoakSize): Promise<Benc
       await sleep(500);
       queued = await queueDepth(urls.amqp, QUEUE);
     }
+    // Then the relay: the outbox's end state is what it keeps once quiet (it compacts itself a
+    // second or two after the last change is relayed; OUTBOX_COMPACT_BYTES).
+    while (Number((await db.query<{ outbox: string }>(PROJECTION_COUNTS_SQL)).rows[0].outbox) > 0 && performance.now() - drainStart < 90_000) await sleep(500);
+    await sleep(5000);
     const drainS = (performance.now() - drainStart) / 1000;
     ctx.log("soak: measuring the tables' live size (a compact copy of each)");
     const counts = (
@@ -268,7 +272,7 @@ function soakNotes(d: SoakData): string[] {
       `(a backend's VmRSS counts the shared buffers it has touched, so their sum grows while the buffers warm; RssAnon is what they hold of their own). ` +
       `Redis used_memory is the whole server's (other users' keys included). Growth is from minute ${w} (warm-up) to the last minute's mean. ` +
       `Freshness "steady": no minute from minute ${w} on with a p99 above 2× the median minute's, none above 200 ms, no timeouts.`,
-    `Live size: at the end, after the queue drained (${d.final.queued} messages left, ${d.final.drainS.toFixed(0)} s), each table's rows are copied into a temporary table with the table's fillfactor and every index of the table is built on the copy ` +
+    `Live size: at the end, after the queue and then the outbox drained and 5 s more (${d.final.queued} messages left, ${d.final.drainS.toFixed(0)} s in all), each table's rows are copied into a temporary table with the table's fillfactor and every index of the table is built on the copy ` +
       `from its own definition (pg_get_indexdef), then rolled back: what VACUUM FULL would leave. Compared with pg_total_relation_size (heap, TOAST, free space map and indexes) of the table. ` +
       `At the end: ${d.final.customers.toLocaleString('en')} customers, ${d.final.historyRows.toLocaleString('en')} history rows, ${d.final.outboxBacklog.toLocaleString('en')} outbox rows.`,
   ];

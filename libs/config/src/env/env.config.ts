@@ -61,7 +61,11 @@ export interface EnvConfig {
   directPg: { slotPrefix: string; statusIntervalMs: number; walWarnBytes: number; receiveTimeoutMs: number };
   http: { host: string; port: number; bodyLimit: number };
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
-  outbox: { enabled: boolean; exchange: string };
+  /**
+   * The outbox relay (OUTBOX_RELAY), the exchange it publishes to, and the size (heap and index)
+   * from which a caught-up relay compacts `status_outbox` (OUTBOX_COMPACT_BYTES; 0: never, vacuum only).
+   */
+  outbox: { enabled: boolean; exchange: string; compactBytes: number };
   /**
    * History retention: status changes older than `keepDays` days are removed in the background
    * (0: kept for ever), and beyond the newest `keepChanges` of each customer (0: no cap), every
@@ -208,7 +212,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       subscriptionAuthCheckMs: int('GRAPHQL_SUBSCRIPTION_AUTH_CHECK_MS', 5000, 100),
       allowAnonymousReads: bool('ALLOW_ANONYMOUS_READS', false),
     },
-    outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status') },
+    outbox: { enabled: bool('OUTBOX_RELAY', true), exchange: str('STATUS_EXCHANGE', 'customer-status'), compactBytes: int('OUTBOX_COMPACT_BYTES', 4_194_304, 0, 1_073_741_824) },
     history: {
       keepDays: int('HISTORY_KEEP_DAYS', 400, 0, 36_500),
       keepChanges: int('HISTORY_KEEP_CHANGES', 0, 0, 1_000_000),

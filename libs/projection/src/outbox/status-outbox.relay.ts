@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import * as amqp from 'amqplib';
-import { backgroundFailed, outboxParkedTotal, setScrapeSource } from '@app/observability';
+import { backgroundFailed, backgroundSucceeded, outboxParkedTotal, setScrapeSource } from '@app/observability';
 import Redis from 'ioredis';
 import { DataSource, EntityManager } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { RedisKeys } from '../cache/redis-keys';
 import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { StatusChangeView } from '../customer-view.model';
+import { OutboxCompaction } from './outbox-compaction';
 
 interface OutboxRow {
   id: string;
@@ -76,6 +77,7 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    private readonly compaction: OutboxCompaction,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -145,6 +147,14 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
       await this.connection?.close().catch(() => undefined);
       this.connection = null;
       this.channel = null;
+      return;
+    }
+    if (this.stopped) return;
+    // Caught up: what the outbox holds beyond its few live rows is the room of relayed ones.
+    try {
+      if ((await this.compaction.afterDrain()) === 'compacted') backgroundSucceeded('outbox-compaction');
+    } catch (e) {
+      backgroundFailed('outbox-compaction', e, 'status_outbox not compacted; trying again after the next drain', 20);
     }
   }
 
