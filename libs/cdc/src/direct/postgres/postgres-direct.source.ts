@@ -302,6 +302,7 @@ export class PostgresDirectSource implements ChangeTransport {
   /** Applies batches in order, one at a time, and reconnects after a lost stream. */
   private async run(): Promise<void> {
     const { batchSize, lingerMs } = this.ctx.env.cdc;
+    let idle = true;
     while (!this.stopping) {
       if (!this.conn && !this.connected) {
         await this.reconnect();
@@ -309,10 +310,14 @@ export class PostgresDirectSource implements ChangeTransport {
       }
       if (this.queue.length === 0) {
         await new Promise<void>((r) => (this.wake = r));
+        idle = true;
         continue;
       }
-      // Linger a little for a fuller batch, unless one is full already.
-      if (lingerMs > 0 && this.countChanges() < batchSize) await new Promise((r) => setTimeout(r, lingerMs));
+      // Linger a little for a fuller batch after an idle spell, unless one is full already. Changes
+      // that came while a batch was being applied have waited for it: they go at once (as the
+      // transports' batches do), so that under load a change waits for one batch, not a linger too.
+      if (idle && lingerMs > 0 && this.countChanges() < batchSize) await new Promise((r) => setTimeout(r, lingerMs));
+      idle = false;
       await this.applyBatch(batchSize);
     }
   }
