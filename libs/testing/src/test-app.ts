@@ -34,7 +34,8 @@ export class TestApp {
     );
     await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')}`);
     await client.end();
-    const running = await startApp({ api: true, ingest: true }, { env, logger: false });
+    // TEST_APP_LOGS=1 shows the service's own log while a spec is being debugged.
+    const running = await startApp({ api: true, ingest: true }, { env, logger: process.env.TEST_APP_LOGS ? undefined : false });
     const app = new TestApp(env, running);
     app.publisher = await amqp.connect(env.amqp.url);
     app.channel = await app.publisher.createConfirmChannel();

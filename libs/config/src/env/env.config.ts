@@ -59,6 +59,12 @@ export interface EnvConfig {
    * connections give up on a query or a connect after as long.
    */
   directPg: { slotPrefix: string; statusIntervalMs: number; walWarnBytes: number; receiveTimeoutMs: number };
+  /**
+   * Systems read straight from a MySQL/MariaDB binlog: a stream that brings nothing for
+   * `receiveTimeoutMs` (DIRECT_MYSQL_RECEIVE_TIMEOUT_MS) while the server's binlog moves is taken
+   * for dead and opened again; the source's control connection gives up on a query after as long.
+   */
+  directMysql: { receiveTimeoutMs: number };
   http: { host: string; port: number; bodyLimit: number };
   graphql: GraphqlLimits & { allowAnonymousReads: boolean };
   /**
@@ -199,6 +205,7 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
       receiveTimeoutMs: int('DIRECT_PG_RECEIVE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
       walWarnBytes: int('DIRECT_PG_WAL_WARN_BYTES', 1024 ** 3, 0),
     },
+    directMysql: { receiveTimeoutMs: int('DIRECT_MYSQL_RECEIVE_TIMEOUT_MS', 60_000, 1000, 3_600_000) },
     http: { host: str('HOST', '0.0.0.0'), port: int('PORT', 3000, 0, 65535), bodyLimit: int('HTTP_BODY_LIMIT', 1_048_576, 1024) },
     graphql: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', 8, 1),

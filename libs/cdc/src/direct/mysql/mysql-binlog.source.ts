@@ -65,6 +65,9 @@ export class MysqlBinlogSource implements ChangeTransport {
   private reconnectDelay = 100;
   private reconnects = 0;
   private lastError: string | null = null;
+  /** When the stream last brought an event (any table's), and the server's binlog end at the previous poll. */
+  private lastEventAt = 0;
+  private previousEnd: BinlogPoint | null = null;
   private readonly stats = { transactions: 0, changes: 0, batches: 0, deadLettered: 0 };
 
   constructor(private readonly ctx: DirectSourceContext) {
@@ -217,6 +220,8 @@ export class MysqlBinlogSource implements ChangeTransport {
         throw new MysqlSourceError('TABLE_MISSING', `${this.who}: table ${this.db}.${this.table} does not exist`);
       }
       this.server = server;
+      // The stream (re)starts now: a write from here on moves the end past this.
+      this.previousEnd = server.end;
       return server;
     } catch (e) {
       if (!(e instanceof MysqlSourceError)) {
@@ -243,12 +248,14 @@ export class MysqlBinlogSource implements ChangeTransport {
       let ready = false;
       z.on('ready', () => {
         ready = true;
+        this.lastEventAt = Date.now();
         this.connected = true;
         this.reconnectDelay = 100;
         resolve();
       });
       z.on('binlog', (e) => {
         if (this.zongji !== z) return;
+        this.lastEventAt = Date.now();
         try {
           this.transactions.handle(e as unknown as BinlogEventLike);
         } catch (err) {
@@ -438,13 +445,51 @@ export class MysqlBinlogSource implements ChangeTransport {
     return { source: this.ctx.system.name, ref, code, reason, payload };
   }
 
+  /**
+   * Reads the server's binlog end (for the lag) and watches the stream: MySQL sends every binlog
+   * event to every dump connection, so a server whose end moved since the previous poll while the
+   * stream brought nothing for DIRECT_MYSQL_RECEIVE_TIMEOUT_MS has a dead link to this source (a
+   * link that drops packets: TCP would notice after many minutes, and zongji gives no way to ask
+   * for the server's heartbeats). The stream is then opened again from the last transaction
+   * received, and the old dump thread killed. A control connection that does not answer within
+   * as long is dropped and opened anew at the next poll.
+   */
   private async pollServer(): Promise<void> {
-    if (!this.control || this.stopping) return;
+    if (this.stopping) return;
+    const timeoutMs = this.ctx.env.directMysql.receiveTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      this.server = { end: await binlogStatus(this.control, this.who), files: await binaryLogs(this.control, this.who) };
+      if (!this.control) {
+        this.control = await createConnection({ uri: this.ctx.url, connectTimeout: timeoutMs });
+        this.control.on('error', () => undefined); // a dropped connection surfaces as the next query's error
+      }
+      const control = this.control;
+      const read = Promise.all([binlogStatus(control, this.who), binaryLogs(control, this.who)]);
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms (DIRECT_MYSQL_RECEIVE_TIMEOUT_MS)`)), timeoutMs);
+      });
+      const [end, files] = await Promise.race([read, timedOut]);
+      this.server = { end, files };
     } catch (e) {
-      this.ctx.logger.warn(`${this.who}: cannot read the server's binlog position for the lag: ${(e as Error).message}`);
+      this.ctx.logger.warn(`${this.who}: cannot read the server's binlog position: ${(e as Error).message}; opening the control connection again`);
+      this.control?.destroy();
+      this.control = null;
+      return;
+    } finally {
+      clearTimeout(timer);
     }
+    const { end } = this.server;
+    const moved = this.previousEnd !== null && (end.file !== this.previousEnd.file || end.pos !== this.previousEnd.pos);
+    this.previousEnd = end;
+    const z = this.zongji;
+    const silentMs = Date.now() - this.lastEventAt;
+    // Paused on purpose (the projection is behind): the stream is quiet because it was asked to be.
+    if (!moved || !z || !this.connected || this.paused || silentMs <= timeoutMs) return;
+    const thread = z.connection?.threadId;
+    this.ctx.logger.error(`${this.who}: the binlog stream brought nothing for ${silentMs} ms while the server's binlog moved to ${end.file}:${end.pos}: taking the link for dead`);
+    this.streamFailed(z, new Error(`no binlog event for ${silentMs} ms while the server's binlog moved (DIRECT_MYSQL_RECEIVE_TIMEOUT_MS)`));
+    // The old dump thread may still be on the server, writing into the void: end it (its own user's, so no privilege is needed).
+    if (thread) await this.control?.query(`KILL CONNECTION ${Number(thread)}`).catch(() => undefined);
   }
 
   /**
