@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BackfillCommand } from './commands/backfill.command';
+import { DirectCheckpointCommand, DirectCheckpointResetCommand } from './commands/direct-checkpoint.command';
 import { DirectSlotCommand, DirectSlotDropCommand } from './commands/direct-slot.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { ReconcileCommand } from './commands/reconcile.command';
@@ -14,5 +15,5 @@ import { ExitCodePolicy } from './output/exit-code.policy';
 import { WorkContextFactory } from './work-context.factory';
 
 /** Commands only: what they need (database, Redis, legacy connections) is opened by each command. */
-@Module({ providers: [CliPrinter, ExitCodePolicy, WorkContextFactory, MigrateCommand, BackfillCommand, ReconcileCommand, VerifyCommand, ...RULES_COMMANDS, ...TOKENS_COMMANDS, DirectSlotCommand, DirectSlotDropCommand] })
+@Module({ providers: [CliPrinter, ExitCodePolicy, WorkContextFactory, MigrateCommand, BackfillCommand, ReconcileCommand, VerifyCommand, ...RULES_COMMANDS, ...TOKENS_COMMANDS, DirectSlotCommand, DirectSlotDropCommand, DirectCheckpointCommand, DirectCheckpointResetCommand] })
 export class CliModule {}

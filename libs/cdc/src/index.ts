@@ -15,3 +15,4 @@ export { PostgresSourceError, ReplicationSlotAdmin, replicationNames } from './d
 export type { PostgresSourceErrorCode } from './direct/postgres/replication-slot';
 export * from './direct/mysql/mysql-binlog.source';
 export * from './direct/mysql/mysql-source.errors';
+export { binlogEndCheckpoint } from './direct/mysql/mysql-server.check';

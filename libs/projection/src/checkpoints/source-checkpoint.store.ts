@@ -16,7 +16,11 @@ export class SourceCheckpointStore {
   constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
 
   async last(source: string): Promise<SourceCheckpoint | null> {
-    const rows: Array<{ kind: string; key: string; text: string; ts: Date | null; gtid: string | null }> = await this.db.query(
+    return this.lastIn(this.db.manager, source);
+  }
+
+  private async lastIn(em: EntityManager, source: string): Promise<SourceCheckpoint | null> {
+    const rows: Array<{ kind: string; key: string; text: string; ts: Date | null; gtid: string | null }> = await em.query(
       'SELECT position_kind AS kind, position_key AS key, position AS text, source_ts AS ts, gtid FROM source_checkpoint WHERE source = $1',
       [source],
     );
@@ -42,6 +46,19 @@ export class SourceCheckpointStore {
     );
     const r = rows[0];
     return r ? { kind, key: r.key, text: r.text, tsMs: r.ts === null ? null : r.ts.getTime() } : null;
+  }
+
+  /**
+   * Sets a source's checkpoint whatever it was (back included): the operator's reset, never a
+   * batch's. Returns the one it replaced.
+   */
+  async replace(c: SourceCheckpoint): Promise<SourceCheckpoint | null> {
+    return this.db.transaction(async (em) => {
+      const before = await this.lastIn(em, c.source);
+      await em.query('DELETE FROM source_checkpoint WHERE source = $1', [c.source]);
+      await this.write(em, c);
+      return before;
+    });
   }
 
   /** Alone, in a transaction of its own. */

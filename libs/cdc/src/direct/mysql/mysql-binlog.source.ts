@@ -117,7 +117,8 @@ export class MysqlBinlogSource implements ChangeTransport {
         throw new MysqlSourceError(
           'BINLOG_PURGED',
           `${this.who}: the checkpoint ${last.position.text} is in ${from.file}, which the server no longer has (purged; oldest is ${server.files[0]?.file ?? 'none'}): ` +
-            `changes since then are lost to the binlog. Run the backfill for ${this.ctx.system.name}, then remove the checkpoint of source '${this.ctx.system.name}' (README, "Direct CDC from MySQL/MariaDB") to start from the binlog's end`,
+            `changes since then are lost to the binlog. With the service stopped, run \`npm run cli -- direct-checkpoint reset ${this.ctx.system.name}\` (the checkpoint moves to the binlog's end), ` +
+            `then \`npm run cli -- backfill --system ${this.ctx.system.name}\`, then start the service (README, "Direct CDC from MySQL/MariaDB")`,
         );
       }
       this.committed = last;

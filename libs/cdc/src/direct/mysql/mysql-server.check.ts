@@ -1,5 +1,6 @@
-import { Connection, RowDataPacket } from 'mysql2/promise';
-import { BinlogPoint } from './binlog-position';
+import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { SourceCheckpoint } from '@app/change-events';
+import { BinlogPoint, checkpointPosition } from './binlog-position';
 import { MysqlSourceError } from './mysql-source.errors';
 
 export interface BinlogServer {
@@ -76,4 +77,19 @@ function grantError(e: unknown, who: string): Error {
 export async function tableColumns(conn: Connection, db: string, table: string): Promise<string[]> {
   const [cols] = await conn.query<RowDataPacket[]>('SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [db, table]);
   return cols.map((c) => String(c.name));
+}
+
+/**
+ * The checkpoint a system read from this server's binlog would take to start at its end now
+ * (the operator's way out of a purged checkpoint: `direct-checkpoint reset`). Checks the server
+ * as a start does.
+ */
+export async function binlogEndCheckpoint(url: string, source: string, who: string): Promise<SourceCheckpoint> {
+  const conn = await createConnection({ uri: url, connectTimeout: 10_000 });
+  try {
+    const server = await checkBinlogServer(conn, who);
+    return { source, position: checkpointPosition(server.end, Date.now()), gtid: server.gtid };
+  } finally {
+    await conn.end().catch(() => undefined);
+  }
 }

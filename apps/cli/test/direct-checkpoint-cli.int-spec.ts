@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { RunningApp, startApp } from '@app/bootstrap';
+import { openDatabase, SourceCheckpointStore } from '@app/projection';
+import { gql, LegacyMysqlDatabase, TestApp, testEnv, waitFor } from '@app/testing';
+
+const CLI = join(__dirname, '../../../dist/apps/cli/src/main.js');
+
+/**
+ * The way out of BINLOG_PURGED (the checkpoint's binlog file is gone from the server): `cli
+ * direct-checkpoint reset billing` moves the checkpoint to the binlog's end, the backfill loads
+ * what was missed, and the service starts streaming again from there.
+ */
+describe('direct-checkpoint reset', () => {
+  let legacy: LegacyMysqlDatabase;
+  let env: Record<string, string>;
+  let running: RunningApp | undefined;
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  beforeAll(async () => {
+    legacy = await LegacyMysqlDatabase.create();
+    process.env.LEGACY_BILLING_URL = legacy.url;
+    // A first start records the checkpoint at the binlog's end; then the service stops.
+    const first = await TestApp.start({ CDC_DIRECT_SYSTEMS: 'billing' });
+    env = { DATABASE_URL: first.env.database.url, REDIS_URL: first.env.redis.url, REDIS_PREFIX: first.env.redis.prefix, CDC_DIRECT_SYSTEMS: 'billing', LEGACY_BILLING_URL: legacy.url };
+    await first.stop();
+  });
+  afterAll(async () => {
+    await running?.close();
+    await legacy?.drop();
+    delete process.env.LEGACY_BILLING_URL;
+  });
+
+  it('moves a purged checkpoint to the binlog end; after a backfill the service streams again and misses nothing', async () => {
+    // The checkpoint's file is gone from the server, as after PURGE BINARY LOGS.
+    const db = await openDatabase(env.DATABASE_URL, 1);
+    const store = new SourceCheckpointStore(db);
+    const stored = await store.last('billing');
+    expect(stored?.position.kind).toBe('binlog');
+    await store.replace({ source: 'billing', position: { kind: 'binlog', key: '000000000000:00000000000000000004:00000000', text: 'mysql-bin.000000:4:0', tsMs: null }, gtid: null });
+    const start = () => startApp({ api: true, ingest: true }, { env: testEnv({ CDC_DIRECT_SYSTEMS: 'billing', REDIS_PREFIX: env.REDIS_PREFIX }), logger: false });
+    await expect(start()).rejects.toThrow(/checkpoint .*mysql-bin\.000000.* no longer has.*direct-checkpoint reset billing/);
+
+    // A row written while the source was down: the binlog that held it is what was lost.
+    await legacy.query(`INSERT INTO accounts (account_id, cust_ref, state, balance_cents, modified) VALUES (1, 'PG-1', 0, 100, '2024-05-01 10:00:00')`);
+    const reset = await cli('direct-checkpoint', 'reset', 'billing');
+    expect(reset.stderr).toBe('');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/checkpoint of billing: mysql-bin\.000000:4:0 → mysql-bin\.\d+:\d+:0 \(the binlog's end/);
+    const moved = await store.last('billing');
+    expect(moved?.position.text).not.toBe('mysql-bin.000000:4:0');
+    await db.destroy();
+
+    // Written between the reset and the backfill: the stream has it from the reset point.
+    await legacy.query(`INSERT INTO accounts (account_id, cust_ref, state, balance_cents, modified) VALUES (2, 'PG-2', 9, 0, '2024-05-01 10:00:00')`);
+    const backfill = await cli('backfill', '--system', 'billing');
+    expect(backfill.code).toBe(0);
+    running = await start();
+    const status = async (id: string) => (await gql<{ customer: { status: string } | null }>(running!.url, 'query($id: ID!) { customer(id: $id) { status } }', { id })).data?.customer?.status ?? null;
+    await legacy.query(`UPDATE accounts SET state = 1 WHERE account_id = 1`);
+    await waitFor(async () => (await status('PG-1')) === 'AT_RISK' && (await status('PG-2')) !== null, 'the rows before and after the reset, and a change after the start', 15_000);
+  }, 60_000);
+});
