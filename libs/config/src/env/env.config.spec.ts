@@ -106,6 +106,14 @@ describe('Kafka environment variables', () => {
     expect(kafka.extraTopics).toEqual(['__debezium-heartbeat.legacy', 'legacy']);
   });
 
+  it('takes a table vacuum interval of 0 (never) or at least a second, nothing in between', () => {
+    expect(loadEnvConfig({ TABLE_VACUUM_INTERVAL_MS: '0' }).tableVacuum.intervalMs).toBe(0);
+    expect(loadEnvConfig({ TABLE_VACUUM_INTERVAL_MS: '1000' }).tableVacuum.intervalMs).toBe(1000);
+    expect(problemsOf({ TABLE_VACUUM_INTERVAL_MS: '1' })).toEqual([
+      'TABLE_VACUUM_INTERVAL_MS=1: expected 0 (never) or at least 1000 (a VACUUM round every few milliseconds would load PostgreSQL for nothing)',
+    ]);
+  });
+
   it('refuses the dead-letter topic among the consumed topics, and out-of-range numbers, all in one report', () => {
     expect(problemsOf({ KAFKA_DLQ_TOPIC: 'dlq', KAFKA_EXTRA_TOPICS: 'legacy,dlq', KAFKA_SESSION_TIMEOUT_MS: '500', KAFKA_LAG_INTERVAL_MS: 'often' })).toEqual([
       'KAFKA_SESSION_TIMEOUT_MS=500: expected an integer >= 1000',

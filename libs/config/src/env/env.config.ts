@@ -238,6 +238,10 @@ export function loadEnvConfig(env: Env = process.env): EnvConfig {
   if (!/^[a-z_][a-z0-9_]{0,39}$/.test(config.directPg.slotPrefix)) {
     problems.push(`DIRECT_PG_SLOT_PREFIX=${config.directPg.slotPrefix}: expected lower-case letters, digits and _ (at most 40, not starting with a digit): slot names allow no more`);
   }
+  const vacuumMs = config.tableVacuum.intervalMs;
+  if (vacuumMs > 0 && vacuumMs < 1000) {
+    problems.push(`TABLE_VACUUM_INTERVAL_MS=${vacuumMs}: expected 0 (never) or at least 1000 (a VACUUM round every few milliseconds would load PostgreSQL for nothing)`);
+  }
   if (config.kafka.extraTopics.includes(config.kafka.dlqTopic)) {
     problems.push(`KAFKA_EXTRA_TOPICS=${config.kafka.extraTopics.join(',')}: must not include the dead-letter topic ${config.kafka.dlqTopic} (its messages would be dead-lettered again and again)`);
   }
