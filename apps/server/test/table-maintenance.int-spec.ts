@@ -66,4 +66,20 @@ describe('table maintenance', () => {
     await waitFor(async () => (await vacuums()) === vacuumsBefore + 1, 'the VACUUM counted by PostgreSQL');
     expect((await counted()) - before).toBe(1);
   });
+
+  it('skips a round while another instance holds it, and runs once it is free', async () => {
+    // Another instance's round: its session holds the vacuum lock.
+    const other = await openDatabase(process.env.TEST_DATABASE_URL as string, 1);
+    const runner = other.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock(7317003)');
+      expect(await app.running.app.get(TableVacuum).round()).toEqual({ vacuumed: [], ran: false });
+      await runner.query('SELECT pg_advisory_unlock(7317003)');
+      expect((await app.running.app.get(TableVacuum).round()).ran).toBe(true);
+    } finally {
+      await runner.release();
+      await other.destroy();
+    }
+  });
 });
