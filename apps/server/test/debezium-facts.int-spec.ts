@@ -198,4 +198,21 @@ describe('Debezium facts', () => {
     const after = await until('F-STABLE', (c) => c?.sources[0].raw.includes('new@example.com') === true, 'email updated');
     expect(after).toMatchObject({ status: before!.status, reason: before!.reason, statusSince: before!.statusSince, history: before!.history });
   });
+
+  it("keeps the stored value of a column Debezium sent as its unavailable-value placeholder (an unchanged TOASTed value)", async () => {
+    await app.event(CRM, 'c', null, crmRow(14, 'F-TOAST', 'DORMANT'));
+    const before = await until('F-TOAST', (c) => c !== null, 'created');
+    expect(before).toMatchObject({ status: 'INACTIVE', reason: 'inactive' });
+    // The update changed the email only; the status column came as the placeholder.
+    await app.event(CRM, 'u', null, crmRow(14, 'F-TOAST', '__debezium_unavailable_value', { email: 'changed-1@example.org' }));
+    const after = await until('F-TOAST', (c) => c?.sources[0].raw.includes('changed-1@example.org') === true, 'email updated');
+    expect(after).toMatchObject({ status: 'INACTIVE', reason: 'inactive', statusSince: before!.statusSince });
+    expect(JSON.parse(after!.sources[0].raw)).toMatchObject({ status: 'DORMANT', email: 'changed-1@example.org' });
+    // The same in ExtractNewRecordState's flattened form.
+    const row = crmRow(14, 'F-TOAST', '__debezium_unavailable_value', { email: 'changed-2@example.org', updated_at: 1700000000000001 });
+    await app.publish(CRM.topic, app.log.flattened(app.log.envelope(CRM, 'u', null, row)));
+    const flat = await until('F-TOAST', (c) => c?.sources[0].raw.includes('changed-2@example.org') === true, 'flattened update');
+    expect(flat).toMatchObject({ status: 'INACTIVE', reason: 'inactive' });
+    expect(JSON.parse(flat!.sources[0].raw)).toMatchObject({ status: 'DORMANT' });
+  });
 });

@@ -308,6 +308,51 @@ describe('DebeziumJsonDecoder', () => {
     });
   });
 
+  describe("Debezium's unavailable-value placeholder", () => {
+    const PLACEHOLDER = '__debezium_unavailable_value';
+
+    it.each<[string, unknown]>([
+      ['as text', PLACEHOLDER],
+      ['as base64 (a binary column)', Buffer.from(PLACEHOLDER).toString('base64')],
+      ['as hex (binary.handling.mode=hex)', Buffer.from(PLACEHOLDER).toString('hex')],
+      ['as the only element of an array', [PLACEHOLDER]],
+    ])('leaves out a column sent with it %s and names it unchanged', (_name, sent) => {
+      const event = decodeChange({ topic: CRM, value: variant('crm-update.plain.json', setIn('after', { email: sent })) });
+      expect(event.unchanged).toEqual(['email']);
+      expect('email' in event.raw).toBe(false);
+      expect('email' in event.row).toBe(false);
+      expect(event.row.status).toBeDefined();
+    });
+
+    it('does the same in the flattened form, and keeps a whole row whole', () => {
+      const flat = { ...(fixtureJson('crm-update.plain.json').after as Json), status: PLACEHOLDER, __op: 'u', __lsn: 24000100, __source_ts_ms: 1700000000000 };
+      expect(decodeChange({ topic: CRM, value: JSON.stringify(flat) }).unchanged).toEqual(['status']);
+      expect(decodeChange({ topic: CRM, value: fixture('crm-update.plain.json') }).unchanged).toBeUndefined();
+    });
+
+    it('keeps a delete as sent (its stored fields stand anyway) and a value that only contains the placeholder', () => {
+      const deleted = decodeChange({ topic: CRM, value: variant('crm-delete-full.json', setIn('before', { email: PLACEHOLDER })) });
+      expect(deleted.unchanged).toBeUndefined();
+      const event = decodeChange({ topic: CRM, value: variant('crm-update.plain.json', setIn('after', { email: `${PLACEHOLDER}@example.com`, status: [PLACEHOLDER, 'x'] })) });
+      expect(event.unchanged).toBeUndefined();
+    });
+
+    it("uses the system's configured placeholder (Debezium's unavailable.value.placeholder)", () => {
+      const custom = new DebeziumJsonDecoder({ ...sources, systems: sources.systems.map((s) => (s.name === 'crm' ? { ...s, unavailableValue: '<toasted>' } : s)) });
+      const decoded = custom.decode({ topic: CRM, value: variant('crm-update.plain.json', setIn('after', { email: '<toasted>', status: PLACEHOLDER })) });
+      expect(decoded).toMatchObject({ kind: 'change', unchanged: ['email'] });
+      expect((decoded as ChangeEvent).raw.status).toBe(PLACEHOLDER);
+    });
+
+    it('refuses a configured placeholder that is empty or longer than 256 characters', () => {
+      const doc = readDocument(SOURCES_FILE) as { systems: Record<string, Json> };
+      for (const bad of ['', 'x'.repeat(257)]) {
+        const edited = { ...doc, systems: { ...doc.systems, crm: { ...doc.systems.crm, unavailableValue: bad } } };
+        expect(() => parseSources(edited, 'sources.yaml')).toThrow(/systems\.crm\.unavailableValue/);
+      }
+    });
+  });
+
   describe('skipped messages', () => {
     it.each<[string, Buffer | string | null]>([
       ['a null value (Kafka tombstone)', null],

@@ -1,4 +1,4 @@
-import { ChangeEvent, ChangeEventFactory, ChangeOp, DecodeError, exceedsDepth, positionOf, TruncateEvent } from '@app/change-events';
+import { ChangeEvent, ChangeEventFactory, ChangeOp, DecodeError, exceedsDepth, positionOf, SourcePosition, TruncateEvent } from '@app/change-events';
 import { CdcLimits, DEFAULT_CDC_LIMITS, SourcesConfig, SourceSystem } from '@app/config';
 
 type Json = Record<string, unknown>;
@@ -23,6 +23,15 @@ const OPS = new Set<ChangeOp>(['c', 'u', 'd', 'r', 't']);
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Debezium's default `unavailable.value.placeholder`. */
+export const DEFAULT_UNAVAILABLE_VALUE = '__debezium_unavailable_value';
+
+/** A value that is the placeholder: as a scalar, or (an unchanged TOASTed array) as an array's only element. */
+function isPlaceholder(value: unknown, forms: ReadonlySet<string>): boolean {
+  if (typeof value === 'string') return forms.has(value);
+  return Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' && forms.has(value[0]);
+}
+
 /**
  * The Debezium JSON decoder: change events in all three forms without configuration, the plain
  * envelope, the envelope inside `{schema, payload}`, and ExtractNewRecordState's flattened row.
@@ -35,6 +44,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 export class DebeziumJsonDecoder {
   private readonly byTopic: Map<string, SourceSystem>;
   private readonly events: ChangeEventFactory;
+  private readonly placeholders = new Map<string, ReadonlySet<string>>();
 
   constructor(
     sources: SourcesConfig,
@@ -107,7 +117,37 @@ export class DebeziumJsonDecoder {
     if (!isObject(raw)) {
       throw new DecodeError('NO_USABLE_ROW', `no usable row: op "${op}" without "${deleted ? 'before' : 'after'}"`);
     }
-    return this.events.change(system, op, raw, position);
+    return this.change(system, op, raw, position);
+  }
+
+  /**
+   * A change whose columns Debezium sent as its unavailable-value placeholder (unchanged TOASTed
+   * values under the default replica identity) is a change without them: they are left out of
+   * the row and named `unchanged`, so that the stored values stand, as on the direct path.
+   */
+  private change(system: SourceSystem, op: Exclude<ChangeOp, 't'>, raw: Json, position: SourcePosition): ChangeEvent {
+    if (op === 'd') return this.events.change(system, op, raw, position);
+    const forms = this.placeholderForms(system);
+    let unchanged: string[] | undefined;
+    for (const [column, value] of Object.entries(raw)) {
+      if (isPlaceholder(value, forms)) (unchanged ??= []).push(column);
+    }
+    if (!unchanged) return this.events.change(system, op, raw, position);
+    const whole = { ...raw };
+    for (const column of unchanged) delete whole[column];
+    return { ...this.events.change(system, op, whole, position), unchanged };
+  }
+
+  /** The placeholder as Debezium writes it: the text, and a binary column's bytes of it as base64 or hex. */
+  private placeholderForms(system: SourceSystem): ReadonlySet<string> {
+    const text = system.unavailableValue ?? DEFAULT_UNAVAILABLE_VALUE;
+    let forms = this.placeholders.get(text);
+    if (!forms) {
+      const bytes = Buffer.from(text, 'utf8');
+      forms = new Set([text, bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')]);
+      this.placeholders.set(text, forms);
+    }
+    return forms;
   }
 
   private fromFlattened(system: SourceSystem, body: Json): DecodedMessage {
@@ -126,6 +166,6 @@ export class DebeziumJsonDecoder {
     const position = positionOf(source, meta.ts_ms, '__source');
     if (opMeta === 't') return this.events.truncate(system, position);
     const op = deleted ? 'd' : ((opMeta as Exclude<ChangeOp, 't'>) ?? 'r');
-    return this.events.change(system, op, raw, position);
+    return this.change(system, op, raw, position);
   }
 }

@@ -27,6 +27,12 @@ export interface SourceSystem {
   connection?: SourceConnection;
   /** `debezium` (the default): Debezium JSON messages over the configured transport; `direct`: the database's replication stream or binlog. */
   changes?: 'debezium' | 'direct';
+  /**
+   * Debezium's `unavailable.value.placeholder` (default `__debezium_unavailable_value`): a column
+   * sent with it (as text, or base64 of it for a binary column) was not in the change (an
+   * unchanged TOASTed value) and keeps its stored value.
+   */
+  unavailableValue?: string;
   fields: Record<string, FieldType>;
 }
 

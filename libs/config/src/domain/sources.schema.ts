@@ -20,6 +20,9 @@ export const sourcesFileSchema = z.strictObject({
         // How its changes arrive: Debezium's JSON messages over the configured transport, or read
         // straight from the database's replication stream or binlog (needs the connection).
         changes: z.enum(['debezium', 'direct']).default('debezium'),
+        // Debezium's `unavailable.value.placeholder`: what it sends for a value it does not have
+        // (PostgreSQL's unchanged TOASTed columns); such a column keeps its stored value.
+        unavailableValue: z.string().min(1).max(256).default('__debezium_unavailable_value'),
         fields: z.record(z.string(), fieldType).default({}),
       }),
     )
