@@ -1,11 +1,10 @@
 import { Client } from 'pg';
-import { EntityManager } from 'typeorm';
 import { DebeziumJsonDecoder, DebeziumLog, Row } from '@app/cdc';
 import { ChangeEvent } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { ApplyChangesUseCase } from '@app/projection';
 import { CRM, TestApp } from '@app/testing';
-import { applyRecords } from '../src/store/record.writer';
+import { applyRecordsStatement } from '../src/store/record.writer';
 import { PreparedChange } from '../src/store/store.model';
 
 interface PlanNode {
@@ -76,8 +75,8 @@ describe('the statements of a batch', () => {
     await client.query('BEGIN');
     try {
       // The store's own statement, explained with its real parameters and rolled back.
-      const explain = { query: (sql: string, params: unknown[]) => client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params).then((r) => r.rows) };
-      const [{ 'QUERY PLAN': plan }] = (await applyRecords(explain as unknown as EntityManager, updates)) as unknown as Array<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>;
+      const { sql, params } = applyRecordsStatement(updates);
+      const [{ 'QUERY PLAN': plan }] = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, [...params])).rows as Array<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>;
       const inputScans = nodes(plan[0].Plan).filter((n) => n['Node Type'] === 'CTE Scan' && n['CTE Name'] === 'input');
       expect(inputScans.length).toBeGreaterThan(0);
       expect(inputScans.map((n) => n['Actual Loops'])).toEqual(inputScans.map(() => 1));

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SourceCheckpoint, SourcePosition } from '@app/change-events';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
+import { Statement } from '../store/sql-script';
 
 const MAX_TEXT = 500;
 
@@ -68,15 +69,21 @@ export class SourceCheckpointStore {
 
   /** In the caller's transaction. */
   async write(em: EntityManager, c: SourceCheckpoint): Promise<void> {
+    const { sql, params } = this.statement(c);
+    await em.query(sql, [...params]);
+  }
+
+  /** The write as a statement, to go with the others of its transaction. */
+  statement(c: SourceCheckpoint): Statement {
     const { position: p } = c;
     if (c.source.length > MAX_TEXT || p.key.length > MAX_TEXT || p.text.length > MAX_TEXT) throw new Error(`checkpoint of ${c.source.slice(0, 40)}: too long to store`);
-    await em.query(
-      `INSERT INTO source_checkpoint AS c (source, position_kind, position_key, position, source_ts, gtid)
+    return {
+      sql: `INSERT INTO source_checkpoint AS c (source, position_kind, position_key, position, source_ts, gtid)
        VALUES ($1, $2, $3, $4, $5::timestamptz, $6)
        ON CONFLICT (source) DO UPDATE SET position_kind = excluded.position_kind, position_key = excluded.position_key,
          position = excluded.position, source_ts = excluded.source_ts, gtid = excluded.gtid, updated_at = now()
        WHERE c.position_kind <> excluded.position_kind OR excluded.position_key > c.position_key`,
-      [c.source, p.kind, p.key, p.text, p.tsMs === null ? null : new Date(p.tsMs).toISOString(), c.gtid?.slice(0, MAX_TEXT) ?? null],
-    );
+      params: [c.source, p.kind, p.key, p.text, p.tsMs === null ? null : new Date(p.tsMs).toISOString(), c.gtid?.slice(0, MAX_TEXT) ?? null],
+    };
   }
 }

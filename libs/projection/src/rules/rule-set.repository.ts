@@ -28,6 +28,9 @@ export interface AuditRow {
 }
 
 /** Rule set versions in PostgreSQL: drafts, published versions (kept forever), the active pointer. */
+/** The active version, its row locked FOR SHARE: a publish waits for the transaction that read it. */
+export const ACTIVE_RULE_SET_FOR_SHARE_SQL = 'SELECT version FROM active_rule_set FOR SHARE';
+
 @Injectable()
 export class RuleSetRepository {
   constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}
@@ -48,7 +51,7 @@ export class RuleSetRepository {
   }
 
   async activeVersion(em: EntityManager | DataSource = this.db, forShare = false): Promise<number> {
-    const rows: { version: number }[] = await em.query(`SELECT version FROM active_rule_set${forShare ? ' FOR SHARE' : ''}`);
+    const rows: { version: number }[] = await em.query(forShare ? ACTIVE_RULE_SET_FOR_SHARE_SQL : 'SELECT version FROM active_rule_set');
     if (rows.length === 0) throw new Error('no active rule set: the database was not seeded');
     return rows[0].version;
   }

@@ -6,6 +6,7 @@ import { CustomerResolution, decider } from './customer-resolution';
 import { buildView, CUSTOMERS_SQL, CustomerRow, groupByCustomer, LIVE_RECORDS_SQL, LiveRecordRow } from './customer-view.builder';
 import { recordId } from './record.writer';
 import { CacheEntry, storedUnmapped } from './store.model';
+import { clientOf, runScript, Statement } from './sql-script';
 
 // Sorted so that concurrent writers (live events, backfill, reprojection) take them in one order.
 // The ids come as a JSON array (JSON.stringify is native; the driver builds a text[] literal
@@ -36,37 +37,55 @@ WITH c AS (
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
+export interface Resolved {
+  views: CacheEntry[];
+  statusChanges: StatusChange[];
+  written: number;
+}
+
 /**
  * The customers' side of every write: customers locked (sorted), their live records mapped again
  * with the transaction's one rule set, resolved, and the rows, history and outbox messages of
- * those whose view changed written in one statement.
+ * those whose view changed written in one statement. As statements, so that a caller can send
+ * them with others (see sql-script): `reads` (the locks, then the records and the customers, each
+ * statement after the locks with a snapshot of its own), then `decide` on their rows, which gives
+ * the `writes`.
  */
 @Injectable()
 export class CustomerWriter {
   constructor(private readonly resolution: CustomerResolution) {}
 
+  /** The statements that lock `ids` (sorted in place) and read them; none for no ids. */
+  reads(ids: string[]): Statement[] {
+    if (ids.length === 0) return [];
+    ids.sort();
+    return [
+      { sql: LOCK_CUSTOMERS_SQL, params: [JSON.stringify(ids)] },
+      { sql: LIVE_RECORDS_SQL, params: [ids] },
+      { sql: CUSTOMERS_SQL, params: [ids] },
+    ];
+  }
+
   /**
-   * Re-resolves customers under `rules`; only those whose view changed get a new version. The
-   * views returned are every customer's (to be cached again), or with `writtenOnly` only those
-   * written: a reprojection leaves the others' views as they are, so it neither builds nor caches
-   * them (most of a publish's customers do not change).
+   * Re-resolves customers under `rules` from the rows of their `reads`; only those whose view
+   * changed get a new version. The views returned are every customer's (to be cached again), or
+   * with `writtenOnly` only those written: a reprojection leaves the others' views as they are,
+   * so it neither builds nor caches them (most of a publish's customers do not change).
    */
-  async resolve(
-    em: EntityManager,
-    ids: string[],
+  decide(
+    ids: readonly string[],
+    rows: readonly unknown[][],
     changed: ReadonlySet<string>,
     rules: ActiveRules,
     now: Date,
     fresh: ReadonlySet<string> = new Set(),
     writtenOnly = false,
-  ): Promise<{ views: CacheEntry[]; statusChanges: StatusChange[]; written: number }> {
+  ): Resolved & { writes: Statement[] } {
     const views: CacheEntry[] = [];
     const statusChanges: StatusChange[] = [];
-    if (ids.length === 0) return { views, statusChanges, written: 0 };
-    ids.sort();
-    await em.query(LOCK_CUSTOMERS_SQL, [JSON.stringify(ids)]);
-    const records = groupByCustomer((await em.query(LIVE_RECORDS_SQL, [ids])) as LiveRecordRow[]);
-    const existing = new Map(((await em.query(CUSTOMERS_SQL, [ids])) as CustomerRow[]).map((c) => [c.id, c]));
+    if (ids.length === 0) return { views, statusChanges, written: 0, writes: [] };
+    const records = groupByCustomer(rows[1] as LiveRecordRow[]);
+    const existing = new Map((rows[2] as CustomerRow[]).map((c) => [c.id, c]));
 
     const { compiled } = rules;
     const decide = decider(compiled);
@@ -132,35 +151,60 @@ export class CustomerWriter {
       }
       views.push({ id, version: Number(row.version), view: buildView(row, recs) });
     }
+    const statements: Statement[] = [];
     if (remapped.length > 0) {
-      await em.query(REMAP_SQL, [
-        remapped.map((r) => r.system),
-        remapped.map((r) => r.record_key),
-        remapped.map((r) => r.status),
-        remapped.map((r) => r.rule),
-        remappedUnmapped.map((u) => u?.field ?? null),
-        remappedUnmapped.map((u) => u?.value ?? null),
-      ]);
+      statements.push({
+        sql: REMAP_SQL,
+        params: [
+          remapped.map((r) => r.system),
+          remapped.map((r) => r.record_key),
+          remapped.map((r) => r.status),
+          remapped.map((r) => r.rule),
+          remappedUnmapped.map((u) => u?.field ?? null),
+          remappedUnmapped.map((u) => u?.value ?? null),
+        ],
+      });
     }
     if (writes.length > 0 || statusChanges.length > 0) {
-      await em.query(WRITE_CUSTOMERS_SQL, [
-        writes.map((w) => w.id),
-        writes.map((w) => w.status),
-        writes.map((w) => w.reason),
-        writes.map((w) => w.status_since),
-        writes.map((w) => w.updated_at),
-        writes.map((w) => String(w.version)),
-        writes.map((w) => w.live),
-        writes.map((w) => w.rule_set_version),
-        statusChanges.map((c) => c.customerId),
-        statusChanges.map((c) => c.from),
-        statusChanges.map((c) => c.to),
-        statusChanges.map((c) => c.reason),
-        statusChanges.map((c) => c.ruleSetVersion),
-        statusChanges.map((c) => c.at),
-        statusChanges.map((c) => String(c.customerVersion)),
-      ]);
+      statements.push({
+        sql: WRITE_CUSTOMERS_SQL,
+        params: [
+          writes.map((w) => w.id),
+          writes.map((w) => w.status),
+          writes.map((w) => w.reason),
+          writes.map((w) => w.status_since),
+          writes.map((w) => w.updated_at),
+          writes.map((w) => String(w.version)),
+          writes.map((w) => w.live),
+          writes.map((w) => w.rule_set_version),
+          statusChanges.map((c) => c.customerId),
+          statusChanges.map((c) => c.from),
+          statusChanges.map((c) => c.to),
+          statusChanges.map((c) => c.reason),
+          statusChanges.map((c) => c.ruleSetVersion),
+          statusChanges.map((c) => c.at),
+          statusChanges.map((c) => String(c.customerVersion)),
+        ],
+      });
     }
-    return { views, statusChanges, written: writes.length };
+    return { views, statusChanges, written: writes.length, writes: statements };
+  }
+
+  /** `reads`, `decide` and its `writes` in the transaction of `em`: two round trips. */
+  async resolve(
+    em: EntityManager,
+    ids: string[],
+    changed: ReadonlySet<string>,
+    rules: ActiveRules,
+    now: Date,
+    fresh: ReadonlySet<string> = new Set(),
+    writtenOnly = false,
+  ): Promise<Resolved> {
+    const client = await clientOf(em);
+    const reads = this.reads(ids);
+    const rows = await runScript(client, reads);
+    const { writes, ...resolved } = this.decide(ids, rows, changed, rules, now, fresh, writtenOnly);
+    await runScript(client, writes);
+    return resolved;
   }
 }

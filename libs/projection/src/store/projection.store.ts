@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SourceCheckpoint } from '@app/change-events';
 import { SourceCheckpointStore } from '../checkpoints/source-checkpoint.store';
-import { RuleSetRepository } from '../rules/rule-set.repository';
+import { ACTIVE_RULE_SET_FOR_SHARE_SQL, RuleSetRepository } from '../rules/rule-set.repository';
 import { ActiveRuleSet, ActiveRules } from '../rules/active-rule-set';
 import { CustomerWriter } from './customer.writer';
 import { InitialLoadWriter } from './initial-load.writer';
-import { applyRecords, applyTruncate, lockSystems, newestPerRecord, recordId, segments } from './record.writer';
+import { applyRecordsStatement, lockSystemsStatement, newestPerRecord, RecordOutcome, recordId, segments, truncatedCustomers, truncateStatement } from './record.writer';
+import { ScriptTransaction, Statement } from './sql-script';
 import { KnownCustomers, PreparedChange, PreparedItem, StoreResult } from './store.model';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
@@ -39,10 +40,12 @@ export class ProjectionStore {
   }
 
   /**
-   * Applies a batch in one transaction with a fixed number of round trips, whatever its size.
-   * `touched` customers are re-read even when nothing of theirs changed, so that the cache can be
-   * refreshed after a crash between a commit and the cache write. A source's `checkpoint` is
-   * written in the same transaction: it is committed exactly when the batch is.
+   * Applies a batch in one transaction of three round trips, whatever its size (sql-script): the
+   * system locks, the rule set and the records' writes; the customers' locks and reads; their
+   * writes, the checkpoint and the commit. `touched` customers are re-read even when nothing of
+   * theirs changed, so that the cache can be refreshed after a crash between a commit and the
+   * cache write. A source's `checkpoint` is written in the same transaction: it is committed
+   * exactly when the batch is.
    */
   async apply(
     items: readonly PreparedItem[],
@@ -51,9 +54,21 @@ export class ProjectionStore {
     checkpoint?: SourceCheckpoint,
   ): Promise<StoreResult & { ruleSetVersion: number }> {
     const now = new Date();
-    return this.db.transaction(async (em) => {
-      await lockSystems(em, items);
-      const rules = await this.rulesFor(em);
+    return ScriptTransaction.within(this.db, async (tx) => {
+      const parts = segments(items).map((segment) =>
+        segment.kind === 'truncate' ? { segment, changes: [] } : { segment, changes: newestPerRecord(segment.changes) },
+      );
+      const lock = lockSystemsStatement(items);
+      const opening: Statement[] = [
+        ...(lock ? [lock] : []),
+        // Read FOR SHARE after the system locks, as rulesFor does.
+        { sql: ACTIVE_RULE_SET_FOR_SHARE_SQL, params: [] },
+        ...parts.map(({ segment, changes }) => (segment.kind === 'truncate' ? truncateStatement(segment.truncate) : applyRecordsStatement(changes))),
+      ];
+      const results = (await tx.run(opening)).slice(lock ? 1 : 0);
+      const active = results[0] as { version: number }[];
+      if (active.length === 0) throw new Error('no active rule set: the database was not seeded');
+      const rules = await this.activeRules.ensure(active[0].version);
       let applied = 0;
       let stale = 0;
       const changed = new Set<string>();
@@ -61,16 +76,15 @@ export class ProjectionStore {
       // Records this batch wrote, mapped with the rule set of this transaction: not mapped again.
       const fresh = new Set<string>();
       const sameRules = mappedWith === rules.version;
-      for (const segment of segments(items)) {
+      parts.forEach(({ segment, changes }, k) => {
+        const rows = results[k + 1];
         if (segment.kind === 'truncate') {
           applied += 1;
-          for (const id of await applyTruncate(em, segment.truncate)) changed.add(id);
-          continue;
+          for (const id of truncatedCustomers(rows)) changed.add(id);
+          return;
         }
-        const changes = newestPerRecord(segment.changes);
         stale += segment.changes.length - changes.length;
-        const outcomes = await applyRecords(em, changes);
-        outcomes.forEach((o, i) => {
+        (rows as RecordOutcome[]).forEach((o, i) => {
           if (o.applied) {
             // Every customer that gained or lost the record is resolved again, under its lock.
             applied += 1;
@@ -85,10 +99,13 @@ export class ProjectionStore {
             if (changes[i].customerId) affected.add(changes[i].customerId);
           }
         });
-      }
+      });
       for (const id of changed) affected.add(id);
-      const result = await this.customers.resolve(em, [...affected], changed, rules, now, fresh);
-      if (checkpoint) await this.checkpoints.write(em, checkpoint);
+      const ids = [...affected];
+      const reads = this.customers.reads(ids);
+      const rows = reads.length > 0 ? await tx.run(reads) : [];
+      const { writes, ...result } = this.customers.decide(ids, rows, changed, rules, now, fresh);
+      await tx.commit(checkpoint ? [...writes, this.checkpoints.statement(checkpoint)] : writes);
       return { applied, stale, ...result, ruleSetVersion: rules.version };
     });
   }

@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { isNewer } from '@app/change-events';
 import { PreparedChange, PreparedItem, PreparedTruncate } from './store.model';
+import { Statement } from './sql-script';
 
 /**
  * The source records' side of a batch: the upsert that keeps the newest position per record and
@@ -110,22 +111,18 @@ SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(7317, hashtext(system))::t
 FROM (SELECT system, bool_or(exclusive) AS exclusive FROM json_to_recordset($1::json) AS t(system text, exclusive boolean)
       GROUP BY system ORDER BY hashtext(system), system) s`;
 
-/** A truncate of one system: its records older than the truncate deleted, its watermark kept. Returns the customers that lost records. */
-export async function applyTruncate(em: EntityManager, t: PreparedTruncate): Promise<string[]> {
-  const rows: { customer_id: string | null }[] = await em.query(TRUNCATE_SQL, [
-    t.system,
-    t.position.kind,
-    t.position.key,
-    t.position.text,
-    t.position.tsMs === null ? null : new Date(t.position.tsMs),
-  ]);
-  return rows.flatMap((r) => (r.customer_id ? [r.customer_id] : []));
+/** A truncate of one system: its records older than the truncate deleted, its watermark kept. Its rows: the customers that lost records. */
+export function truncateStatement(t: PreparedTruncate): Statement {
+  return { sql: TRUNCATE_SQL, params: [t.system, t.position.kind, t.position.key, t.position.text, t.position.tsMs === null ? null : new Date(t.position.tsMs)] };
 }
 
-/** Upserts the changes (the newest per record, in key order), newer positions only; one outcome per change. */
-export async function applyRecords(em: EntityManager, changes: PreparedChange[]): Promise<RecordOutcome[]> {
-  if (changes.length === 0) return [];
-  return em.query(APPLY_RECORDS_SQL, [JSON.stringify(changes.map(recordRow))]);
+export function truncatedCustomers(rows: unknown[]): string[] {
+  return (rows as { customer_id: string | null }[]).flatMap((r) => (r.customer_id ? [r.customer_id] : []));
+}
+
+/** Upserts the changes (the newest per record, in key order), newer positions only; its rows: one RecordOutcome per change. */
+export function applyRecordsStatement(changes: PreparedChange[]): Statement {
+  return { sql: APPLY_RECORDS_SQL, params: [JSON.stringify(changes.map(recordRow))] };
 }
 
 /** A change as the statements' `jsonb_to_recordset` reads it (the columns of `source_record`). */
@@ -166,15 +163,21 @@ export function segments(items: readonly PreparedItem[]): Segment[] {
   return out;
 }
 
-/** Takes LOCK_SYSTEMS_SQL's locks for a batch: exclusive for the systems it truncates, shared for the others. */
-export async function lockSystems(em: EntityManager, items: readonly PreparedItem[]): Promise<void> {
+/** LOCK_SYSTEMS_SQL's locks for a batch: exclusive for the systems it truncates, shared for the others; null when it has none. */
+export function lockSystemsStatement(items: readonly PreparedItem[]): Statement | null {
   const exclusive = new Map<string, boolean>();
   for (const item of items) {
     if (item.kind === 'truncate') exclusive.set(item.truncate.system, true);
     else if (!exclusive.has(item.change.system)) exclusive.set(item.change.system, false);
   }
-  if (exclusive.size === 0) return;
-  await em.query(LOCK_SYSTEMS_SQL, [JSON.stringify([...exclusive].map(([system, x]) => ({ system, exclusive: x })))]);
+  if (exclusive.size === 0) return null;
+  return { sql: LOCK_SYSTEMS_SQL, params: [JSON.stringify([...exclusive].map(([system, x]) => ({ system, exclusive: x })))] };
+}
+
+/** Takes the batch's system locks in a statement of its own. */
+export async function lockSystems(em: EntityManager, items: readonly PreparedItem[]): Promise<void> {
+  const lock = lockSystemsStatement(items);
+  if (lock) await em.query(lock.sql, [...lock.params]);
 }
 
 export function recordId(system: string, recordKey: string): string {
