@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import * as amqp from 'amqplib';
 import { backgroundFailed, backgroundSucceeded, outboxParkedTotal, setScrapeSource } from '@app/observability';
 import Redis from 'ioredis';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { RedisKeys } from '../cache/redis-keys';
 import { PROJECTION_DATA_SOURCE, REDIS_CLIENT, REDIS_KEYS } from '../database/projection.tokens';
 import { StatusChangeView } from '../customer-view.model';
 import { OutboxCompaction } from './outbox-compaction';
+import { ScriptTransaction, Statement } from '../store/sql-script';
 
 interface OutboxRow {
   id: string;
@@ -158,10 +159,14 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** Claims a batch, publishes it, deletes what the broker confirmed and parks what it can never take; returns the rows claimed. */
+  /**
+   * Claims a batch, publishes it, deletes what the broker confirmed and parks what it can never
+   * take; returns the rows claimed. Two round trips to PostgreSQL (sql-script): the claim with
+   * its transaction's start, the deletes with its commit.
+   */
   private async relayBatch(): Promise<number> {
-    return this.db.transaction(async (em) => {
-      const rows: OutboxRow[] = await em.query('SELECT * FROM status_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED', [BATCH]);
+    return ScriptTransaction.within(this.db, async (tx) => {
+      const [rows] = (await tx.run([{ sql: 'SELECT * FROM status_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED', params: [BATCH] }])) as OutboxRow[][];
       if (rows.length === 0) return 0;
       const ch = await this.openChannel();
       const parked: Array<{ id: string; error: string }> = [];
@@ -190,8 +195,11 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
           .publish(this.keys.statusChannel, JSON.stringify(confirmed.map((s) => s.message)))
           .catch((e: Error) => this.logger.warn(`status changes not fanned out to subscriptions: ${e.message}`));
       }
-      if (parked.length > 0) await this.park(em, parked);
-      await em.query('DELETE FROM status_outbox WHERE id = ANY($1::bigint[])', [confirmed.map((s) => s.id)]);
+      await tx.commit([
+        ...(parked.length > 0 ? [parkStatement(parked)] : []),
+        { sql: 'DELETE FROM status_outbox WHERE id = ANY($1::bigint[])', params: [confirmed.map((s) => s.id)] },
+      ]);
+      if (parked.length > 0) this.countParked(parked);
       this.stats.published += confirmed.length;
       return rows.length;
     });
@@ -226,15 +234,8 @@ export class StatusOutboxRelay implements OnApplicationBootstrap, OnApplicationS
     return confirmed;
   }
 
-  /** Moves changes that can never be published to `status_outbox_dead`, with their reasons. */
-  private async park(em: EntityManager, parked: Array<{ id: string; error: string }>): Promise<void> {
-    await em.query(
-      `WITH reasons AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(id, error)),
-            moved AS (DELETE FROM status_outbox o USING reasons r WHERE o.id = r.id RETURNING o.*, r.error)
-       INSERT INTO status_outbox_dead (id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error)
-       SELECT id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error FROM moved`,
-      [parked.map((p) => p.id), parked.map((p) => p.error)],
-    );
+  /** Counts and logs changes moved to `status_outbox_dead` (parkStatement), once committed. */
+  private countParked(parked: Array<{ id: string; error: string }>): void {
     this.stats.parked += parked.length;
     outboxParkedTotal.inc(parked.length);
     for (const p of parked) {
@@ -268,5 +269,16 @@ function toMessage(r: OutboxRow): StatusChangeMessage {
     ruleSetVersion: r.rule_set_version,
     at: r.at.toISOString(),
     customerVersion: r.customer_version === null ? null : Number(r.customer_version),
+  };
+}
+
+/** Moves changes that can never be published to `status_outbox_dead`, with their reasons. */
+function parkStatement(parked: Array<{ id: string; error: string }>): Statement {
+  return {
+    sql: `WITH reasons AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(id, error)),
+            moved AS (DELETE FROM status_outbox o USING reasons r WHERE o.id = r.id RETURNING o.*, r.error)
+       INSERT INTO status_outbox_dead (id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error)
+       SELECT id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error FROM moved`,
+    params: [parked.map((p) => p.id), parked.map((p) => p.error)],
   };
 }
