@@ -123,6 +123,27 @@ describe('change events to GraphQL', () => {
     expect(res.data?.unmappedValues).toEqual([expect.objectContaining({ system: 'crm', field: 'status', value: 'LEAD', count: 2 })]);
   });
 
+  it('lists the most frequent unmapped values first, at most `first` of them, and counts all of them apart', async () => {
+    // Three more unmapped crm statuses: on 3, 2 and 1 records (LEAD is on 2 from the test before).
+    let id = 300;
+    for (const [status, n] of [['PROSPECT_X', 3], ['TRIAL_X', 1], ['PAUSED_X', 2]] as const) {
+      for (let k = 0; k < n; k++) await app.event(CRM, 'c', null, { id: ++id, customer_no: `UF-${id}`, email: null, status, updated_at: 1 });
+    }
+    await until(`UF-${id}`, (c) => c?.status === 'UNKNOWN', 'last one unknown');
+    type Res = { unmappedValues: Array<{ value: string; count: number }>; unmappedTotals: { values: number; records: number } };
+    const top = await gql<Res>(app.url, `{ unmappedValues(first: 2) { value count } unmappedTotals { values records } }`);
+    expect(top.data?.unmappedValues).toEqual([
+      { value: 'PROSPECT_X', count: 3 },
+      { value: 'LEAD', count: 2 },
+    ]);
+    expect(top.data?.unmappedTotals).toEqual({ values: 4, records: 8 });
+    expect((await gql<Res>(app.url, `{ unmappedValues { value } }`)).data?.unmappedValues).toHaveLength(4);
+    for (const first of [-1, 501]) {
+      const refused = await gql(app.url, `{ unmappedValues(first: ${first}) { value } }`);
+      expect(refused.errors?.[0]).toMatchObject({ message: `unmappedValues(first) must be between 0 and 500, got ${first}`, extensions: { code: 'BAD_USER_INPUT' } });
+    }
+  });
+
   it('refuses a query above the cost limit with a clear error', async () => {
     const res = await gql(app.url, `{ customersByStatus(status: "ACTIVE", first: 500) { edges { node { history(first: 500) { to } } } } }`);
     expect(res.errors?.[0]).toMatchObject({ message: expect.stringMatching(/too costly/), extensions: { code: 'QUERY_TOO_COSTLY' } });

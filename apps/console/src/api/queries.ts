@@ -6,7 +6,7 @@ export const OVERVIEW = `{
   activeRuleSet { version checksum comment publishedBy publishedAt document }
   instances { id host pid parts ruleSetVersion checksum lastSeen }
   statusCounts { status count }
-  unmappedValues { system field value count lastSeen }
+  unmappedTotals { values records }
 }`;
 
 export const RECONCILE = `query($system: String) { lastReconcileReport(system: $system) { system finishedAt agreed legacyRows viewRecords missing gone differs unmappable } }`;
@@ -38,7 +38,9 @@ export const DIFF = `query($from: Int!, $to: Int!) { ruleSetDiff(from: $from, to
     rows { id change beforeIndex afterIndex cells { column before after } } }
 } }`;
 
-export const UNMAPPED = `{ unmappedValues { system field value count lastSeen } }`;
+/** How many unmapped values the console lists: the most frequent (the API's default is 100). */
+export const UNMAPPED_SHOWN = 200;
+export const UNMAPPED = `{ unmappedValues(first: ${UNMAPPED_SHOWN}) { system field value count lastSeen } }`;
 
 const CUSTOMER_FIELDS = `id status reason statusSince updatedAt
   sources { system recordKey status rule raw sourceTimestamp }

@@ -3,7 +3,7 @@ import { Inject, UseGuards } from '@nestjs/common';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
 import { ActiveRuleSet, ProjectionQueries } from '@app/projection';
 import { badUserInput, intArgument } from '../errors/graphql-errors';
-import { CustomerConnection, Explanation, StatusChange, StatusCount, UnmappedValue } from '../generated/graphql';
+import { CustomerConnection, Explanation, StatusChange, StatusCount, UnmappedTotals, UnmappedValue } from '../generated/graphql';
 import { RequiresRole, RolesGuard } from '../auth/roles.guard';
 import { requireRole } from '../auth/request-auth';
 import { toGraphqlError } from '../rules/rule-set.mapper';
@@ -79,9 +79,14 @@ export class CustomerQueryResolver {
     return this.queries.statusCounts();
   }
 
+  @Query('unmappedTotals')
+  unmappedTotals(): Promise<UnmappedTotals> {
+    return this.queries.unmappedTotals();
+  }
+
   @Query('unmappedValues')
-  unmappedValues(): Promise<UnmappedValue[]> {
-    return this.queries.unmappedValues();
+  unmappedValues(@Args('first', { type: () => Int, nullable: true }) first: number | null): Promise<UnmappedValue[]> {
+    return this.queries.unmappedValues(intArgument('unmappedValues(first)', first, 100, this.env.graphql.maxPage));
   }
 }
 

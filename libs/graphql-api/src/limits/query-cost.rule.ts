@@ -15,6 +15,7 @@ export const DATABASE_QUERY_COST = 100;
 export const DATABASE_QUERIES: Readonly<Record<string, number>> = {
   'Query.statusCounts': 1,
   'Query.unmappedValues': 1,
+  'Query.unmappedTotals': 1,
   'Query.customersByStatus': 2, // the page and the total count
   'Query.lastReconcileReport': 1,
   'Query.ruleSetVersions': 2,

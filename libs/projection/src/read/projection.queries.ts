@@ -37,12 +37,22 @@ export class ProjectionQueries {
     return rows.map((r) => ({ status: r.status, count: Number(r.count) }));
   }
 
-  /** Raw values no mapping rule covered, counted over the live source records holding them now. */
-  async unmappedValues(): Promise<UnmappedValue[]> {
+  /** How many distinct raw values no mapping rule covers, and the live records holding them. */
+  async unmappedTotals(): Promise<{ values: number; records: number }> {
+    const [row]: { values: string; records: string }[] = await this.db.query(
+      `SELECT count(*) AS values, coalesce(sum(n), 0) AS records
+       FROM (SELECT count(*) AS n FROM source_record WHERE unmapped_value IS NOT NULL AND NOT deleted GROUP BY system, unmapped_field, unmapped_value) g`,
+    );
+    return { values: Number(row.values), records: Number(row.records) };
+  }
+
+  /** The `first` most frequent raw values no mapping rule covered, counted over the live source records holding them now. */
+  async unmappedValues(first: number): Promise<UnmappedValue[]> {
     const rows: { system: string; field: string; value: string; count: string; last_seen: Date }[] = await this.db.query(
       `SELECT system, unmapped_field AS field, unmapped_value AS value, count(*) AS count, max(updated_at) AS last_seen
        FROM source_record WHERE unmapped_value IS NOT NULL AND NOT deleted
-       GROUP BY system, unmapped_field, unmapped_value ORDER BY count(*) DESC, system, unmapped_value`,
+       GROUP BY system, unmapped_field, unmapped_value ORDER BY count(*) DESC, system, unmapped_value LIMIT $1`,
+      [first],
     );
     return rows.map((r) => ({ system: r.system, field: r.field, value: r.value, count: Number(r.count), lastSeen: r.last_seen.toISOString() }));
   }

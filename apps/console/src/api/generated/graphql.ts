@@ -59,7 +59,8 @@ export interface IQuery {
     customers(ids: string[]): Nullable<Customer>[] | Promise<Nullable<Customer>[]>;
     customersByStatus(status: string, first?: Nullable<number>, after?: Nullable<string>): CustomerConnection | Promise<CustomerConnection>;
     statusCounts(): StatusCount[] | Promise<StatusCount[]>;
-    unmappedValues(): UnmappedValue[] | Promise<UnmappedValue[]>;
+    unmappedValues(first?: Nullable<number>): UnmappedValue[] | Promise<UnmappedValue[]>;
+    unmappedTotals(): UnmappedTotals | Promise<UnmappedTotals>;
 }
 
 export interface Me {
@@ -304,6 +305,11 @@ export interface SourceStatus {
 export interface StatusCount {
     status: string;
     count: number;
+}
+
+export interface UnmappedTotals {
+    values: number;
+    records: number;
 }
 
 export interface UnmappedValue {

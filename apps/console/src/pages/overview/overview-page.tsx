@@ -1,12 +1,12 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { parse } from 'yaml';
 import { gql } from '../../api/client';
-import type { Instance, ReconcileReport, RuleSetVersion, StatusCount, UnmappedValue } from '../../api/generated/graphql';
+import type { Instance, ReconcileReport, RuleSetVersion, StatusCount, UnmappedTotals } from '../../api/generated/graphql';
 import { OVERVIEW, RECONCILE } from '../../api/queries';
 import { ErrorNote, Loading, Section, short, StatusBadge, when } from '../../ui/common';
 import { useQuery } from '../../ui/use-query';
 
-type Overview = { activeRuleSet: RuleSetVersion; instances: Instance[]; statusCounts: StatusCount[]; unmappedValues: UnmappedValue[] };
+type Overview = { activeRuleSet: RuleSetVersion; instances: Instance[]; statusCounts: StatusCount[]; unmappedTotals: UnmappedTotals };
 type Drift = Pick<ReconcileReport, 'system' | 'finishedAt' | 'agreed' | 'legacyRows' | 'viewRecords' | 'missing' | 'gone' | 'differs' | 'unmappable'>;
 
 export function OverviewPage() {
@@ -23,9 +23,8 @@ export function OverviewPage() {
 
   if (q.error) return <ErrorNote error={q.error} />;
   if (!q.data) return <Loading what="the overview" />;
-  const { activeRuleSet: active, instances, statusCounts, unmappedValues } = q.data;
+  const { activeRuleSet: active, instances, statusCounts, unmappedTotals } = q.data;
   const total = statusCounts.reduce((n, c) => n + c.count, 0);
-  const waiting = unmappedValues.reduce((n, v) => n + v.count, 0);
   return (
     <div class="page">
       <h1>Overview</h1>
@@ -74,9 +73,9 @@ export function OverviewPage() {
           </table>
         </Section>
         <Section title="Unmapped values waiting">
-          <p class="big">{unmappedValues.length}</p>
+          <p class="big">{unmappedTotals.values}</p>
           <p class="muted">
-            distinct raw values, on {waiting} records, that only a fallback maps. <a href="#/unmapped">See them</a>
+            distinct raw values, on {unmappedTotals.records} records, that only a fallback maps. <a href="#/unmapped">See them</a>
           </p>
         </Section>
       </div>

@@ -1,5 +1,5 @@
 import type { Me, UnmappedValue } from '../../api/generated/graphql';
-import { UNMAPPED } from '../../api/queries';
+import { UNMAPPED, UNMAPPED_SHOWN } from '../../api/queries';
 import { canEditRules } from '../../app';
 import { ErrorNote, Loading, Section, when } from '../../ui/common';
 import { go } from '../../ui/route';
@@ -16,6 +16,7 @@ export function UnmappedPage({ me }: { me: Me }) {
     <div class="page">
       <h1>Unmapped values</h1>
       {values.length === 0 ? <p class="muted">Every stored raw value is mapped by a rule.</p> : null}
+      {values.length >= UNMAPPED_SHOWN ? <p class="muted">The {UNMAPPED_SHOWN} values held by the most records are listed; map them and the next ones appear.</p> : null}
       {groups.map((g) => {
         const [system, field] = g.split('.');
         const rows = values.filter((v) => v.system === system && v.field === field);
