@@ -9,7 +9,7 @@ import { BenchContext, BenchOutcome, ratio } from '../bench.model';
 import { dropPostgresDatabase, LegacyDatabases } from '../data/legacy.seeder';
 import { ABSENT, CRM_VARIANTS, customerId, ReferenceCustomers } from '../data/reference-data';
 import { CpuMonitor, CpuShares } from '../infra/cpu.monitor';
-import { deleteQueues, freshQueues } from '../infra/servers';
+import { clearRedisPrefix, deleteQueues, freshQueues } from '../infra/servers';
 import { percentile } from '../load/http.load';
 import { ACTIVE, probeStatusChanges } from '../load/status.probes';
 import { AppWorkerInfo, ConsumedTimeline } from '../workers/app.worker';
@@ -154,6 +154,9 @@ export async function directBench(ctx: BenchContext, size: DirectSize): Promise<
   await new LegacyDatabases(urls).seedCrm(customers, names.crm);
   await ctx.view.reset();
   await ctx.view.seed(customers, ctx.mappings);
+  // The view starts again at version 1: a cached view of an earlier part (freshness's probe
+  // customers are the same ids) has a higher version, and the cache would keep it.
+  await clearRedisPrefix(urls.redis, BENCH_NAMES.redisPrefix);
   await freshQueues(urls.amqp, BENCH_NAMES.exchange, [QUEUE]);
   const legacy = new Client({ connectionString: legacyUrl, application_name: 'bench-direct-writer' });
   await legacy.connect();
