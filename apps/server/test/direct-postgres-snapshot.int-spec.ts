@@ -77,4 +77,41 @@ describe('direct CDC from PostgreSQL: the first start loads the table in the slo
     const one = await gql<{ customer: { status: string } | null }>(started.url, `{ customer(id: "S-NEW-5") { status } }`);
     expect(one.data?.customer).toEqual({ status: 'PENDING' });
   }, 120_000);
+
+  it('a first start over a view that already holds records of the system (its slot was dropped meanwhile): a record the table no longer holds is deleted, the others loaded', async () => {
+    // After the first test: its service and context are done with.
+    await ctx?.close();
+    ctx = undefined;
+    await app?.stop();
+    app = undefined;
+    const gone = await LegacyReplica.create(['crm']);
+    const url = 'TEST_SNAPSHOT_GONE_URL';
+    process.env[url] = gone.url;
+    const dir = directConfigDir({ crm: url });
+    const slotPrefix = `${prefix}_gone`;
+    let started: TestApp | undefined;
+    try {
+      await gone.query(`INSERT INTO crm.customers VALUES (1, 'G-1', null, 'ACTIVE', now()), (2, 'G-2', null, 'ACTIVE', now()), (3, 'G-3', null, 'ACTIVE', now())`);
+      started = await TestApp.start({ CONFIG_DIR: dir, DIRECT_PG_SLOT_PREFIX: slotPrefix });
+      const status = async (id: string) => (await gql<{ customer: { status: string } | null }>(started!.url, `query($id: ID!) { customer(id: $id) { status } }`, { id })).data?.customer?.status ?? null;
+      await waitFor(async () => (await status('G-3')) === 'PENDING', 'the first load');
+      // Stopped; meanwhile the slot is dropped (by an operator, or lost) and the table changes with no slot to see it.
+      await started.restart(async () => {
+        await gone.query(`SELECT pg_drop_replication_slot($1)`, [`${slotPrefix}_crm`]);
+        await gone.query(`DELETE FROM crm.customers WHERE id = 2`);
+        await gone.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 3`);
+      });
+      await waitFor(async () => (await status('G-3')) === 'INACTIVE', 'the second load');
+      expect(await status('G-2')).toBeNull();
+      expect(await status('G-1')).toBe('PENDING');
+      // And streaming goes on from the new slot.
+      await gone.query(`UPDATE crm.customers SET status = 'CLOSED' WHERE id = 1`);
+      await waitFor(async () => (await status('G-1')) === 'CLOSED', 'a change streamed after the load');
+    } finally {
+      await started?.stop();
+      await gone.drop();
+      delete process.env[url];
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -19,7 +19,7 @@ export class TestApp {
 
   private constructor(
     readonly env: EnvConfig,
-    readonly running: RunningApp,
+    public running: RunningApp,
   ) {}
 
   static async start(overrides: Record<string, string> = {}): Promise<TestApp> {
@@ -34,12 +34,22 @@ export class TestApp {
     );
     await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')}`);
     await client.end();
-    // TEST_APP_LOGS=1 shows the service's own log while a spec is being debugged.
-    const running = await startApp({ api: true, ingest: true }, { env, logger: process.env.TEST_APP_LOGS ? undefined : false });
-    const app = new TestApp(env, running);
+    const app = new TestApp(env, await TestApp.startService(env));
     app.publisher = await amqp.connect(env.amqp.url);
     app.channel = await app.publisher.createConfirmChannel();
     return app;
+  }
+
+  private static startService(env: EnvConfig): Promise<RunningApp> {
+    // TEST_APP_LOGS=1 shows the service's own log while a spec is being debugged.
+    return startApp({ api: true, ingest: true }, { env, logger: process.env.TEST_APP_LOGS ? undefined : false });
+  }
+
+  /** Stops the service, runs `meanwhile`, and starts it again on the same database and keys (nothing is emptied): a restart. */
+  async restart(meanwhile: () => Promise<void> = async () => undefined): Promise<void> {
+    await this.running.close();
+    await meanwhile();
+    this.running = await TestApp.startService(this.env);
   }
 
   get url(): string {

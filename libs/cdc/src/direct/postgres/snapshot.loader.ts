@@ -19,6 +19,12 @@ const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
  * before the slot's consistent point, and the slot streams exactly those committed after it: no
  * gap, no overlap. The rows are positioned just before the slot's restart_lsn, where the slot
  * starts reading WAL, so every change it streams (at or after restart_lsn) is newer than them.
+ *
+ * The view may already hold records of the system (it was read through Debezium before, or an
+ * earlier slot was dropped): a record the table no longer holds would stay live, since no change
+ * of it will ever come. So after the load, a truncate at the rows' position: every record of the
+ * system older than it, i.e. every record the snapshot did not hold, is deleted (the loaded rows,
+ * at exactly that position, are not older). On an empty view it removes nothing.
  */
 export async function loadSnapshot(ctx: DirectSourceContext, snapshot: string, restartLsn: Lsn, keepGoing: () => boolean): Promise<number> {
   const { system, env } = ctx;
@@ -42,6 +48,7 @@ export async function loadSnapshot(ctx: DirectSourceContext, snapshot: string, r
     }
     await cursor.close();
     await client.query('COMMIT');
+    await apply(ctx, [{ change: { kind: 'event', event: ctx.events.truncate(system, position), ref: 'snapshot: records the table no longer holds' }, raw: null }], keepGoing);
   } finally {
     await client.end().catch(() => undefined);
   }
