@@ -31,7 +31,8 @@ describe('query cost', () => {
     ['history batched over a page: one query, rows multiplied', '{ customersByStatus(status: "A", first: 10) { edges { node { history(first: 5) { to } } } } }', {}, { fields: 1 + 10 * (1 + (1 + (1 + 5))), databaseQueries: 3 }],
     ['a skipped subtree costs nothing', 'query($on: Boolean!) { statusCounts @include(if: $on) { count } }', { on: false }, { fields: 0, databaseQueries: 0 }],
     ['an included one costs', 'query($on: Boolean!) { statusCounts @include(if: $on) { count } }', { on: true }, { fields: 2, databaseQueries: 1 }],
-    ['a fragment spread twice counts twice', '{ ...F ...F } fragment F on Query { unmappedValues { value } }', {}, { fields: 4, databaseQueries: 2 }],
+    ['a fragment spread twice counts twice', '{ ...F ...F } fragment F on Query { unmappedValues(first: 1) { value } }', {}, { fields: 4, databaseQueries: 2 }],
+    ['unmappedValues is priced by its first, 100 by default', '{ unmappedValues { value } unmappedTotals { values records } }', {}, { fields: 104, databaseQueries: 2 }],
   ])('%s', (_name, query, variables, expected) => {
     const cost = queryCost(schema, parse(query), variables);
     expect(cost).toEqual({ ...expected, cost: expected.fields + expected.databaseQueries * DATABASE_QUERY_COST });
