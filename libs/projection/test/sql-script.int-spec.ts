@@ -57,6 +57,9 @@ describe('statements as one script', () => {
     const tag = first.slice('SELECT '.length, first.indexOf('x'));
     const value = `before ${tag} after ${tag}`;
     expect(await db.query(inline({ sql: 'SELECT $1::text AS v', params: [value] }))).toEqual([{ v: value }]);
+    // A value ending in the tag without its last "$" would make the tag with the closing one.
+    const suffix = `ends in ${tag.slice(0, -1)}`;
+    expect(await db.query(inline({ sql: 'SELECT $1::text AS v, $2::text AS w', params: [suffix, 'second'] }))).toEqual([{ v: suffix, w: 'second' }]);
   });
 
   it('refuses a NUL in a text value as data (a RangeError), before sending anything', () => {
@@ -104,6 +107,21 @@ describe('statements as one script', () => {
     await ScriptTransaction.within(db, (tx) => tx.run([{ sql: `INSERT INTO ${table} VALUES ($1, $2)`, params: [2, 'never committed'] }]));
     await ScriptTransaction.within(db, (tx) => tx.commit([{ sql: `INSERT INTO ${table} VALUES ($1, $2)`, params: [3, 'committed'] }]));
     expect(await db.query(`SELECT id, v FROM ${table} ORDER BY id`)).toEqual([{ id: 3, v: 'committed' }]);
+    // A work that catches a failed script and commits anyway commits nothing, and says so; one that
+    // catches a commit refused before it was sent leaves no transaction (nor its locks) open.
+    await expect(
+      ScriptTransaction.within(db, async (tx) => {
+        await tx.run([{ sql: `INSERT INTO ${table} VALUES ($1, $2)`, params: [4, 'before the failure'] }]);
+        await tx.run([{ sql: `INSERT INTO ${table} VALUES ($1, $2)`, params: [3, 'duplicate key'] }]).catch(() => undefined);
+        await tx.commit();
+      }),
+    ).rejects.toThrow(/can only roll back/);
+    await ScriptTransaction.within(db, async (tx) => {
+      await tx.run([{ sql: 'SELECT pg_advisory_xact_lock(7319002)', params: [] }]);
+      await tx.commit([{ sql: `INSERT INTO ${table} VALUES ($1, $2)`, params: [5, 'a\u0000b'] }]).catch(() => undefined);
+    });
+    expect(await db.query(`SELECT id FROM ${table} ORDER BY id`)).toEqual([{ id: 3 }]);
+    expect((await other.query('SELECT pg_try_advisory_xact_lock(7319002) AS free')).rows).toEqual([{ free: true }]);
     // Both connections of the pool of two are free again: two transactions at once still run.
     await Promise.all([1, 2].map((n) => ScriptTransaction.within(db, (tx) => tx.commit([{ sql: 'SELECT pg_sleep(0.05), $1::int', params: [n] }]))));
   });

@@ -27,10 +27,10 @@ export interface AuditRow {
   at: Date;
 }
 
-/** Rule set versions in PostgreSQL: drafts, published versions (kept forever), the active pointer. */
 /** The active version, its row locked FOR SHARE: a publish waits for the transaction that read it. */
 export const ACTIVE_RULE_SET_FOR_SHARE_SQL = 'SELECT version FROM active_rule_set FOR SHARE';
 
+/** Rule set versions in PostgreSQL: drafts, published versions (kept forever), the active pointer. */
 @Injectable()
 export class RuleSetRepository {
   constructor(@Inject(PROJECTION_DATA_SOURCE) private readonly db: DataSource) {}

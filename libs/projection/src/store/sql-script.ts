@@ -18,7 +18,12 @@ export interface Statement {
 
 /** A client of the pool, as node-postgres has it. */
 export interface ScriptClient {
-  query(text: string): Promise<{ rows: unknown[] } | Array<{ rows: unknown[] }>>;
+  query(text: string): Promise<ScriptResult | ScriptResult[]>;
+}
+
+interface ScriptResult {
+  rows: unknown[];
+  command: string | null;
 }
 
 /**
@@ -31,14 +36,17 @@ function quoted(text: string): string {
   // The query text is NUL-terminated on the wire: a NUL would cut the script short. As a
   // parameter it is refused by PostgreSQL as data (22021); here as a RangeError, also data.
   if (text.includes('\u0000')) throw new RangeError('a text value holds a NUL character, which PostgreSQL cannot store');
+  // The literal ends at the first tag after the opening one: not in the value, nor made by the
+  // value's end and the closing tag (a value ending in `$sv…` without the last `$`).
   let tag = TAG;
-  while (text.includes(tag)) tag = `$sv${randomBytes(6).toString('hex')}$`;
+  while ((text + tag).indexOf(tag) !== text.length) tag = `$sv${randomBytes(6).toString('hex')}$`;
   return `${tag}${text}${tag}`;
 }
 
 /** An array literal's element: quoted, with `"` and `\` escaped; null is NULL. */
 function arrayElement(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'object' && !(v instanceof Date)) throw new TypeError('an array parameter holds scalars only');
   return `"${scalarText(v).replace(/["\\]/g, '\\$&')}"`;
 }
 
@@ -64,6 +72,7 @@ function scalarText(v: unknown): string {
 export function literal(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (Array.isArray(v)) return quoted(`{${v.map(arrayElement).join(',')}}`);
+  if (Buffer.isBuffer(v)) throw new TypeError('a Buffer cannot be a statement\'s parameter here (it would be sent as JSON, not bytea)');
   if (typeof v === 'object' && !(v instanceof Date)) return quoted(JSON.stringify(v));
   return quoted(scalarText(v));
 }
@@ -79,11 +88,14 @@ export function inline(s: Statement): string {
 
 /** Runs the statements as one script in one round trip; the rows of each, in order. */
 export async function runScript(client: ScriptClient, statements: readonly (Statement | string)[]): Promise<unknown[][]> {
+  return (await runScriptResults(client, statements)).map((r) => r.rows ?? []);
+}
+
+async function runScriptResults(client: ScriptClient, statements: readonly (Statement | string)[]): Promise<ScriptResult[]> {
   if (statements.length === 0) return [];
   const text = statements.map((s) => (typeof s === 'string' ? s : inline(s))).join(';\n');
   const result = await client.query(text);
-  const results = Array.isArray(result) ? result : [result];
-  return results.map((r) => r.rows ?? []);
+  return Array.isArray(result) ? result : [result];
 }
 
 /** The connection of a TypeORM transaction's entity manager, to run scripts in that transaction. */
@@ -102,34 +114,64 @@ interface PoolClient extends ScriptClient {
  * A transaction whose START goes with its first script and whose COMMIT with its last: a batch's
  * write is three round trips (records, customers read under their locks, customers written).
  */
+/**
+ * READ COMMITTED named, not taken from the server's default: a read after a lock statement must
+ * have a snapshot of its own (REPEATABLE READ would give every statement the first one's).
+ */
+const START = 'START TRANSACTION ISOLATION LEVEL READ COMMITTED';
+
 export class ScriptTransaction {
   private begun = false;
-  private ended = false;
+  /** A script failed (or was refused before it was sent): the transaction can only roll back. */
+  private failed = false;
+  private committed = false;
 
   private constructor(private readonly client: PoolClient) {}
 
   /** Runs the statements in the transaction, beginning it with them if it has not begun. */
   async run(statements: readonly Statement[]): Promise<unknown[][]> {
-    if (this.ended) throw new Error('the transaction has ended');
-    if (this.begun) return runScript(this.client, statements);
-    this.begun = true;
-    return (await runScript(this.client, ['START TRANSACTION', ...statements])).slice(1);
+    this.usable();
+    const head = this.begun ? [] : [START];
+    const rows = await this.send([...head, ...statements]);
+    return rows.slice(head.length).map((r) => r.rows ?? []);
   }
 
-  /** Runs the statements and commits with them. */
+  /** Runs the statements and commits with them; throws unless PostgreSQL answered the COMMIT with COMMIT. */
   async commit(statements: readonly Statement[] = []): Promise<unknown[][]> {
-    if (this.ended) throw new Error('the transaction has ended');
-    const head = this.begun ? [] : ['START TRANSACTION'];
+    this.usable();
+    const head = this.begun ? [] : [START];
+    const results = await this.send([...head, ...statements, 'COMMIT']);
+    // A COMMIT of a transaction that an error aborted answers ROLLBACK, without an error.
+    const last = results[results.length - 1];
+    if (last?.command !== 'COMMIT') {
+      this.failed = true;
+      throw new Error(`the transaction was not committed (PostgreSQL answered ${last?.command ?? 'nothing'})`);
+    }
+    this.committed = true;
+    return results.slice(head.length, results.length - 1).map((r) => r.rows ?? []);
+  }
+
+  private usable(): void {
+    if (this.committed) throw new Error('the transaction has committed');
+    if (this.failed) throw new Error('the transaction failed: it can only roll back');
+  }
+
+  private async send(statements: readonly (Statement | string)[]): Promise<ScriptResult[]> {
+    // Begun as soon as a START may have reached the server, so that the end rolls it back.
     this.begun = true;
-    this.ended = true;
-    const rows = await runScript(this.client, [...head, ...statements, 'COMMIT']);
-    return rows.slice(head.length, rows.length - 1);
+    try {
+      return await runScriptResults(this.client, statements);
+    } catch (e) {
+      this.failed = true;
+      throw e;
+    }
   }
 
   /**
    * Runs `work` in a transaction on a connection of `db`'s pool: committed by `work`'s `commit`,
-   * rolled back if `work` throws or returns without committing. The connection goes back to the
-   * pool unless it broke (an error while it was checked out, or a rollback that failed).
+   * rolled back otherwise (`work` threw, returned without committing, or caught a failed script).
+   * The connection goes back to the pool unless it broke (an error while it was checked out, or a
+   * rollback that failed).
    */
   static async within<T>(db: DataSource, work: (tx: ScriptTransaction) => Promise<T>): Promise<T> {
     const pool = (db.driver as unknown as { master: { connect(): Promise<PoolClient> } }).master;
@@ -139,14 +181,10 @@ export class ScriptTransaction {
     const onError = (err: Error) => (broken = err);
     client.on('error', onError);
     const tx = new ScriptTransaction(client);
-    let failed = false;
     try {
       return await work(tx);
-    } catch (e) {
-      failed = true;
-      throw e;
     } finally {
-      if (tx.begun && (failed || !tx.ended) && !broken) {
+      if (tx.begun && !tx.committed && !broken) {
         try {
           await client.query('ROLLBACK');
         } catch (rollbackError) {
