@@ -408,7 +408,7 @@ export class PostgresDirectSource implements ChangeTransport {
     await retryUntilDone(
       async () => {
         await this.reopenAdminIfDead();
-        await this.connect(false);
+        await this.connect(await this.slotGone());
       },
       {
       maxDelayMs: this.ctx.env.cdc.retryMaxMs,
@@ -420,6 +420,23 @@ export class PostgresDirectSource implements ChangeTransport {
         },
       },
     ).catch(() => undefined);
+  }
+
+  /**
+   * Whether the slot was dropped while this source streamed from it (by an operator, or another
+   * tool): then it is created again and the table loaded in its snapshot, as on a first start, so
+   * the view ends equal to the table (the load deletes what the table no longer holds); the
+   * changes made while there was no slot are not in the customers' history.
+   */
+  private async slotGone(): Promise<boolean> {
+    if ((await this.admin!.slotState()).exists) return false;
+    this.ctx.logger.error(
+      `systems.${this.system.name}: replication slot ${this.admin!.slot} is gone (dropped while statusview streamed from it): creating it again and loading ` +
+        `${this.system.table} in its snapshot; the view ends equal to the table, but the changes made while there was no slot are not in the history`,
+    );
+    // `direct-slot drop` drops the publication with the slot.
+    if ((await this.admin!.ensurePublication()) === 'created') this.ctx.logger.log(`systems.${this.system.name}: created publication ${this.admin!.publication}`);
+    return true;
   }
 
   /** The admin connection went down with the stream when the link did: a new one, before the stream is opened again. */
