@@ -14,21 +14,24 @@ import { clientOf, runScript, Statement } from './sql-script';
 export const LOCK_CUSTOMERS_SQL = `
 SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(id, 7316) AS h FROM json_array_elements_text($1::json) id ORDER BY 1) s`;
 
+// Rows as JSON documents (one native JSON.stringify each, where array parameters cost an escape
+// per element), read by jsonb_to_recordset with the columns' types.
 const REMAP_SQL = `
 UPDATE source_record s SET status = u.status, rule = u.rule, unmapped_field = u.unmapped_field, unmapped_value = u.unmapped_value
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(system, record_key, status, rule, unmapped_field, unmapped_value)
+FROM jsonb_to_recordset($1::jsonb) AS u(system text, record_key text, status text, rule text, unmapped_field text, unmapped_value text)
 WHERE s.system = u.system AND s.record_key = u.record_key`;
 
 const WRITE_CUSTOMERS_SQL = `
 WITH c AS (
   INSERT INTO customer (id, status, reason, status_since, updated_at, version, live, rule_set_version)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[], $7::boolean[], $8::int[])
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+    AS t(id text, status text, reason text, status_since timestamptz, updated_at timestamptz, version bigint, live boolean, rule_set_version int)
   ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason, status_since = excluded.status_since,
     updated_at = excluded.updated_at, version = excluded.version, live = excluded.live, rule_set_version = excluded.rule_set_version
   RETURNING 1
 ), changes AS (
-  SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::timestamptz[], $15::bigint[])
-    AS t(customer_id, from_status, to_status, reason, rule_set_version, at, customer_version)
+  SELECT "customerId", "from", "to", reason, "ruleSetVersion", at, "customerVersion" FROM jsonb_to_recordset($2::jsonb)
+    AS t("customerId" text, "from" text, "to" text, reason text, "ruleSetVersion" int, at timestamptz, "customerVersion" bigint)
 ), h AS (
   INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
 ), o AS (
@@ -153,39 +156,19 @@ export class CustomerWriter {
     }
     const statements: Statement[] = [];
     if (remapped.length > 0) {
-      statements.push({
-        sql: REMAP_SQL,
-        params: [
-          remapped.map((r) => r.system),
-          remapped.map((r) => r.record_key),
-          remapped.map((r) => r.status),
-          remapped.map((r) => r.rule),
-          remappedUnmapped.map((u) => u?.field ?? null),
-          remappedUnmapped.map((u) => u?.value ?? null),
-        ],
-      });
+      const rows = remapped.map((r, i) => ({
+        system: r.system,
+        record_key: r.record_key,
+        status: r.status,
+        rule: r.rule,
+        unmapped_field: remappedUnmapped[i]?.field ?? null,
+        unmapped_value: remappedUnmapped[i]?.value ?? null,
+      }));
+      statements.push({ sql: REMAP_SQL, params: [JSON.stringify(rows)] });
     }
     if (writes.length > 0 || statusChanges.length > 0) {
-      statements.push({
-        sql: WRITE_CUSTOMERS_SQL,
-        params: [
-          writes.map((w) => w.id),
-          writes.map((w) => w.status),
-          writes.map((w) => w.reason),
-          writes.map((w) => w.status_since),
-          writes.map((w) => w.updated_at),
-          writes.map((w) => String(w.version)),
-          writes.map((w) => w.live),
-          writes.map((w) => w.rule_set_version),
-          statusChanges.map((c) => c.customerId),
-          statusChanges.map((c) => c.from),
-          statusChanges.map((c) => c.to),
-          statusChanges.map((c) => c.reason),
-          statusChanges.map((c) => c.ruleSetVersion),
-          statusChanges.map((c) => c.at),
-          statusChanges.map((c) => String(c.customerVersion)),
-        ],
-      });
+      // A customer row's columns and a StatusChange's fields, as the statement's recordsets name them.
+      statements.push({ sql: WRITE_CUSTOMERS_SQL, params: [JSON.stringify(writes.map((w) => ({ ...w, version: Number(w.version) }))), JSON.stringify(statusChanges)] });
     }
     return { views, statusChanges, written: writes.length, writes: statements };
   }
