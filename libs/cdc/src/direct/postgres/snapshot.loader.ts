@@ -1,9 +1,8 @@
 import { Client, FieldDef } from 'pg';
 import Cursor from 'pg-cursor';
-import { DecodeError, positionOf } from '@app/change-events';
-import { SourceSystem } from '@app/config';
-import { DeadLetterEntry, DirectSourceContext } from '../direct-source';
-import { InboundChange, retryUntilDone } from '../../transports/change-sink';
+import { positionOf } from '@app/change-events';
+import { DirectSourceContext } from '../direct-source';
+import { applySnapshotBatch, snapshotChange, snapshotEnd } from '../snapshot-batch';
 import { Lsn } from './lsn';
 import { decodePgValue } from './pg-value.decoder';
 import { quoteIdent, quoteLiteral } from './replication.connection';
@@ -22,9 +21,7 @@ const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
  *
  * The view may already hold records of the system (it was read through Debezium before, or an
  * earlier slot was dropped): a record the table no longer holds would stay live, since no change
- * of it will ever come. So after the load, a truncate at the rows' position: every record of the
- * system older than it, i.e. every record the snapshot did not hold, is deleted (the loaded rows,
- * at exactly that position, are not older). On an empty view it removes nothing.
+ * of it will ever come; the load ends with the truncate of snapshotEnd for that.
  */
 export async function loadSnapshot(ctx: DirectSourceContext, snapshot: string, restartLsn: Lsn, keepGoing: () => boolean): Promise<number> {
   const { system, env } = ctx;
@@ -42,40 +39,23 @@ export async function loadSnapshot(ctx: DirectSourceContext, snapshot: string, r
       const page = await cursor.read(env.cdc.batchSize);
       if (page.length === 0) break;
       const fields = (cursor as unknown as { _result?: { fields: FieldDef[] } })._result?.fields ?? [];
-      const batch = page.map((r: Record<string, string | null>) => toChange(ctx, system, fields, r, position));
-      await apply(ctx, batch, keepGoing);
+      await applySnapshotBatch(ctx, page.map((r: Record<string, string | null>) => snapshotChange(ctx, decodeRow(fields, r), position)), keepGoing);
       rows += page.length;
     }
     await cursor.close();
     await client.query('COMMIT');
-    await apply(ctx, [{ change: { kind: 'event', event: ctx.events.truncate(system, position), ref: 'snapshot: records the table no longer holds' }, raw: null }], keepGoing);
+    await applySnapshotBatch(ctx, [snapshotEnd(ctx, position)], keepGoing);
   } finally {
     await client.end().catch(() => undefined);
   }
   return rows;
 }
 
-function toChange(ctx: DirectSourceContext, system: SourceSystem, fields: FieldDef[], row: Record<string, string | null>, position: ReturnType<typeof positionOf>) {
+function decodeRow(fields: FieldDef[], row: Record<string, string | null>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   for (const f of fields) {
     const v = row[f.name];
     raw[f.name] = v === null || v === undefined ? null : decodePgValue(v, f.dataTypeID, f.dataTypeModifier);
   }
-  const ref = `snapshot ${system.recordKey.map((k) => String(raw[k])).join(',')}`;
-  try {
-    return { change: { kind: 'event', event: ctx.events.changeOfRow(system, 'r', raw, position), ref } as InboundChange, raw };
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw e;
-    return { change: { kind: 'undecodable', code: e.code, reason: e.message, ref } as InboundChange, raw };
-  }
-}
-
-async function apply(ctx: DirectSourceContext, batch: Array<{ change: InboundChange; raw: unknown }>, keepGoing: () => boolean): Promise<void> {
-  const opts = { maxDelayMs: ctx.env.cdc.retryMaxMs, keepGoing, onRetry: (e: unknown) => ctx.logger.warn(`systems.${ctx.system.name}: snapshot batch not committed (${(e as Error).message}); retrying`) };
-  const verdicts = await retryUntilDone(() => ctx.sink.apply(batch.map((b) => b.change)), opts);
-  const dead: DeadLetterEntry[] = [];
-  verdicts.forEach((v, i) => {
-    if (v.kind === 'dead-letter') dead.push({ source: ctx.system.name, ref: batch[i].change.ref, code: v.code, reason: v.reason, payload: batch[i].raw });
-  });
-  if (dead.length > 0) await retryUntilDone(() => ctx.deadLetters.put(dead), opts);
+  return raw;
 }
