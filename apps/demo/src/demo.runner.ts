@@ -32,7 +32,6 @@ export async function runDemo(): Promise<void> {
     throw e;
   });
   exitOnSignals(running, undefined, direct ? () => direct.dropSlots() : undefined);
-  await direct?.afterStart();
   if (direct) {
     const slots = direct.systems.filter((s) => s.connection?.dialect === 'postgres').map((s) => `${env.directPg.slotPrefix}_${s.name}`).join(', ');
     const from = (dialect: string) => direct.systems.filter((s) => s.connection?.dialect === dialect).map((s) => s.name);

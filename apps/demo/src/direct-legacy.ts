@@ -14,11 +14,6 @@ export interface DirectDemo {
   tryIt: { command: string; customer: string } | null;
   /** Drops the demo's slots and publications, so that no WAL stays pinned on the user's server. */
   dropSlots(): Promise<void>;
-  /**
-   * Loads the seed rows of the MySQL systems once the service streams their binlog: a first start
-   * reads from the binlog's end (older rows are the backfill's), so the rows come after it.
-   */
-  afterStart(): Promise<void>;
 }
 
 type Say = (line: string) => void;
@@ -50,9 +45,6 @@ export async function prepareDirectDemo(env: EnvConfig, domain: DomainConfig, sa
     tryIt: suggested && target ? { command: `psql '${urls[target.connection!.urlEnv]}' -c "${suggested.statement}"`, customer: suggested.customer } : null,
     dropSlots: async () => {
       for (const p of parts) await p.dropSlots();
-    },
-    afterStart: async () => {
-      for (const p of parts) await p.afterStart();
     },
   };
 }
@@ -91,8 +83,6 @@ async function preparePostgres(env: EnvConfig, candidates: SourceSystem[], legac
       systems: candidates,
       urls,
       env: urls,
-      // The first start loads the tables inside the slot's snapshot: nothing to do after it.
-      afterStart: () => Promise.resolve(),
       dropSlots: async () => {
         for (const system of candidates) await dropSlot(urls[system.connection!.urlEnv], system).catch(() => undefined);
       },
@@ -121,7 +111,10 @@ async function prepareMysql(candidates: SourceSystem[], legacyDir: string, say: 
     const urls: Record<string, string> = {};
     for (const system of candidates) {
       const database = `statusview_demo_${system.name}`;
-      await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}; ${readFileSync(join(legacyDir, `${system.name}.sql`), 'utf8')}`);
+      // Seeded before the service starts: its first start loads the table in a consistent snapshot.
+      const ddl = readFileSync(join(legacyDir, `${system.name}.sql`), 'utf8');
+      const seed = readFileSync(join(legacyDir, 'docker', `${system.name}.seed.sql`), 'utf8');
+      await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database};\n${ddl}\n${seed}`);
       urls[system.connection!.urlEnv] = `${server}/${database}`;
     }
     return {
@@ -129,14 +122,6 @@ async function prepareMysql(candidates: SourceSystem[], legacyDir: string, say: 
       urls,
       env: urls,
       dropSlots: () => Promise.resolve(),
-      afterStart: async () => {
-        const c = await createConnection({ uri: server, multipleStatements: true });
-        try {
-          for (const system of candidates) await c.query(`USE statusview_demo_${system.name}; ${readFileSync(join(legacyDir, 'docker', `${system.name}.seed.sql`), 'utf8')}`);
-        } finally {
-          await c.end();
-        }
-      },
     };
   } finally {
     await admin.end();

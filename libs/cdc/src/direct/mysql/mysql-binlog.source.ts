@@ -10,6 +10,7 @@ import { ChangeTransport } from '../../transports/change-transport';
 import { ConsumerProgress } from '../../transports/consumer-progress';
 import { DeadLetterEntry, DirectSourceContext, DirectSourceFactory } from '../direct-source';
 import { atOrAfter, BinlogPoint, checkpointPosition, pointOf } from './binlog-position';
+import { loadBinlogSnapshot, NoConsistentSnapshot } from './binlog-snapshot.loader';
 import { BinlogEventLike, BinlogTransactions, CommittedUnit } from './binlog-transactions';
 import { binaryLogs, binlogStatus, checkBinlogServer, tableColumns } from './mysql-server.check';
 import { MysqlSourceError } from './mysql-source.errors';
@@ -25,6 +26,9 @@ const BINLOG_FILE_START = 4;
 const IDLE_CHECKPOINT_MS = 1_000;
 /** How often the server's binlog end is read for the lag. */
 const LAG_POLL_MS = 2_000;
+
+/** The text of the checkpoint that stands while a first start's snapshot load is under way. */
+const LOADING = 'snapshot loading';
 
 const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare'];
 
@@ -102,12 +106,13 @@ export class MysqlBinlogSource implements ChangeTransport {
     setBinlogLagReading(this.ctx.system.name, () => this.lag());
   }
 
-  /** Checks the server, finds where to resume (or records the binlog's end on a first start) and streams from there. */
+  /** Checks the server, finds where to resume (or loads the table on a first start) and streams from there. */
   private async open(): Promise<void> {
     const server = await this.check();
     const last = await this.ctx.checkpoints.last(this.ctx.system.name);
+    const interrupted = last !== null && last.position.kind === 'ts' && last.position.text.startsWith(LOADING);
     let from: BinlogPoint;
-    if (last) {
+    if (last && !interrupted) {
       try {
         from = pointOf(last.position);
       } catch (e) {
@@ -124,12 +129,13 @@ export class MysqlBinlogSource implements ChangeTransport {
       this.committed = last;
       this.ctx.logger.log(`${this.who}: resuming after ${last.position.text}${last.gtid ? ` (gtid ${last.gtid})` : ''}`);
     } else {
-      // First start. Recorded at once, so a restart before the first change resumes there too.
-      from = (await this.switchPoint(server)) ?? server.end;
+      if (interrupted) this.ctx.logger.warn(`${this.who}: the first start's snapshot load was cut off; loading the table again`);
+      // A system fed through Debezium until now streams on from where it stood; any other loads the table first.
+      from = (!interrupted && (await this.switchPoint(server))) || (await this.loadTable(server));
+      // Recorded at once, so a restart before the first change resumes there too.
       const checkpoint = this.checkpointAt(from, Date.now(), server.gtid);
       await this.ctx.sink.apply([], { checkpoint });
       this.committed = checkpoint;
-      if (from === server.end) this.ctx.logger.log(`${this.who}: no checkpoint: streaming from the binlog's end ${from.file}:${from.pos} (rows before it come from the backfill)`);
     }
     this.received = from;
     await this.connect(from);
@@ -156,12 +162,37 @@ export class MysqlBinlogSource implements ChangeTransport {
     if (!server.files.some((f) => f.file === point.file)) {
       this.ctx.logger.warn(
         `${this.who}: the newest stored record is at ${recorded.text}, in ${point.file}, which the server no longer has: changes since then are lost to the binlog. ` +
-          `Streaming from the binlog's end; run the backfill for ${this.ctx.system.name} (README, "Direct CDC from MySQL/MariaDB")`,
+          `Loading the table in a consistent snapshot instead (README, "Direct CDC from MySQL/MariaDB")`,
       );
       return null;
     }
     this.ctx.logger.log(`${this.who}: no checkpoint, records stored up to ${recorded.text} (Debezium): streaming from the start of ${point.file}, so nothing since is skipped`);
     return { file: point.file, pos: BINLOG_FILE_START };
+  }
+
+  /**
+   * First start: the table loaded in a consistent snapshot whose binlog position is known
+   * (loadBinlogSnapshot), and the stream started there. A checkpoint saying the load is under
+   * way is kept until it ends, so that a start after a crash in the middle loads again (the rows
+   * already loaded are overwritten, and what the table lost since is deleted). A server that
+   * cannot give such a snapshot (MySQL without RELOAD) streams from the binlog's end, and the
+   * operator is told to run the backfill.
+   */
+  private async loadTable(server: { end: BinlogPoint; version: string }): Promise<BinlogPoint> {
+    const marker: SourceCheckpoint = { source: this.ctx.system.name, position: { kind: 'ts', key: '0', text: `${LOADING} (first start)`, tsMs: Date.now() }, gtid: null };
+    await this.ctx.sink.apply([], { checkpoint: marker });
+    try {
+      const { point, rows } = await loadBinlogSnapshot(this.ctx, { db: this.db, name: this.table }, /mariadb/i.test(server.version), () => !this.stopping);
+      this.ctx.logger.log(`${this.who}: loaded ${rows} rows of ${this.db}.${this.table} from a consistent snapshot; streaming from its binlog position ${point.file}:${point.pos}`);
+      return point;
+    } catch (e) {
+      if (!(e instanceof NoConsistentSnapshot)) throw e;
+      this.ctx.logger.warn(
+        `${this.who}: cannot load the table in a consistent snapshot (${e.message}): streaming from the binlog's end ${server.end.file}:${server.end.pos}; ` +
+          `run \`npm run cli -- backfill --system ${this.ctx.system.name}\` for the rows written before it (README, "Direct CDC from MySQL/MariaDB")`,
+      );
+      return server.end;
+    }
   }
 
   async stop(): Promise<void> {
