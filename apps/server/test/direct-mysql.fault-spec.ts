@@ -137,4 +137,49 @@ describe('the service reading the binlog, killed or stopped mid-stream', () => {
       await s.close();
     }
   }, 240_000);
+
+  it('SIGKILL while the dead letter of a committed batch is being stored: after the restart it is stored, and nothing else is applied twice', async () => {
+    const s = new Scenario(legacy);
+    await s.open();
+    // The store refuses one record (a data error, as a column it cannot hold would be): dead-lettered alone, after the batch commits.
+    await s.db.query(`ALTER TABLE source_record ADD CONSTRAINT test_refuses_one CHECK (record_key <> '90001')`);
+    const lock = new Client({ connectionString: s.env.database.url });
+    // This test's accounts only (the table keeps the earlier test's rows, which a first start loads).
+    const ours = async () => (await s.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM status_history WHERE customer_id LIKE 'G-%'`)).rows[0].n;
+    await lock.connect();
+    try {
+      const first = await start(s);
+      await legacy.query(`INSERT INTO accounts (account_id, cust_ref, state) VALUES (90000, 'G-90000', 0)`);
+      await waitFor(async () => (await ours()) >= 1, 'the service streaming', 30_000);
+      // Dead letters wait for this lock: the batch commits, its dead letter cannot be stored.
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE direct_dead_letter IN EXCLUSIVE MODE');
+      await legacy.query(`INSERT INTO accounts (account_id, cust_ref, state) VALUES (90001, 'G-90001', 0), (90002, 'G-90002', 0)`);
+      await waitFor(async () => (await ours()) >= 2, 'the batch with the refused record committed', 30_000);
+      await waitFor(
+        async () => (await s.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO direct_dead_letter%'`)).rowCount === 1,
+        'the dead letter waiting for the lock',
+        30_000,
+      );
+      first.kill('SIGKILL');
+      await first.exited(5000);
+      // Its backend would go on and insert once the lock is released (PostgreSQL sees the client gone only when it answers): ended as with the process.
+      await s.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO direct_dead_letter%'`);
+      await lock.query('ROLLBACK');
+
+      await start(s);
+      const dead = await waitFor(async () => {
+        const r = await s.db.query<{ account: string; code: string }>(`SELECT payload::jsonb ->> 'account_id' AS account, code FROM direct_dead_letter WHERE source = 'billing'`);
+        return r.rows.length > 0 && r.rows;
+      }, 'the dead letter stored after the restart', 30_000);
+      expect(dead).toEqual([{ account: '90001', code: 'REJECTED_BY_STORE' }]);
+      // The batch read again changed nothing: one history entry per customer.
+      expect(await ours()).toBe(2);
+    } finally {
+      await killAll();
+      await lock.end().catch(() => undefined);
+      await s.db.query('ALTER TABLE source_record DROP CONSTRAINT IF EXISTS test_refuses_one').catch(() => undefined);
+      await s.close();
+    }
+  }, 120_000);
 });

@@ -58,6 +58,16 @@ export class MysqlBinlogSource implements ChangeTransport {
   private receivedGtid: string | null = null;
   /** The last checkpoint committed. */
   private committed: SourceCheckpoint | null = null;
+  /**
+   * The point after the last batch applied whose dead letters are stored too: what the next
+   * batch's commit may claim. A batch's own end is not committed with it, since the changes the
+   * projection refuses are known only then and dead-lettered after its commit: a crash between the
+   * two would lose them. A crash there replays the batch instead (its changes stale no-ops, its
+   * dead letters kept once per change).
+   */
+  private settled: SourceCheckpoint | null = null;
+  /** A batch is being applied or its dead letters stored (or was given up at shutdown). */
+  private inFlight = false;
   private committedAt = 0;
   private server: { end: BinlogPoint; files: Array<{ file: string; size: number }> } | null = null;
   private connected = false;
@@ -205,7 +215,7 @@ export class MysqlBinlogSource implements ChangeTransport {
     this.wakeUp?.();
     await this.worker?.catch((e: unknown) => this.ctx.logger.error(`${this.who}: the batch in flight at shutdown failed: ${(e as Error).message}`));
     // Graceful shutdown: when everything received is applied, the checkpoint follows the last transaction seen.
-    if (this.queue.length === 0 && this.received && this.committed && this.ahead(this.received)) {
+    if (this.queue.length === 0 && !this.inFlight && this.received && this.committed && this.ahead(this.received)) {
       await this.ctx.sink
         .apply([], { checkpoint: this.checkpointAt(this.received, Date.now(), this.receivedGtid) })
         .then(() => this.ctx.logger.log(`${this.who}: checkpoint at ${this.received?.file}:${this.received?.pos} on shutdown`))
@@ -404,17 +414,20 @@ export class MysqlBinlogSource implements ChangeTransport {
   }
 
   private async applyUnits(units: CommittedUnit[]): Promise<void> {
+    this.inFlight = true;
     const last = units[units.length - 1];
     const changes = units.flatMap((u) => u.changes);
     const rows = units.flatMap((u) => u.rows);
-    const checkpoint = this.checkpointAt(last.resume, last.tsMs, last.gtid);
+    const claim = this.settled && this.ahead(pointOf(this.settled.position)) ? this.settled : undefined;
     const max = this.ctx.env.cdc.batchSize;
-    // A transaction larger than a batch goes in several; only the last carries the checkpoint.
+    // A transaction larger than a batch goes in several; the first carries the checkpoint of the batches before.
     for (let i = 0; i < changes.length; i += max) {
       const end = Math.min(i + max, changes.length);
-      await this.applyBatch(changes.slice(i, end), rows.slice(i, end), end === changes.length ? checkpoint : undefined);
+      await this.applyBatch(changes.slice(i, end), rows.slice(i, end), i === 0 ? claim : undefined);
     }
+    this.settled = this.checkpointAt(last.resume, last.tsMs, last.gtid);
     this.queued -= changes.length;
+    this.inFlight = false;
   }
 
   private async applyBatch(batch: InboundChange[], rows: unknown[], checkpoint: SourceCheckpoint | undefined): Promise<void> {
