@@ -198,4 +198,20 @@ describe('direct CDC from PostgreSQL', () => {
     await crm.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 41`);
     await until('D-41', (c) => c?.status === 'INACTIVE', 'a change streamed from the new slot');
   });
+
+  it('a publication dropped while it streams: the slot and the publication are created again and the table loaded, instead of failing for ever', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (50, 'D-50', 'ACTIVE'), (51, 'D-51', 'ACTIVE')`);
+    await until('D-51', (c) => c?.status === 'PENDING', 'the inserts');
+    // An operator (or a migration) drops the publication; the table goes on changing.
+    await crm.query(`DROP PUBLICATION ${prefix}_crm`);
+    await crm.query(`DELETE FROM crm.customers WHERE id = 50`);
+    await crm.query(`UPDATE crm.customers SET status = 'CLOSED' WHERE id = 51`);
+    await until('D-51', (c) => c?.status === 'CLOSED', 'the table loaded again');
+    await until('D-50', (c) => c === null, 'the deleted row gone');
+    const { rows } = await crm.query<{ pubname: string }>('SELECT pubname FROM pg_publication');
+    expect(rows).toEqual([{ pubname: `${prefix}_crm` }]);
+    expect((await crm.slots()).map((s) => s.slot_name)).toEqual([`${prefix}_crm`]);
+    await crm.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 51`);
+    await until('D-51', (c) => c?.status === 'INACTIVE', 'a change streamed after it');
+  });
 });

@@ -13,6 +13,9 @@ import { quoteIdent, ReplicationConnection, ReplicationFrame } from './replicati
 import { loadSnapshot } from './snapshot.loader';
 import { PostgresSourceError, ReplicationSlotAdmin, tableOf } from './replication-slot';
 
+/** A stream that ends sooner than this after it started is opened again with backoff. */
+const QUICK_END_MS = 1_000;
+
 /** A change waiting to be applied, or the commit that closes its transaction (what may be acknowledged). */
 type Item = { kind: 'change'; change: InboundChange; payload: unknown } | { kind: 'commit'; endLsn: Lsn };
 
@@ -72,6 +75,11 @@ export class PostgresDirectSource implements ChangeTransport {
   private paused = false;
   /** The walsender of the connection last taken for dead, ended before the next stream starts. */
   private deadPid: number | null = null;
+  /** The stream ended because the publication is gone (see rebuildAfterLostPublication). */
+  private publicationLost = false;
+  /** When the current stream started, and the wait before opening one again after a stream that ended at once. */
+  private streamingSince = 0;
+  private quickEndDelayMs = 0;
 
   constructor(private readonly ctx: DirectSourceContext) {
     this.system = ctx.system;
@@ -142,6 +150,7 @@ export class PostgresDirectSource implements ChangeTransport {
       throw e;
     }
     this.connected = true;
+    this.streamingSince = Date.now();
     this.ctx.logger.log(`systems.${this.system.name}: streaming ${this.system.table} from slot ${admin.slot} (publication ${admin.publication})`);
   }
 
@@ -180,7 +189,12 @@ export class PostgresDirectSource implements ChangeTransport {
     this.connected = false;
     this.conn = null;
     if (this.stopping) return;
-    this.ctx.logger.warn(`systems.${this.system.name}: replication stream ended${e ? ` (${e.message})` : ''}; reconnecting, changes after ${formatLsn(this.acked)} are read again`);
+    if (e && this.admin && e.message.includes(`publication "${this.admin.publication}" does not exist`)) this.publicationLost = true;
+    // A stream the server ends as soon as it starts (an error at the same change each time) is opened again with backoff, not in a loop.
+    const quick = Date.now() - this.streamingSince < QUICK_END_MS;
+    this.quickEndDelayMs = quick ? Math.min(Math.max(100, this.quickEndDelayMs * 2), this.ctx.env.cdc.retryMaxMs) : 0;
+    if (e) this.progress.failed(e.message);
+    this.ctx.logger.warn(`systems.${this.system.name}: replication stream ended${e ? ` (${e.message})` : ''}; reconnecting${quick ? ` in ${this.quickEndDelayMs} ms` : ''}, changes after ${formatLsn(this.acked)} are read again`);
     void conn.close(0);
     this.kick();
   }
@@ -405,10 +419,11 @@ export class PostgresDirectSource implements ChangeTransport {
     this.queue = [];
     this.oldestWaitingMs = null;
     if (this.paused) this.paused = false;
+    if (this.quickEndDelayMs > 0) await new Promise((r) => setTimeout(r, this.quickEndDelayMs));
     await retryUntilDone(
       async () => {
         await this.reopenAdminIfDead();
-        await this.connect(await this.slotGone());
+        await this.connect((await this.rebuildAfterLostPublication()) || (await this.slotGone()));
       },
       {
       maxDelayMs: this.ctx.env.cdc.retryMaxMs,
@@ -436,6 +451,28 @@ export class PostgresDirectSource implements ChangeTransport {
     );
     // `direct-slot drop` drops the publication with the slot.
     if ((await this.admin!.ensurePublication()) === 'created') this.ctx.logger.log(`systems.${this.system.name}: created publication ${this.admin!.publication}`);
+    return true;
+  }
+
+  /**
+   * The publication was dropped while the slot streamed (or while the service was stopped):
+   * pgoutput then fails at the slot's first change after the drop, every time, even once the
+   * publication exists again (it reads the catalog as of that change). The slot cannot be used
+   * again, so it is dropped, and the publication and the slot created anew and the table loaded
+   * in the slot's snapshot, as when the slot is gone: the view ends equal to the table; the
+   * changes made since the drop are not in the customers' history.
+   */
+  private async rebuildAfterLostPublication(): Promise<boolean> {
+    if (!this.publicationLost) return false;
+    const admin = this.admin!;
+    this.ctx.logger.error(
+      `systems.${this.system.name}: publication ${admin.publication} was dropped while slot ${admin.slot} streamed from it; the slot cannot decode past the drop. ` +
+        `Dropping the slot, creating the publication and the slot again and loading ${this.system.table} in the new slot's snapshot; the view ends equal to the table, ` +
+        `but the changes made since the drop are not in the history`,
+    );
+    await admin.dropSlot();
+    if ((await admin.ensurePublication()) === 'created') this.ctx.logger.log(`systems.${this.system.name}: created publication ${admin.publication}`);
+    this.publicationLost = false;
     return true;
   }
 
