@@ -54,6 +54,12 @@ export class ViewDatabase {
     return { customers: customers.count, records };
   }
 
+  /** Status changes committed and not relayed yet (rows of status_outbox). */
+  async outboxBacklog(): Promise<number> {
+    const [{ n }]: Array<{ n: number }> = await this.db.query('SELECT count(*)::int AS n FROM status_outbox');
+    return n;
+  }
+
   /** Every customer row, live or not. */
   customerCount(): Promise<number> {
     return this.seeder.customerCount();
