@@ -269,6 +269,36 @@ describe('the analysts’ console', () => {
     // The times are printed, not asserted (speed is the benchmarks' job): typically 30–60 ms a keystroke here.
   });
 
+  it('refuses to save over a draft someone else saved meanwhile, says so, and keeps the edit', async () => {
+    const { document } = (await gql<{ activeRuleSet: { document: string } }>(app.url, '{ activeRuleSet { document } }', {}, bearer(analystToken))).data!.activeRuleSet;
+    const created = await gql<{ createRuleSetDraft: { version: number } }>(app.url, 'mutation($d: String!) { createRuleSetDraft(document: $d) { version } }', { d: document }, bearer(analystToken));
+    const version = created.data!.createRuleSetDraft.version;
+    await page.goto(`${origin}/console/#/rules?draft=${version}`);
+    const then = cell('mappings.crm.rules[0].then').locator('input');
+    await then.waitFor();
+    // Another analyst saves the same draft while it is open here.
+    const other = parse(document) as any;
+    other.mappings.crm.rules[0].description = 'changed by another analyst';
+    const theirs = await gql(app.url, 'mutation($v: Int!, $d: String!) { updateRuleSetDraft(version: $v, document: $d) { checksum } }', { v: version, d: JSON.stringify(other) }, bearer(analystToken));
+    expect(theirs.errors).toBeUndefined();
+    await then.fill('PENDING');
+    await page.click('[data-testid=save-draft]');
+    const alert = page.getByRole('alert').filter({ hasText: 'DRAFT_CHANGED' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(new RegExp(`draft version ${version} was saved by someone else since you loaded it.*reload it`));
+    await shot(page, 'draft-changed');
+    expect(await page.textContent('[data-testid=draft-state]')).toContain('unsaved changes');
+    expect(await then.inputValue()).toBe('PENDING');
+    const stored = await gql<{ ruleSetVersion: { document: string } }>(app.url, 'query($v: Int!) { ruleSetVersion(version: $v) { document } }', { v: version }, bearer(analystToken));
+    expect(stored.data!.ruleSetVersion.document).toContain('changed by another analyst');
+    // Reloaded, the draft shows their version, and a save from it goes through.
+    await page.reload();
+    await then.waitFor();
+    await then.fill('PENDING');
+    await page.click('[data-testid=save-draft]');
+    await page.locator('[data-testid=draft-state]').getByText(/, saved/).waitFor();
+  });
+
   it('offers a viewer no publish control, and the API refuses the viewer a publish', async () => {
     await context.close();
     page = await open();

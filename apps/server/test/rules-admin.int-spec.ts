@@ -142,6 +142,42 @@ describe('rule management', () => {
     });
   });
 
+  it('two analysts saving one draft: the save based on an older checksum is refused with DRAFT_CHANGED, never overwriting unseen', async () => {
+    const v = await draft(clone(), 'shared draft');
+    const read = async () =>
+      (await gql<{ ruleSetVersion: { checksum: string; comment: string; document: string } }>(app.url, 'query($v: Int!) { ruleSetVersion(version: $v) { checksum comment document } }', { v }, analyst)).data!
+        .ruleSetVersion;
+    const loaded = (await read()).checksum;
+    const save = (doc: unknown, expected: string | null) =>
+      gql<{ updateRuleSetDraft: { checksum: string } }>(
+        app.url,
+        'mutation($v: Int!, $d: String!, $e: String) { updateRuleSetDraft(version: $v, document: $d, expectedChecksum: $e) { checksum } }',
+        { v, d: stringify(doc), e: expected },
+        analyst,
+      );
+    const edited = (description: string) => {
+      const rs = clone();
+      rs.mappings.crm.rules[0].description = description;
+      return rs;
+    };
+    // Both loaded the same draft and save at once: exactly one of them is written.
+    const [a, b] = await Promise.all([save(edited('by A'), loaded), save(edited('by B'), loaded)]);
+    const outcomes = [a, b].map((r) => (r.errors ? r.errors[0].extensions?.code : 'saved'));
+    expect(outcomes.sort()).toEqual(['DRAFT_CHANGED', 'saved']);
+    const refused = (a.errors ? a : b).errors![0];
+    expect(refused.message).toMatch(new RegExp(`draft version ${v} was saved by someone else since you loaded it.*reload it`));
+    const winner = a.errors ? 'by B' : 'by A';
+    const stored = await read();
+    expect(stored.document).toContain(winner);
+    expect(stored.checksum).toBe((a.errors ? b : a).data!.updateRuleSetDraft.checksum);
+    // The loser reloads and saves again on the stored checksum: accepted.
+    const again = await save(edited('by both'), stored.checksum);
+    expect(again.errors).toBeUndefined();
+    // Without expectedChecksum (scripts, the CLI): the last write wins, as before.
+    expect((await save(edited('by a script'), null)).errors).toBeUndefined();
+    expect((await read()).document).toContain('by a script');
+  });
+
   it('blocks publishing a version whose example fails, and keeps the active version', async () => {
     const rs = clone();
     rs.examples.resolution[0].expect.reason = 'suspended';

@@ -19,7 +19,7 @@ export const VALIDATE = `query($d: String!) { validateRuleSet(document: $d) { pa
 
 export const CREATE_DRAFT = `mutation($d: String!, $c: String) { createRuleSetDraft(document: $d, comment: $c) { version state checksum } }`;
 
-export const UPDATE_DRAFT = `mutation($v: Int!, $d: String!, $c: String) { updateRuleSetDraft(version: $v, document: $d, comment: $c) { version state checksum } }`;
+export const UPDATE_DRAFT = `mutation($v: Int!, $d: String!, $c: String, $e: String) { updateRuleSetDraft(version: $v, document: $d, comment: $c, expectedChecksum: $e) { version state checksum } }`;
 
 export const PREVIEW = `mutation($v: Int!) { previewRuleSetDraft(version: $v, sampleSize: 20) { version activeVersion customers moving cells { from to count sample } } }`;
 

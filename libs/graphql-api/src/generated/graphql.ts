@@ -156,7 +156,7 @@ export interface ReconcileDifference {
 
 export interface IMutation {
     createRuleSetDraft(document: string, comment?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
-    updateRuleSetDraft(version: number, document: string, comment?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
+    updateRuleSetDraft(version: number, document: string, comment?: Nullable<string>, expectedChecksum?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
     validateRuleSetDraft(version: number): RuleProblem[] | Promise<RuleProblem[]>;
     previewRuleSetDraft(version: number, sampleSize?: Nullable<number>): ImpactPreview | Promise<ImpactPreview>;
     publishRuleSet(version: number, comment: string): PublishResult | Promise<PublishResult>;

@@ -60,6 +60,8 @@ export function toGraphqlError(e: unknown): unknown {
       return new GraphQLError(e.message, { extensions: { code: 'NOT_FOUND' } });
     case 'NOT_A_DRAFT':
       return new GraphQLError(e.message, { extensions: { code: 'NOT_A_DRAFT' } });
+    case 'DRAFT_CHANGED':
+      return new GraphQLError(e.message, { extensions: { code: 'DRAFT_CHANGED' } });
     case 'BAD_DOCUMENT':
       return new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT', problems: e.problems.map(toProblem) } });
     case 'INVALID_RULE_SET':

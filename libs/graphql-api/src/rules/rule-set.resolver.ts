@@ -113,8 +113,9 @@ export class RuleSetResolver {
     @Args('version', { type: () => Int }) version: number,
     @Args('document') document: string,
     @Args('comment', { nullable: true }) comment: string | null,
+    @Args('expectedChecksum', { nullable: true }) expectedChecksum: string | null,
   ): Promise<RuleSetVersion> {
-    return edge(async () => toRuleSetVersion(await this.admin.updateDraft(version, await this.admin.readDocument(document), comment)));
+    return edge(async () => toRuleSetVersion(await this.admin.updateDraft(version, await this.admin.readDocument(document), comment ?? null, expectedChecksum ?? null)));
   }
 
   @Mutation('validateRuleSetDraft')

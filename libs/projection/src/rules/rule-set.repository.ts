@@ -77,12 +77,15 @@ export class RuleSetRepository {
     });
   }
 
-  /** Only drafts change; a published version is frozen. Returns undefined if it is not a draft. */
-  async updateDraft(version: number, document: unknown, checksum: string, comment: string | null): Promise<RuleSetVersionRow | undefined> {
+  /**
+   * Only drafts change; a published version is frozen. With `expected`, only while the stored
+   * document still has that checksum (compare-and-set). Returns undefined if nothing was written.
+   */
+  async updateDraft(version: number, document: unknown, checksum: string, comment: string | null, expected: string | null = null): Promise<RuleSetVersionRow | undefined> {
     const rows: RuleSetVersionRow[] = await this.db.query(
       `WITH u AS (UPDATE rule_set_version SET document = $2, checksum = $3, comment = coalesce($4, comment), updated_at = now()
-                  WHERE version = $1 AND state = 'draft' RETURNING *) SELECT * FROM u`,
-      [version, JSON.stringify(document), checksum, comment],
+                  WHERE version = $1 AND state = 'draft' AND ($5::text IS NULL OR checksum = $5) RETURNING *) SELECT * FROM u`,
+      [version, JSON.stringify(document), checksum, comment, expected],
     );
     return rows[0];
   }

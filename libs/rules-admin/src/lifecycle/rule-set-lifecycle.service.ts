@@ -19,8 +19,8 @@ export type RuleSetState = 'draft' | 'active' | 'retired';
 /** Characters of a draft's, publish's or rollback's comment (kept in the versions and the audit log). */
 export const MAX_COMMENT_LENGTH = 1_000;
 
-function checkComment(comment: string | null): void {
-  if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
+function checkComment(comment: string | null | undefined): void {
+  if (comment != null && comment.length > MAX_COMMENT_LENGTH) {
     throw new RulesAdminError('BAD_DOCUMENT', `a comment is at most ${MAX_COMMENT_LENGTH} characters; this one is ${comment.length}`);
   }
 }
@@ -72,12 +72,19 @@ export class RuleSetLifecycleService {
     return withStatus(row, await this.repository.activeVersion());
   }
 
-  async updateDraft(version: number, document: unknown, comment: string | null): Promise<RuleSetVersionInfo> {
+  /** `expectedChecksum`: the draft as the caller last saw it; another document saved since is DRAFT_CHANGED. */
+  async updateDraft(version: number, document: unknown, comment: string | null, expectedChecksum: string | null = null): Promise<RuleSetVersionInfo> {
     checkComment(comment);
-    const row = await this.repository.updateDraft(version, document, ruleSetChecksum(document), comment);
+    if (expectedChecksum !== null && expectedChecksum.length > 128) throw new RulesAdminError('BAD_DOCUMENT', 'expectedChecksum is longer than a checksum (128 characters at most)');
+    const row = await this.repository.updateDraft(version, document, ruleSetChecksum(document), comment, expectedChecksum);
     if (!row) {
-      await this.get(version);
-      throw new RulesAdminError('NOT_A_DRAFT', `rule set version ${version} is published and cannot change; create a new draft`);
+      const stored = await this.get(version);
+      if (stored.state !== 'draft') throw new RulesAdminError('NOT_A_DRAFT', `rule set version ${version} is published and cannot change; create a new draft`);
+      throw new RulesAdminError(
+        'DRAFT_CHANGED',
+        `draft version ${version} was saved by someone else since you loaded it (at ${stored.updated_at.toISOString()}, checksum ${stored.checksum.slice(0, 12)}…); ` +
+          `nothing was written: reload it to see that version, and make your change again`,
+      );
     }
     return withStatus(row, await this.repository.activeVersion());
   }

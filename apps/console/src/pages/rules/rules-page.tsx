@@ -22,6 +22,8 @@ interface Draft {
   base: number;
   /** The stored draft version, once saved. */
   version: number | null;
+  /** The stored draft's checksum as loaded or last saved here: a save is refused if someone else saved since. */
+  checksum: string | null;
   /** Changed since it was last saved. */
   dirty: boolean;
 }
@@ -66,7 +68,7 @@ export function RulesPage({ route }: { route: Route }) {
         const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: Number(draftParam) });
         if (!v) throw new ApiError(`version ${draftParam} does not exist`, 'NOT_FOUND');
         const active = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
-        return { doc: readableOrder(parse(v.document) as RuleSetDoc), base: active.activeRuleSet.version, version: v.state === 'DRAFT' ? v.version : null, dirty: v.state !== 'DRAFT' };
+        return { doc: readableOrder(parse(v.document) as RuleSetDoc), base: active.activeRuleSet.version, version: v.state === 'DRAFT' ? v.version : null, checksum: v.state === 'DRAFT' ? v.checksum : null, dirty: v.state !== 'DRAFT' };
       }
       const { activeRuleSet: v } = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
       let doc = readableOrder(parse(v.document) as RuleSetDoc);
@@ -75,7 +77,7 @@ export function RulesPage({ route }: { route: Route }) {
         doc = withRuleForValue(doc, add, field, value).doc;
         dirty = true;
       }
-      return { doc, base: v.version, version: null, dirty };
+      return { doc, base: v.version, version: null, checksum: null, dirty };
     })().then(
       (d) => {
         if (!live) return;
@@ -144,9 +146,9 @@ export function RulesPage({ route }: { route: Route }) {
     const v =
       draft.version === null
         ? (await gql<{ createRuleSetDraft: RuleSetVersion }>(CREATE_DRAFT, { d, c: `draft from version ${draft.base}` })).createRuleSetDraft
-        : (await gql<{ updateRuleSetDraft: RuleSetVersion }>(UPDATE_DRAFT, { v: draft.version, d })).updateRuleSetDraft;
+        : (await gql<{ updateRuleSetDraft: RuleSetVersion }>(UPDATE_DRAFT, { v: draft.version, d, e: draft.checksum })).updateRuleSetDraft;
     savedVersion.current = v.version;
-    setDraft((x) => (x && x.doc === draft.doc ? { ...x, version: v.version, dirty: false } : x && { ...x, version: v.version }));
+    setDraft((x) => (x && x.doc === draft.doc ? { ...x, version: v.version, checksum: v.checksum, dirty: false } : x && { ...x, version: v.version, checksum: v.checksum }));
     return v.version;
   };
   const run = async (what: string, fn: () => Promise<void>) => {
@@ -255,7 +257,7 @@ export function RulesPage({ route }: { route: Route }) {
             setPublished(r);
             setPreview(null);
             savedVersion.current = null;
-            setDraft((d) => d && { ...d, base: r.toVersion, version: null, dirty: false });
+            setDraft((d) => d && { ...d, base: r.toVersion, version: null, checksum: null, dirty: false });
           }}
         />
       ) : null}
