@@ -57,6 +57,12 @@ export class ProjectionSeeder {
     await this.db.query('ANALYZE customer');
   }
 
+  /** Status changes committed and not relayed yet (rows of status_outbox). */
+  async outboxBacklog(): Promise<number> {
+    const [{ n }]: Array<{ n: number }> = await this.db.query('SELECT count(*)::int AS n FROM status_outbox');
+    return n;
+  }
+
   /** Every customer row, live or not. */
   async customerCount(): Promise<number> {
     const [row]: { n: string }[] = await this.db.query('SELECT count(*) AS n FROM customer');
