@@ -9,6 +9,12 @@ const quote = (id: string): string => `\`${id.replace(/`/g, '``')}\``;
 
 /** Rows read ahead of the batch being applied before the connection is paused. */
 const READ_AHEAD = 1_000;
+/** How long the snapshot's global read lock (MySQL) may wait behind running statements: it blocks the server's writes while it waits. */
+const LOCK_WAIT_S = 10;
+/** The server keeps the paused read open this long while a batch is retried (its default, 60 s, would drop it). */
+const NET_WRITE_TIMEOUT_S = 3_600;
+/** Engines whose tables a consistent snapshot isolates. */
+const TRANSACTIONAL = new Set(['innodb', 'xtradb', 'rocksdb']);
 
 /** Why the table could not be read in a snapshot tied to a binlog position; the source then streams from the binlog's end. */
 export class NoConsistentSnapshot extends Error {}
@@ -36,6 +42,10 @@ export async function loadBinlogSnapshot(
   try {
     await conn.query(`SET time_zone = '+00:00'`);
     await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await conn.query(`SET SESSION net_write_timeout = ${NET_WRITE_TIMEOUT_S}, SESSION lock_wait_timeout = ${LOCK_WAIT_S}`);
+    const [engine] = await conn.query<RowDataPacket[]>('SELECT ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [table.db, table.name]);
+    const kind = String(engine[0]?.engine ?? '').toLowerCase();
+    if (!TRANSACTIONAL.has(kind)) throw new NoConsistentSnapshot(`${table.db}.${table.name} is a ${engine[0]?.engine ?? 'non-transactional'} table, which a consistent snapshot does not isolate`);
     const point = mariadb ? await mariadbSnapshot(conn) : await mysqlSnapshot(conn);
     const [columns] = await conn.query<RowDataPacket[]>(
       'SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
@@ -48,6 +58,7 @@ export async function loadBinlogSnapshot(
     let batch: SnapshotChange[] = [];
     let n = 0;
     for await (const row of rows as AsyncIterable<Record<string, unknown>>) {
+      if (!keepGoing()) throw new Error('stopped during the snapshot load');
       batch.push(snapshotChange(ctx, converter.convert(row), position));
       if (batch.length >= ctx.env.cdc.batchSize) {
         await applySnapshotBatch(ctx, batch, keepGoing);
@@ -59,9 +70,12 @@ export async function loadBinlogSnapshot(
     n += batch.length;
     await conn.query('COMMIT');
     await applySnapshotBatch(ctx, [snapshotEnd(ctx, position)], keepGoing);
+    await conn.end();
     return { point, rows: n };
-  } finally {
-    await conn.end().catch(() => raw.destroy());
+  } catch (e) {
+    // Not end(): it would wait for the rest of the table to be read and thrown away.
+    raw.destroy();
+    throw e;
   }
 }
 
@@ -81,6 +95,8 @@ async function mysqlSnapshot(conn: PromiseConnection): Promise<BinlogPoint> {
   try {
     await conn.query('FLUSH TABLES WITH READ LOCK');
   } catch (e) {
+    // Only a missing grant falls back; a lock that timed out (a long statement held it off) or a lost connection fails the start, which is retried.
+    if ((e as { errno?: number }).errno !== 1227) throw e;
     throw new NoConsistentSnapshot(`FLUSH TABLES WITH READ LOCK was refused (${(e as Error).message}): grant the source's user RELOAD for a consistent first load`);
   }
   try {

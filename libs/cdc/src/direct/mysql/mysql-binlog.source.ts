@@ -193,6 +193,7 @@ export class MysqlBinlogSource implements ChangeTransport {
     await this.ctx.sink.apply([], { checkpoint: marker });
     try {
       const { point, rows } = await loadBinlogSnapshot(this.ctx, { db: this.db, name: this.table }, /mariadb/i.test(server.version), () => !this.stopping);
+      if (this.stopping) throw new Error('stopped during the snapshot load');
       this.ctx.logger.log(`${this.who}: loaded ${rows} rows of ${this.db}.${this.table} from a consistent snapshot; streaming from its binlog position ${point.file}:${point.pos}`);
       return point;
     } catch (e) {

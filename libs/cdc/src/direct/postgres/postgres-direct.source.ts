@@ -419,7 +419,14 @@ export class PostgresDirectSource implements ChangeTransport {
     this.queue = [];
     this.oldestWaitingMs = null;
     if (this.paused) this.paused = false;
-    if (this.quickEndDelayMs > 0) await new Promise((r) => setTimeout(r, this.quickEndDelayMs));
+    if (this.quickEndDelayMs > 0) {
+      // Woken by stop() (kick), so that a shutdown does not wait it out.
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, this.quickEndDelayMs).unref();
+      });
+    }
+    if (this.stopping) return;
     await retryUntilDone(
       async () => {
         await this.reopenAdminIfDead();
