@@ -176,6 +176,25 @@ describe('rule management', () => {
     // Without expectedChecksum (scripts, the CLI): the last write wins, as before.
     expect((await save(edited('by a script'), null)).errors).toBeUndefined();
     expect((await read()).document).toContain('by a script');
+    // A save retried after its answer was lost (same document, the checksum from before it): accepted, not taken for someone else's.
+    const before = (await read()).checksum;
+    expect((await save(edited('retried'), before)).errors).toBeUndefined();
+    expect((await save(edited('retried'), before)).errors).toBeUndefined();
+
+    // Publishing what was previewed: refused when the draft was saved since, and nothing goes active.
+    const previewed = (await read()).checksum;
+    expect((await save(edited('saved after the preview'), previewed)).errors).toBeUndefined();
+    const publish = (expected: string) =>
+      gql(app.url, 'mutation($v: Int!, $e: String) { publishRuleSet(version: $v, comment: "as previewed", expectedChecksum: $e) { toVersion } }', { v, e: expected }, analyst);
+    const stale = await publish(previewed);
+    expect(stale.errors?.[0]).toMatchObject({ extensions: { code: 'DRAFT_CHANGED' }, message: expect.stringMatching(/since you previewed it.*nothing was published/) });
+    const active = async () => (await gql<{ activeRuleSet: { version: number } }>(app.url, '{ activeRuleSet { version } }', {}, viewer)).data!.activeRuleSet.version;
+    expect(await active()).not.toBe(v);
+    // The switch itself goes through only for the document that was validated: one saved during the validation is not published.
+    const repository = app.running.app.get(RuleSetRepository);
+    expect(await repository.activate(v, 'ana', 'publish', 'validated another document', previewed)).toBeNull();
+    expect((await repository.get(v))!.state).toBe('draft');
+    expect(await active()).not.toBe(v);
   });
 
   it('blocks publishing a version whose example fails, and keeps the active version', async () => {
@@ -295,7 +314,8 @@ describe('rule management', () => {
   it('resumes a reprojection whose instance died, from its last committed batch', async () => {
     const v = await draft(overdueSuspends(), 'abandoned');
     // A publish whose process died right after the switch: the job row is running, its heartbeat old.
-    await app.running.app.get(RuleSetRepository).activate(v, 'ana', 'publish', 'died');
+    const repository = app.running.app.get(RuleSetRepository);
+    await repository.activate(v, 'ana', 'publish', 'died', (await repository.get(v))!.checksum);
     const [job] = await app.db.query(
       `INSERT INTO reprojection (version, state, total, heartbeat_at) SELECT $1, 'running', count(*), now() - interval '1 minute' FROM customer RETURNING id`,
       [v],

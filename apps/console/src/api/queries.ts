@@ -23,7 +23,7 @@ export const UPDATE_DRAFT = `mutation($v: Int!, $d: String!, $c: String, $e: Str
 
 export const PREVIEW = `mutation($v: Int!) { previewRuleSetDraft(version: $v, sampleSize: 20) { version activeVersion customers moving cells { from to count sample } } }`;
 
-export const PUBLISH = `mutation($v: Int!, $c: String!) { publishRuleSet(version: $v, comment: $c) { fromVersion toVersion reprojection { id state processed total changed } } }`;
+export const PUBLISH = `mutation($v: Int!, $c: String!, $e: String) { publishRuleSet(version: $v, comment: $c, expectedChecksum: $e) { fromVersion toVersion reprojection { id state processed total changed } } }`;
 
 export const ROLLBACK = `mutation($v: Int!, $c: String!) { rollbackRuleSet(version: $v, comment: $c) { fromVersion toVersion reprojection { id state processed total changed } } }`;
 

@@ -135,9 +135,14 @@ export class RuleSetResolver {
 
   @Mutation('publishRuleSet')
   @RequiresRole('analyst')
-  publishRuleSet(@Args('version', { type: () => Int }) version: number, @Args('comment') comment: string, @Context() ctx: GraphqlContext): Promise<PublishResult> {
+  publishRuleSet(
+    @Args('version', { type: () => Int }) version: number,
+    @Args('comment') comment: string,
+    @Args('expectedChecksum', { nullable: true }) expectedChecksum: string | null,
+    @Context() ctx: GraphqlContext,
+  ): Promise<PublishResult> {
     return edge(async () => {
-      const r = await this.admin.publish(version, comment, actor(ctx.auth));
+      const r = await this.admin.publish(version, comment, actor(ctx.auth), expectedChecksum ?? null);
       return { fromVersion: r.from, toVersion: r.to, reprojection: toReprojection(r.reprojection) };
     });
   }

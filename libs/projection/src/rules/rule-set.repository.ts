@@ -79,12 +79,13 @@ export class RuleSetRepository {
 
   /**
    * Only drafts change; a published version is frozen. With `expected`, only while the stored
-   * document still has that checksum (compare-and-set). Returns undefined if nothing was written.
+   * document still has that checksum (compare-and-set), or already is this one (a save retried
+   * after its answer was lost). Returns undefined if nothing was written.
    */
   async updateDraft(version: number, document: unknown, checksum: string, comment: string | null, expected: string | null = null): Promise<RuleSetVersionRow | undefined> {
     const rows: RuleSetVersionRow[] = await this.db.query(
       `WITH u AS (UPDATE rule_set_version SET document = $2, checksum = $3, comment = coalesce($4, comment), updated_at = now()
-                  WHERE version = $1 AND state = 'draft' AND ($5::text IS NULL OR checksum = $5) RETURNING *) SELECT * FROM u`,
+                  WHERE version = $1 AND state = 'draft' AND ($5::text IS NULL OR checksum = $5 OR checksum = $3) RETURNING *) SELECT * FROM u`,
       [version, JSON.stringify(document), checksum, comment, expected],
     );
     return rows[0];
@@ -94,14 +95,16 @@ export class RuleSetRepository {
    * The atomic switch: freezes the version, points the active row at it and writes the audit
    * entry in one transaction. Waits for writers holding the active row FOR SHARE.
    */
-  async activate(version: number, actor: string, action: 'publish' | 'rollback', comment: string): Promise<{ from: number; to: number }> {
+  async activate(version: number, actor: string, action: 'publish' | 'rollback', comment: string, checksum: string): Promise<{ from: number; to: number } | null> {
     return this.db.transaction(async (em) => {
       const [{ version: from }]: { version: number }[] = await em.query('SELECT version FROM active_rule_set FOR UPDATE');
-      await em.query(
-        `UPDATE rule_set_version SET state = 'published', published_at = coalesce(published_at, now()), published_by = coalesce(published_by, $2)
-         WHERE version = $1`,
-        [version, actor],
+      // Only while the version still holds the document that was validated (`checksum`): null, with nothing changed, if a save replaced it meanwhile.
+      const [{ n }]: Array<{ n: number }> = await em.query(
+        `WITH u AS (UPDATE rule_set_version SET state = 'published', published_at = coalesce(published_at, now()), published_by = coalesce(published_by, $2)
+         WHERE version = $1 AND checksum = $3 RETURNING 1) SELECT count(*)::int AS n FROM u`,
+        [version, actor, checksum],
       );
+      if (n === 0) return null;
       await em.query('UPDATE active_rule_set SET version = $1, activated_at = now(), activated_by = $2', [version, actor]);
       await em.query('INSERT INTO rule_set_audit (action, from_version, to_version, actor, comment) VALUES ($1, $2, $3, $4, $5)', [
         action,

@@ -75,16 +75,12 @@ export class RuleSetLifecycleService {
   /** `expectedChecksum`: the draft as the caller last saw it; another document saved since is DRAFT_CHANGED. */
   async updateDraft(version: number, document: unknown, comment: string | null, expectedChecksum: string | null = null): Promise<RuleSetVersionInfo> {
     checkComment(comment);
-    if (expectedChecksum !== null && expectedChecksum.length > 128) throw new RulesAdminError('BAD_DOCUMENT', 'expectedChecksum is longer than a checksum (128 characters at most)');
+    checkChecksum(expectedChecksum);
     const row = await this.repository.updateDraft(version, document, ruleSetChecksum(document), comment, expectedChecksum);
     if (!row) {
       const stored = await this.get(version);
       if (stored.state !== 'draft') throw new RulesAdminError('NOT_A_DRAFT', `rule set version ${version} is published and cannot change; create a new draft`);
-      throw new RulesAdminError(
-        'DRAFT_CHANGED',
-        `draft version ${version} was saved by someone else since you loaded it (at ${stored.updated_at.toISOString()}, checksum ${stored.checksum.slice(0, 12)}…); ` +
-          `nothing was written: reload it to see that version, and make your change again`,
-      );
+      throw draftChanged(stored, 'you loaded it', 'written');
     }
     return withStatus(row, await this.repository.activeVersion());
   }
@@ -116,8 +112,10 @@ export class RuleSetLifecycleService {
   }
 
   /** Validates (a failing example or any error blocks it), switches atomically, then reprojects in the background. */
-  async publish(version: number, comment: string, actor: string): Promise<PublishResult> {
-    return this.activate(version, comment, actor, 'publish');
+  /** `expectedChecksum`: the document as the caller previewed it; a draft saved since is DRAFT_CHANGED, and nothing is published. */
+  async publish(version: number, comment: string, actor: string, expectedChecksum: string | null = null): Promise<PublishResult> {
+    checkChecksum(expectedChecksum);
+    return this.activate(version, comment, actor, 'publish', expectedChecksum);
   }
 
   /** Publishes an older version again, with the same guarantees. */
@@ -153,19 +151,35 @@ export class RuleSetLifecycleService {
     return diffRuleSets(before, after);
   }
 
-  private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback'): Promise<PublishResult> {
+  private async activate(version: number, comment: string, actor: string, action: 'publish' | 'rollback', expectedChecksum: string | null = null): Promise<PublishResult> {
     if (!comment.trim()) throw new RulesAdminError('BAD_DOCUMENT', 'a publish or rollback needs a comment');
     checkComment(comment);
     const row = await this.get(version);
+    if (expectedChecksum !== null && row.checksum !== expectedChecksum) throw draftChanged(row, 'you previewed it', 'published');
     const { compiled, problems } = await this.validator.validate(row.document);
     if (!compiled) throw invalid(version, problems);
-    const { from, to } = await this.repository.activate(version, actor, action, comment);
+    // Only the document validated here goes active: one saved into the draft meanwhile is not.
+    const switched = await this.repository.activate(version, actor, action, comment, row.checksum);
+    if (!switched) throw draftChanged(await this.get(version), 'it was validated for this publish', 'published');
+    const { from, to } = switched;
     await this.active.ensure(to);
     // The other instances poll the active row too, within 5 s: a failed announcement only delays them.
     await this.sync.announce(to).catch((e: unknown) => backgroundFailed('rule-set-announce', e, `cannot announce rule set version ${to}`));
     const reprojection = await this.reprojection.start(to);
     return { from, to, reprojection };
   }
+}
+
+function checkChecksum(checksum: string | null): void {
+  if (checksum !== null && checksum.length > 128) throw new RulesAdminError('BAD_DOCUMENT', 'expectedChecksum is longer than a checksum (128 characters at most)');
+}
+
+function draftChanged(stored: RuleSetVersionRow, since: string, nothing: string): RulesAdminError {
+  return new RulesAdminError(
+    'DRAFT_CHANGED',
+    `draft version ${stored.version} was saved by someone else since ${since} (at ${stored.updated_at.toISOString()}, checksum ${stored.checksum.slice(0, 12)}…); ` +
+      `nothing was ${nothing}: reload it to see that version${nothing === 'written' ? ', and make your change again' : ''}`,
+  );
 }
 
 function withStatus(row: RuleSetVersionRow, active: number): RuleSetVersionInfo {

@@ -48,6 +48,8 @@ export function RulesPage({ route }: { route: Route }) {
   const [notice, setNotice] = useState<string | null>(null);
   // The stored draft's version as soon as it is known (state updates land after the next render).
   const savedVersion = useRef<number | null>(null);
+  // Its checksum as saved or loaded here: the publish goes through only for that document.
+  const savedChecksum = useRef<string | null>(null);
 
   const add = route.params.get('add');
   const field = route.params.get('field');
@@ -142,12 +144,16 @@ export function RulesPage({ route }: { route: Route }) {
   /** Stores the draft (a new version the first time), so that it can be previewed and published. */
   const save = async (): Promise<number> => {
     const d = JSON.stringify(draft.doc);
-    if (draft.version !== null && !draft.dirty) return (savedVersion.current = draft.version);
+    if (draft.version !== null && !draft.dirty) {
+      savedChecksum.current = draft.checksum;
+      return (savedVersion.current = draft.version);
+    }
     const v =
       draft.version === null
         ? (await gql<{ createRuleSetDraft: RuleSetVersion }>(CREATE_DRAFT, { d, c: `draft from version ${draft.base}` })).createRuleSetDraft
         : (await gql<{ updateRuleSetDraft: RuleSetVersion }>(UPDATE_DRAFT, { v: draft.version, d, e: draft.checksum })).updateRuleSetDraft;
     savedVersion.current = v.version;
+    savedChecksum.current = v.checksum;
     setDraft((x) => (x && x.doc === draft.doc ? { ...x, version: v.version, checksum: v.checksum, dirty: false } : x && { ...x, version: v.version, checksum: v.checksum }));
     return v.version;
   };
@@ -252,7 +258,7 @@ export function RulesPage({ route }: { route: Route }) {
           preview={preview}
           onCancel={() => setPublishing(false)}
           onConfirm={async (comment) => {
-            const r = (await gql<{ publishRuleSet: PublishResult }>(PUBLISH, { v: savedVersion.current, c: comment })).publishRuleSet;
+            const r = (await gql<{ publishRuleSet: PublishResult }>(PUBLISH, { v: savedVersion.current, c: comment, e: savedChecksum.current })).publishRuleSet;
             setPublishing(false);
             setPublished(r);
             setPreview(null);
