@@ -92,6 +92,40 @@ describe('status changes', () => {
     }
   });
 
+  it('publishes a customer removed with its last record (to RabbitMQ and to subscribers), and keeps it out of the history', async () => {
+    type Change = { customerId: string; from: string | null; to: string; removed: boolean; customerVersion: number };
+    const client = createClient({ url: `${app.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: false });
+    const got: Change[] = [];
+    client.subscribe<{ customerStatusChanged: Change }>(
+      { query: 'subscription { customerStatusChanged(ids: ["S-9"]) { customerId from to removed customerVersion } }' },
+      { next: (v) => v.data && got.push(v.data.customerStatusChanged), error: () => undefined, complete: () => undefined },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription register
+      const row = { id: 9, customer_no: 'S-9', email: null, status: 'ACTIVE', updated_at: 1 };
+      await app.event(CRM, 'c', null, row);
+      await waitFor(async () => got.length === 1, 'the first change');
+      await app.event(CRM, 'd', row, null);
+      await waitFor(async () => got.length === 2, 'the removal');
+      expect(got).toEqual([
+        { customerId: 'S-9', from: null, to: 'PENDING', removed: false, customerVersion: 1 },
+        { customerId: 'S-9', from: 'PENDING', to: 'PENDING', removed: true, customerVersion: 2 },
+      ]);
+      await waitFor(async () => received.filter((r) => r.body.customerId === 'S-9').length === 2, 'both on RabbitMQ');
+      expect(received.filter((r) => r.body.customerId === 'S-9').map((r) => [r.routingKey, r.body.from, r.body.to, r.body.removed])).toEqual([
+        ['PENDING', null, 'PENDING', false],
+        ['PENDING', 'PENDING', 'PENDING', true],
+      ]);
+      expect(await app.db.query(`SELECT to_status FROM status_history WHERE customer_id = 'S-9'`)).toEqual([{ to_status: 'PENDING' }]);
+      // Back again: a change from null, as a new customer's.
+      await app.event(CRM, 'c', null, { ...row, updated_at: 2 });
+      await waitFor(async () => got.length === 3, 'the customer back');
+      expect(got[2]).toEqual({ customerId: 'S-9', from: null, to: 'PENDING', removed: false, customerVersion: 3 });
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('parks a change RabbitMQ can never take, with its reason, and publishes the changes after it', async () => {
     // A status of a rule set stored before such names were refused: too long for a routing key.
     const long = 'X'.repeat(300);

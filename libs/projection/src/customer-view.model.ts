@@ -30,6 +30,11 @@ export interface StatusChangeView {
   at: string;
   /** The customer's version after the change; null for changes recorded before it was kept. */
   customerVersion: number | null;
+  /**
+   * The customer lost its last live record and no longer exists (a removal, not a status
+   * change: `from` and `to` are its last status, and it is not in the history). Absent: false.
+   */
+  removed?: boolean;
 }
 
 /** A status change as the store commits it. */

@@ -18,7 +18,7 @@ export function toCustomer(view: CustomerView): CustomerModel {
 }
 
 export function toStatusChange(c: StatusChangeView): StatusChange {
-  return { customerId: c.customerId, from: c.from, to: c.to, reason: c.reason, at: c.at, ruleSetVersion: c.ruleSetVersion, customerVersion: c.customerVersion };
+  return { customerId: c.customerId, from: c.from, to: c.to, reason: c.reason, at: c.at, ruleSetVersion: c.ruleSetVersion, customerVersion: c.customerVersion, removed: c.removed === true };
 }
 
 /** Prefixed so that a string that merely decodes as base64 is not taken for a position. */

@@ -25,7 +25,8 @@ export class StatusChangeFanout implements OnApplicationBootstrap, OnApplication
     const pubsub = fastify.graphql?.pubsub;
     if (!pubsub) return;
     this.unsubscribe = await this.feed.subscribe((changes) => {
-      for (const change of changes) void pubsub.publish({ topic: STATUS_CHANGED_TOPIC, payload: { customerStatusChanged: change } });
+      // `removed` is absent from what an instance of an earlier release publishes.
+      for (const change of changes) void pubsub.publish({ topic: STATUS_CHANGED_TOPIC, payload: { customerStatusChanged: { ...change, removed: change.removed === true } } });
     });
   }
 

@@ -20,6 +20,7 @@ interface OutboxRow {
   at: Date;
   /** Null for rows written before the column existed. */
   customer_version: string | null;
+  removed: boolean;
 }
 
 /**
@@ -269,6 +270,7 @@ function toMessage(r: OutboxRow): StatusChangeMessage {
     ruleSetVersion: r.rule_set_version,
     at: r.at.toISOString(),
     customerVersion: r.customer_version === null ? null : Number(r.customer_version),
+    removed: r.removed,
   };
 }
 
@@ -277,8 +279,8 @@ function parkStatement(parked: Array<{ id: string; error: string }>): Statement 
   return {
     sql: `WITH reasons AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(id, error)),
             moved AS (DELETE FROM status_outbox o USING reasons r WHERE o.id = r.id RETURNING o.*, r.error)
-       INSERT INTO status_outbox_dead (id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error)
-       SELECT id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, error FROM moved`,
+       INSERT INTO status_outbox_dead (id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, removed, error)
+       SELECT id, customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, removed, error FROM moved`,
     params: [parked.map((p) => p.id), parked.map((p) => p.error)],
   };
 }

@@ -30,13 +30,15 @@ WITH c AS (
     updated_at = excluded.updated_at, version = excluded.version, live = excluded.live, rule_set_version = excluded.rule_set_version
   RETURNING 1
 ), changes AS (
-  SELECT "customerId", "from", "to", reason, "ruleSetVersion", at, "customerVersion" FROM jsonb_to_recordset($2::jsonb)
-    AS t("customerId" text, "from" text, "to" text, reason text, "ruleSetVersion" int, at timestamptz, "customerVersion" bigint)
+  SELECT "customerId", "from", "to", reason, "ruleSetVersion", at, "customerVersion", coalesce(removed, false) AS removed FROM jsonb_to_recordset($2::jsonb)
+    AS t("customerId" text, "from" text, "to" text, reason text, "ruleSetVersion" int, at timestamptz, "customerVersion" bigint, removed boolean)
 ), h AS (
-  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
+  -- A removal is not a status change: published, not kept in the history.
+  INSERT INTO status_history (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version)
+  SELECT "customerId", "from", "to", reason, "ruleSetVersion", at, "customerVersion" FROM changes WHERE NOT removed RETURNING 1
 ), o AS (
   -- The transactional outbox: a change is published only if it committed, and none committed is lost.
-  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version) SELECT * FROM changes RETURNING 1
+  INSERT INTO status_outbox (customer_id, from_status, to_status, reason, rule_set_version, at, customer_version, removed) SELECT * FROM changes RETURNING 1
 )
 SELECT (SELECT count(*) FROM c) AS customers, (SELECT count(*) FROM h) AS history, (SELECT count(*) FROM o) AS outbox`;
 
@@ -115,7 +117,20 @@ export class CustomerWriter {
         // No live record in any system: the customer does not exist (any more).
         if (before) {
           const gone = before.live ? { ...before, live: false, updated_at: now, version: Number(before.version) + 1 } : before;
-          if (before.live) writes.push(gone);
+          if (before.live) {
+            writes.push(gone);
+            // Published so that subscribers and the broker's consumers learn it is gone.
+            statusChanges.push({
+              customerId: id,
+              from: before.status,
+              to: before.status,
+              reason: before.reason,
+              ruleSetVersion: rules.version,
+              at: now.toISOString(),
+              customerVersion: Number(gone.version),
+              removed: true,
+            });
+          }
           if (before.live || !writtenOnly) views.push({ id, version: Number(gone.version), view: null });
         }
         continue;

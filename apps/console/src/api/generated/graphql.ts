@@ -159,7 +159,7 @@ export interface IMutation {
     updateRuleSetDraft(version: number, document: string, comment?: Nullable<string>, expectedChecksum?: Nullable<string>): RuleSetVersion | Promise<RuleSetVersion>;
     validateRuleSetDraft(version: number): RuleProblem[] | Promise<RuleProblem[]>;
     previewRuleSetDraft(version: number, sampleSize?: Nullable<number>): ImpactPreview | Promise<ImpactPreview>;
-    publishRuleSet(version: number, comment: string): PublishResult | Promise<PublishResult>;
+    publishRuleSet(version: number, comment: string, expectedChecksum?: Nullable<string>): PublishResult | Promise<PublishResult>;
     rollbackRuleSet(version: number, comment: string): PublishResult | Promise<PublishResult>;
     createApiToken(name: string, role: Role): CreatedApiToken | Promise<CreatedApiToken>;
     revokeApiToken(id: string): boolean | Promise<boolean>;
@@ -185,6 +185,7 @@ export interface StatusChange {
     reason: string;
     at: string;
     customerVersion?: Nullable<number>;
+    removed: boolean;
 }
 
 export interface Explanation {

@@ -13,6 +13,7 @@ import { DirectDeadLetters1733600000000 } from './1733600000000-direct-dead-lett
 import { SourceCheckpoints1733700000000 } from './1733700000000-source-checkpoints';
 import { ChurnStorage1733800000000 } from './1733800000000-churn-storage';
 import { HistoryRetention1733810000000 } from './1733810000000-history-retention';
+import { CustomerRemovals1733820000000 } from './1733820000000-customer-removals';
 
 export type Migrations = ReadonlyArray<new () => MigrationInterface>;
 
@@ -36,4 +37,5 @@ export const projectionMigrations: Migrations = [
   SourceCheckpoints1733700000000,
   ChurnStorage1733800000000,
   HistoryRetention1733810000000,
+  CustomerRemovals1733820000000,
 ];
