@@ -281,22 +281,31 @@ describe('the analysts’ console', () => {
     other.mappings.crm.rules[0].description = 'changed by another analyst';
     const theirs = await gql(app.url, 'mutation($v: Int!, $d: String!) { updateRuleSetDraft(version: $v, document: $d) { checksum } }', { v: version, d: JSON.stringify(other) }, bearer(analystToken));
     expect(theirs.errors).toBeUndefined();
-    await then.fill('PENDING');
+    await then.fill('ACTIVE');
     await page.click('[data-testid=save-draft]');
     const alert = page.getByRole('alert').filter({ hasText: 'DRAFT_CHANGED' });
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(new RegExp(`draft version ${version} was saved by someone else since you loaded it.*reload it`));
     await shot(page, 'draft-changed');
     expect(await page.textContent('[data-testid=draft-state]')).toContain('unsaved changes');
-    expect(await then.inputValue()).toBe('PENDING');
+    expect(await then.inputValue()).toBe('ACTIVE');
     const stored = await gql<{ ruleSetVersion: { document: string } }>(app.url, 'query($v: Int!) { ruleSetVersion(version: $v) { document } }', { v: version }, bearer(analystToken));
     expect(stored.data!.ruleSetVersion.document).toContain('changed by another analyst');
-    // Reloaded, the draft shows their version, and a save from it goes through.
-    await page.reload();
-    await then.waitFor();
-    await then.fill('PENDING');
-    await page.click('[data-testid=save-draft]');
+    // The analyst chooses: their own edit over the other save, explicitly.
+    await page.getByRole('button', { name: 'Save mine over it' }).click();
     await page.locator('[data-testid=draft-state]').getByText(/, saved/).waitFor();
+    const mine = parse((await gql<{ ruleSetVersion: { document: string } }>(app.url, 'query($v: Int!) { ruleSetVersion(version: $v) { document } }', { v: version }, bearer(analystToken))).data!.ruleSetVersion.document) as any;
+    expect([mine.mappings.crm.rules[0].then, mine.mappings.crm.rules[0].description]).toEqual(['ACTIVE', parse(document).mappings.crm.rules[0].description]);
+    // Another conflict, and this time the other version is taken: the edit here is dropped, their document shown.
+    other.mappings.crm.rules[0].then = 'INACTIVE';
+    expect((await gql(app.url, 'mutation($v: Int!, $d: String!) { updateRuleSetDraft(version: $v, document: $d) { checksum } }', { v: version, d: JSON.stringify(other) }, bearer(analystToken))).errors).toBeUndefined();
+    await then.fill('CLOSED');
+    await page.click('[data-testid=save-draft]');
+    await page.getByRole('alert').filter({ hasText: 'DRAFT_CHANGED' }).waitFor();
+    await page.getByRole('button', { name: 'Load the saved version (drop my changes)' }).click();
+    await page.locator('[data-testid=draft-state]').getByText(/, saved/).waitFor();
+    expect(await then.inputValue()).toBe('INACTIVE');
+    expect(await page.locator('[data-testid=draft-conflict]').count()).toBe(0);
   });
 
   it('offers a viewer no publish control, and the API refuses the viewer a publish', async () => {

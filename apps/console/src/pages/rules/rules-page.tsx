@@ -141,17 +141,21 @@ export function RulesPage({ route }: { route: Route }) {
   const blocked = validating ? 'validating…' : errors.length ? `${errors.length} error(s)${failingExamples.length ? `, ${failingExamples.length} failing example(s)` : ''}: fix them to publish` : null;
   const countIn = (key: string) => index.at(key).filter((p) => p.severity === 'ERROR').length;
 
-  /** Stores the draft (a new version the first time), so that it can be previewed and published. */
-  const save = async (): Promise<number> => {
+  /**
+   * Stores the draft (a new version the first time), so that it can be previewed and published;
+   * over the stored draft whose checksum is `over` (the one loaded or last saved here, unless the
+   * analyst chose to save over someone else's).
+   */
+  const save = async (over: string | null = draft.checksum): Promise<number> => {
     const d = JSON.stringify(draft.doc);
-    if (draft.version !== null && !draft.dirty) {
+    if (draft.version !== null && !draft.dirty && over === draft.checksum) {
       savedChecksum.current = draft.checksum;
       return (savedVersion.current = draft.version);
     }
     const v =
       draft.version === null
         ? (await gql<{ createRuleSetDraft: RuleSetVersion }>(CREATE_DRAFT, { d, c: `draft from version ${draft.base}` })).createRuleSetDraft
-        : (await gql<{ updateRuleSetDraft: RuleSetVersion }>(UPDATE_DRAFT, { v: draft.version, d, e: draft.checksum })).updateRuleSetDraft;
+        : (await gql<{ updateRuleSetDraft: RuleSetVersion }>(UPDATE_DRAFT, { v: draft.version, d, e: over })).updateRuleSetDraft;
     savedVersion.current = v.version;
     savedChecksum.current = v.checksum;
     setDraft((x) => (x && x.doc === draft.doc ? { ...x, version: v.version, checksum: v.checksum, dirty: false } : x && { ...x, version: v.version, checksum: v.checksum }));
@@ -216,6 +220,38 @@ export function RulesPage({ route }: { route: Route }) {
         </span>
       </div>
       <ErrorNote error={actionError} />
+      {actionError instanceof ApiError && actionError.code === 'DRAFT_CHANGED' && draft.version !== null ? (
+        <div class="toolbar" data-testid="draft-conflict">
+          <button
+            type="button"
+            disabled={busy !== null}
+            onClick={() =>
+              void run('reload', async () => {
+                const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: draft.version });
+                if (!v) throw new ApiError(`version ${draft.version} does not exist`, 'NOT_FOUND');
+                setDraft({ doc: readableOrder(parse(v.document) as RuleSetDoc), base: draft.base, version: v.version, checksum: v.checksum, dirty: false });
+                setPreview(null);
+              })
+            }
+          >
+            Load the saved version (drop my changes)
+          </button>
+          <button
+            type="button"
+            disabled={busy !== null}
+            onClick={() =>
+              void run('overwrite', async () => {
+                const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: draft.version });
+                if (!v) throw new ApiError(`version ${draft.version} does not exist`, 'NOT_FOUND');
+                // Over the version just read: if it changes again meanwhile, this is refused again.
+                await save(v.checksum);
+              })
+            }
+          >
+            Save mine over it
+          </button>
+        </div>
+      ) : null}
       <ErrorNote error={validateError} />
       {actionError instanceof ApiError && actionError.problems.length ? <ProblemList problems={actionError.problems} /> : null}
       {published ? (
