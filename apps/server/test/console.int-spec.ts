@@ -186,6 +186,15 @@ describe('the analysts’ console', () => {
     await page.getByText('Changed just now: CLOSED → ACTIVE').waitFor();
     await shot(page, 'customer');
     await axe(page, 'customer');
+    // Its records deleted in both systems: the page says it was removed, and stays live for its return.
+    const crm = { id: 1, customer_no: 'E-1', email: null, status: 'ACTIVE', updated_at: 1 };
+    const billing = { account_id: 1, cust_ref: 'E-1', state: 0, balance_cents: 0, modified: 2 };
+    await app.event(CRM, 'd', crm, null);
+    await app.event(BILLING, 'd', billing, null);
+    await page.locator('[data-testid=customer-absent]').getByText('It was removed just now: its last record went (its status was ACTIVE).').waitFor();
+    await app.event(CRM, 'c', null, crm);
+    await app.event(BILLING, 'c', null, billing);
+    await page.locator('[data-testid=customer-status]').getByText('ACTIVE').waitFor();
   });
 
   it('diffs the two versions to exactly that cell, and rolls back', async () => {
@@ -306,6 +315,28 @@ describe('the analysts’ console', () => {
     await page.locator('[data-testid=draft-state]').getByText(/, saved/).waitFor();
     expect(await then.inputValue()).toBe('INACTIVE');
     expect(await page.locator('[data-testid=draft-conflict]').count()).toBe(0);
+  });
+
+  it('publishes nothing when the draft was saved by someone else after the preview, and offers the same choices', async () => {
+    const { document } = (await gql<{ activeRuleSet: { document: string } }>(app.url, '{ activeRuleSet { document } }', {}, bearer(analystToken))).data!.activeRuleSet;
+    const doc = parse(document) as any;
+    doc.mappings.crm.rules[0].description = 'previewed here';
+    const created = await gql<{ createRuleSetDraft: { version: number } }>(app.url, 'mutation($d: String!) { createRuleSetDraft(document: $d) { version } }', { d: JSON.stringify(doc) }, bearer(analystToken));
+    const version = created.data!.createRuleSetDraft.version;
+    await page.goto(`${origin}/console/#/rules?draft=${version}`);
+    await cell('mappings.crm.rules[0].then').waitFor();
+    await page.click('[data-testid=preview]');
+    await page.waitForSelector('[data-testid=impact]');
+    doc.mappings.crm.rules[0].description = 'saved by someone else after the preview';
+    expect((await gql(app.url, 'mutation($v: Int!, $d: String!) { updateRuleSetDraft(version: $v, document: $d) { checksum } }', { v: version, d: JSON.stringify(doc) }, bearer(analystToken))).errors).toBeUndefined();
+    await page.click('[data-testid=publish]');
+    await page.fill('#comment', 'as previewed');
+    await page.click('[data-testid=confirm]');
+    await page.locator('[data-testid=draft-conflict]').waitFor();
+    expect(await page.locator('dialog[open]').count()).toBe(0);
+    expect(await page.getByRole('alert').filter({ hasText: 'DRAFT_CHANGED' }).textContent()).toMatch(/since you previewed it.*nothing was published/);
+    const active = await gql<{ activeRuleSet: { version: number } }>(app.url, '{ activeRuleSet { version } }', {}, bearer(analystToken));
+    expect(active.data!.activeRuleSet.version).not.toBe(version);
   });
 
   it('offers a viewer no publish control, and the API refuses the viewer a publish', async () => {

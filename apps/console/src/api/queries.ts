@@ -49,7 +49,7 @@ const CUSTOMER_FIELDS = `id status reason statusSince updatedAt
 
 export const CUSTOMER = `query($id: ID!) { customer(id: $id) { ${CUSTOMER_FIELDS} } }`;
 
-export const CUSTOMER_CHANGED = `subscription($ids: [ID!]) { customerStatusChanged(ids: $ids) { customerId from to reason at } }`;
+export const CUSTOMER_CHANGED = `subscription($ids: [ID!]) { customerStatusChanged(ids: $ids) { customerId from to reason at removed } }`;
 
 export const PREVIEW_VERSION = `query($v: Int!) { ruleSetPreview(version: $v, sampleSize: 5) { version activeVersion customers moving cells { from to count sample } } }`;
 

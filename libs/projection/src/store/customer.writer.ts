@@ -125,7 +125,8 @@ export class CustomerWriter {
               from: before.status,
               to: before.status,
               reason: before.reason,
-              ruleSetVersion: rules.version,
+              // The version that decided the status it last had.
+              ruleSetVersion: before.rule_set_version,
               at: now.toISOString(),
               customerVersion: Number(gone.version),
               removed: true,

@@ -37,13 +37,12 @@ function CustomerView({ id }: { id: string }) {
   const q = useQuery<{ customer: Customer | null }>(CUSTOMER, { id });
   const [live, setLive] = useState<'connecting' | 'live' | string>('connecting');
   const [last, setLast] = useState<StatusChange | null>(null);
-  const customerId = q.data?.customer?.id;
+  // On the id asked for (the server normalizes it), not the customer's: a customer removed, or not there yet, stays watched.
   useEffect(() => {
-    if (!customerId) return;
     setLive('connecting');
     return subscribe<{ customerStatusChanged: StatusChange | null }>(
       CUSTOMER_CHANGED,
-      { ids: [customerId] },
+      { ids: [id] },
       (d) => {
         if (d.customerStatusChanged) {
           setLast(d.customerStatusChanged);
@@ -53,12 +52,17 @@ function CustomerView({ id }: { id: string }) {
       (e) => setLive(`not live: ${e.message}`),
       () => setLive('live'),
     );
-  }, [customerId]);
+  }, [id]);
 
   if (q.error) return <ErrorNote error={q.error} />;
   if (!q.data) return <Loading what={`customer ${id}`} />;
   const c = q.data.customer;
-  if (!c) return <p class="note">No system knows customer {id}.</p>;
+  if (!c)
+    return (
+      <p class="note" role="status" data-testid="customer-absent">
+        No system knows customer {id}.{last?.removed ? ` It was removed just now: its last record went (its status was ${last.to}).` : ''}
+      </p>
+    );
   return (
     <>
       <Section title={c.id} actions={<span class={`live ${live === 'live' ? 'on' : ''}`} aria-live="polite">{live === 'live' ? '● live' : live === 'connecting' ? 'connecting…' : live}</span>}>

@@ -229,7 +229,9 @@ export function RulesPage({ route }: { route: Route }) {
               void run('reload', async () => {
                 const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: draft.version });
                 if (!v) throw new ApiError(`version ${draft.version} does not exist`, 'NOT_FOUND');
-                setDraft({ doc: readableOrder(parse(v.document) as RuleSetDoc), base: draft.base, version: v.version, checksum: v.checksum, dirty: false });
+                // Published meanwhile: a new draft from it, as when the page opens a published version.
+                const isDraft = v.state === 'DRAFT';
+                setDraft({ doc: readableOrder(parse(v.document) as RuleSetDoc), base: draft.base, version: isDraft ? v.version : null, checksum: isDraft ? v.checksum : null, dirty: !isDraft });
                 setPreview(null);
               })
             }
@@ -294,7 +296,17 @@ export function RulesPage({ route }: { route: Route }) {
           preview={preview}
           onCancel={() => setPublishing(false)}
           onConfirm={async (comment) => {
-            const r = (await gql<{ publishRuleSet: PublishResult }>(PUBLISH, { v: savedVersion.current, c: comment, e: savedChecksum.current })).publishRuleSet;
+            let r: PublishResult;
+            try {
+              r = (await gql<{ publishRuleSet: PublishResult }>(PUBLISH, { v: savedVersion.current, c: comment, e: savedChecksum.current })).publishRuleSet;
+            } catch (e) {
+              if (!(e instanceof ApiError && e.code === 'DRAFT_CHANGED')) throw e;
+              // Saved by someone else since the preview: the page's choices (load it, or save over it), not the dialog's error.
+              setPublishing(false);
+              setPreview(null);
+              setActionError(e);
+              return;
+            }
             setPublishing(false);
             setPublished(r);
             setPreview(null);
