@@ -3,7 +3,7 @@ import { DebeziumJsonDecoder, DebeziumLog, Row } from '@app/cdc';
 import { ChangeEvent, TruncateEvent } from '@app/change-events';
 import { DOMAIN_CONFIG, DomainConfig } from '@app/config';
 import { ApplyChangesUseCase } from '@app/projection';
-import { CRM, gql, TestApp, waitFor } from '@app/testing';
+import { BILLING, CRM, gql, TestApp, waitFor } from '@app/testing';
 
 /**
  * Two writers of the projection at once, with one of them held inside its transaction at the
@@ -132,4 +132,27 @@ describe('concurrent writers of the projection', () => {
       { to: 'PENDING', customerVersion: 1 },
     ]);
   });
+
+  it('two batches at once deleting the last two records of one customer publish its removal once', async () => {
+    const account = { account_id: 401, cust_ref: 'RM-1', state: 0, balance_cents: 0, modified: 1 };
+    await apply.execute([decoded(log.envelope(CRM, 'c', null, crm(401, 'RM-1', 'ACTIVE'))), decodedOf(BILLING, log.envelope(BILLING, 'c', null, account))]);
+    const held = await holdCustomer('RM-1');
+    // Both upsert their record, then wait for the customer's lock: the second to resolve sees both deletes (the first wrote version 2, still ACTIVE by billing or crm).
+    const first = apply.execute([decoded(log.envelope(CRM, 'd', crm(401, 'RM-1', 'ACTIVE'), null))]);
+    const second = apply.execute([decodedOf(BILLING, log.envelope(BILLING, 'd', account, null))]);
+    await waitFor(async () => (await waiting('advisory')) >= 2, 'both batches to wait for the customer');
+    await held.release();
+    const outcomes = await Promise.all([first, second]);
+    const removals = outcomes.flatMap((o) => o.statusChanges).filter((c) => c.customerId === 'RM-1');
+    expect(removals).toEqual([expect.objectContaining({ customerId: 'RM-1', from: 'ACTIVE', to: 'ACTIVE', removed: true, customerVersion: 3 })]);
+    expect(await liveRow('RM-1')).toBe(false);
+    const { rows } = await observer.query<{ n: number }>(`SELECT count(*)::int AS n FROM status_history WHERE customer_id = 'RM-1'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  function decodedOf(table: typeof BILLING, envelope: Row): ChangeEvent | TruncateEvent {
+    const d = decoder.decode({ topic: table.topic, value: JSON.stringify(envelope) });
+    if (d.kind === 'skip') throw new Error('skipped');
+    return d;
+  }
 });

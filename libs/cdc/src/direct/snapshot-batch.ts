@@ -13,7 +13,7 @@ export function snapshotChange(ctx: DirectSourceContext, raw: Record<string, unk
   const { system } = ctx;
   const ref = `snapshot ${system.recordKey.map((k) => String(raw[k])).join(',')}`;
   try {
-    return { change: { kind: 'event', event: ctx.events.changeOfRow(system, 'r', raw as never, position), ref }, raw };
+    return { change: { kind: 'event', event: ctx.events.changeOfRow(system, 'r', raw, position), ref }, raw };
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     return { change: { kind: 'undecodable', code: e.code, reason: e.message, ref }, raw };

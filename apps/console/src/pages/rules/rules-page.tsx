@@ -28,6 +28,14 @@ interface Draft {
   dirty: boolean;
 }
 
+/** A stored version as the draft to edit: itself while it is a draft, else a new draft from it (published meanwhile, or opened as one). */
+async function storedDraft(version: number, base: number): Promise<Draft> {
+  const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: version });
+  if (!v) throw new ApiError(`version ${version} does not exist`, 'NOT_FOUND');
+  const isDraft = v.state === 'DRAFT';
+  return { doc: readableOrder(parse(v.document) as RuleSetDoc), base, version: isDraft ? v.version : null, checksum: isDraft ? v.checksum : null, dirty: !isDraft };
+}
+
 /**
  * The rule tables of a draft: each system's mapping table and the resolution table as decision
  * tables, the examples, the same draft as YAML; validation as you edit; impact preview; publish.
@@ -67,10 +75,9 @@ export function RulesPage({ route }: { route: Route }) {
     setTab(tableParam ?? '');
     (async () => {
       if (draftParam) {
-        const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: Number(draftParam) });
-        if (!v) throw new ApiError(`version ${draftParam} does not exist`, 'NOT_FOUND');
+        const stored = await storedDraft(Number(draftParam), 0);
         const active = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
-        return { doc: readableOrder(parse(v.document) as RuleSetDoc), base: active.activeRuleSet.version, version: v.state === 'DRAFT' ? v.version : null, checksum: v.state === 'DRAFT' ? v.checksum : null, dirty: v.state !== 'DRAFT' };
+        return { ...stored, base: active.activeRuleSet.version };
       }
       const { activeRuleSet: v } = await gql<{ activeRuleSet: RuleSetVersion }>(ACTIVE_RULE_SET);
       let doc = readableOrder(parse(v.document) as RuleSetDoc);
@@ -227,11 +234,7 @@ export function RulesPage({ route }: { route: Route }) {
             disabled={busy !== null}
             onClick={() =>
               void run('reload', async () => {
-                const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: draft.version });
-                if (!v) throw new ApiError(`version ${draft.version} does not exist`, 'NOT_FOUND');
-                // Published meanwhile: a new draft from it, as when the page opens a published version.
-                const isDraft = v.state === 'DRAFT';
-                setDraft({ doc: readableOrder(parse(v.document) as RuleSetDoc), base: draft.base, version: isDraft ? v.version : null, checksum: isDraft ? v.checksum : null, dirty: !isDraft });
+                setDraft(await storedDraft(draft.version!, draft.base));
                 setPreview(null);
               })
             }
@@ -243,10 +246,8 @@ export function RulesPage({ route }: { route: Route }) {
             disabled={busy !== null}
             onClick={() =>
               void run('overwrite', async () => {
-                const { ruleSetVersion: v } = await gql<{ ruleSetVersion: RuleSetVersion | null }>(VERSION, { v: draft.version });
-                if (!v) throw new ApiError(`version ${draft.version} does not exist`, 'NOT_FOUND');
                 // Over the version just read: if it changes again meanwhile, this is refused again.
-                await save(v.checksum);
+                await save((await storedDraft(draft.version!, draft.base)).checksum);
               })
             }
           >
