@@ -5,7 +5,7 @@ import { DeadLetterEntry, DirectSourceContext } from '../direct-source';
 import type { ConsumerStats } from '../../transports/amqp/amqp-cdc.consumer';
 import { ChangeTransport } from '../../transports/change-transport';
 import { ConsumerProgress } from '../../transports/consumer-progress';
-import { InboundChange, retryUntilDone } from '../../transports/change-sink';
+import { InboundChange, MessageVerdict, retryUntilDone } from '../../transports/change-sink';
 import { formatLsn, Lsn, maxLsn } from './lsn';
 import { decodePgValue } from './pg-value.decoder';
 import { parsePgoutput, PgoutputMessage, Relation, TupleValue, UNCHANGED } from './pgoutput.parser';
@@ -204,7 +204,7 @@ export class PostgresDirectSource implements ChangeTransport {
     if (frame.kind === 'keepalive') {
       // Caught up: nothing buffered or being applied, no transaction open. The WAL up to the
       // server's end holds nothing for this slot that is not in the projection.
-      if (this.queue.length === 0 && !this.applying && this.inTransaction === null) this.acknowledge(frame.walEnd);
+      if (this.queue.length === 0 && this.inFlight === 0 && this.inTransaction === null) this.acknowledge(frame.walEnd);
       if (frame.replyRequested) this.conn?.sendStatus(this.acked);
       return;
     }
@@ -298,7 +298,7 @@ export class PostgresDirectSource implements ChangeTransport {
     this.queue.push({ kind: 'change', change, payload });
     this.progress.received();
     // Bounded: reading pauses while a few batches wait (the server keeps the rest).
-    if (!this.paused && this.queue.length >= this.ctx.env.cdc.batchSize * 4) {
+    if (!this.paused && this.queue.length + this.inFlightChanges >= this.ctx.env.cdc.batchSize * 4) {
       this.paused = true;
       this.conn?.pause();
     }
@@ -311,20 +311,34 @@ export class PostgresDirectSource implements ChangeTransport {
     wake?.();
   }
 
-  private applying = false;
+  /** Batches taken from the queue and not settled yet (applying, or applied and waiting for an earlier one). */
+  private inFlight = 0;
+  /** Change items taken into those batches: with the queue, what pauses reading. */
+  private inFlightChanges = 0;
+  /** Settling (dead letters, acknowledgement) runs batch after batch in the order they were taken. */
+  private settleTail: Promise<void> = Promise.resolve();
+  /** A batch was given up (stopping while PostgreSQL is away): nothing after it is acknowledged. */
+  private givenUp = false;
 
-  /** Applies batches in order, one at a time, and reconnects after a lost stream. */
+  /**
+   * Applies batches, up to CDC_CONCURRENCY at once (Node decodes and maps one while PostgreSQL
+   * commits another, and a batch held up by a lock does not hold up the next one), and settles
+   * them in the order they were taken: a commit is acknowledged only once every change before it
+   * is in the projection. Reconnects after a lost stream, once the batches in flight settled.
+   */
   private async run(): Promise<void> {
     const { batchSize, lingerMs } = this.ctx.env.cdc;
+    const concurrency = Math.max(1, this.ctx.env.cdc.concurrency);
     let idle = true;
     while (!this.stopping) {
       if (!this.conn && !this.connected) {
+        await this.settleTail;
         await this.reconnect();
         continue;
       }
-      if (this.queue.length === 0) {
+      if (this.queue.length === 0 || this.inFlight >= concurrency) {
+        if (this.queue.length === 0 && this.inFlight === 0) idle = true;
         await new Promise<void>((r) => (this.wake = r));
-        idle = true;
         continue;
       }
       // Linger a little for a fuller batch after an idle spell, unless one is full already. Changes
@@ -332,8 +346,10 @@ export class PostgresDirectSource implements ChangeTransport {
       // transports' batches do), so that under load a change waits for one batch, not a linger too.
       if (idle && lingerMs > 0 && this.countChanges() < batchSize) await new Promise((r) => setTimeout(r, lingerMs));
       idle = false;
-      await this.applyBatch(batchSize);
+      if (this.stopping || (!this.conn && !this.connected)) continue;
+      this.takeBatch(batchSize);
     }
+    await this.settleTail;
   }
 
   private countChanges(): number {
@@ -342,67 +358,85 @@ export class PostgresDirectSource implements ChangeTransport {
     return n;
   }
 
-  private async applyBatch(batchSize: number): Promise<void> {
-    // Up to batchSize changes, and the commits right after them (their transactions are then whole).
+  /** Takes up to batchSize changes, and the commits right after them (their transactions are then whole), and starts applying them. */
+  private takeBatch(batchSize: number): void {
     let take = 0;
     let changes = 0;
     while (take < this.queue.length && (changes < batchSize || this.queue[take].kind === 'commit')) {
       if (this.queue[take].kind === 'change') changes++;
       take++;
     }
-    const items = this.queue.slice(0, take);
+    const items = this.queue.splice(0, take);
     const batch = items.flatMap((i) => (i.kind === 'change' ? [i] : []));
-    let verdictsDead = 0;
-    this.applying = true;
-    try {
-      if (batch.length > 0) {
-        const verdicts = await retryUntilDone(() => this.ctx.sink.apply(batch.map((b) => b.change)), {
-          maxDelayMs: this.ctx.env.cdc.retryMaxMs,
-          keepGoing: () => !this.stopping,
-          onRetry: (e, attempt, delay) => {
-            this.stats.retries++;
-            this.progress.failed((e as Error).message);
-            this.ctx.logger.warn(`systems.${this.system.name}: batch of ${batch.length} not committed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
-          },
-        });
-        const dead: DeadLetterEntry[] = [];
-        verdicts.forEach((v, i) => {
-          if (v.kind !== 'dead-letter') return;
-          const { change, payload } = batch[i];
-          dead.push({ source: this.system.name, ref: change.ref, code: v.code, reason: v.reason, payload });
-          this.ctx.logger.warn(`systems.${this.system.name}: dead-lettered the change at ${change.ref}: ${v.reason}`);
-        });
-        verdictsDead = dead.length;
-        if (dead.length > 0) {
-          await retryUntilDone(() => this.ctx.deadLetters.put(dead), {
-            maxDelayMs: this.ctx.env.cdc.retryMaxMs,
-            keepGoing: () => !this.stopping,
-            onRetry: (e) => this.progress.failed(`storing dead letters: ${(e as Error).message}`),
-          });
-        }
-      }
-    } catch (e) {
-      // Stopping while PostgreSQL is away: nothing of this batch is acknowledged; a restart reads it again.
-      this.progress.released(batch.length);
-      this.ctx.logger.warn(`systems.${this.system.name}: stopped with a batch of ${batch.length} not committed; it is read again on the next start (${(e as Error).message})`);
-      this.queue = [];
-      return;
-    } finally {
-      this.applying = false;
-    }
-    this.queue.splice(0, take);
-    this.progress.settled(batch.length);
-    if (batch.length > 0) {
-      this.stats.consumed += batch.length;
-      this.stats.deadLettered += verdictsDead;
-      this.stats.batches++;
-    }
     let ack: Lsn = 0n;
     for (const i of items) if (i.kind === 'commit') ack = maxLsn(ack, i.endLsn);
-    if (this.queue.length === 0) this.oldestWaitingMs = null;
-    else this.oldestWaitingMs = Date.now();
-    this.acknowledge(ack);
-    if (this.paused && this.queue.length < this.ctx.env.cdc.batchSize) {
+    this.inFlight++;
+    this.inFlightChanges += batch.length;
+    const applied = this.applyChanges(batch);
+    this.settleTail = this.settleTail
+      .then(async () => this.settle(batch, ack, await applied))
+      .catch((e: Error) => this.ctx.logger.warn(`systems.${this.system.name}: settling a batch failed: ${e.message}`))
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightChanges -= batch.length;
+        this.kick();
+      });
+  }
+
+  /** The sink's verdicts for a batch, retrying outages until it committed; null when given up (stopping). Never rejects. */
+  private async applyChanges(batch: Array<Extract<Item, { kind: 'change' }>>): Promise<MessageVerdict[] | null> {
+    if (batch.length === 0) return [];
+    try {
+      return await retryUntilDone(() => this.ctx.sink.apply(batch.map((b) => b.change)), {
+        maxDelayMs: this.ctx.env.cdc.retryMaxMs,
+        keepGoing: () => !this.stopping,
+        onRetry: (e, attempt, delay) => {
+          this.stats.retries++;
+          this.progress.failed((e as Error).message);
+          this.ctx.logger.warn(`systems.${this.system.name}: batch of ${batch.length} not committed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
+        },
+      });
+    } catch (e) {
+      this.ctx.logger.warn(`systems.${this.system.name}: stopped with a batch of ${batch.length} not committed; it is read again on the next start (${(e as Error).message})`);
+      return null;
+    }
+  }
+
+  /** After every batch taken before it: stores its dead letters, then acknowledges its commits. */
+  private async settle(batch: Array<Extract<Item, { kind: 'change' }>>, ack: Lsn, verdicts: MessageVerdict[] | null): Promise<void> {
+    if (verdicts !== null && !this.givenUp) {
+      const dead: DeadLetterEntry[] = [];
+      verdicts.forEach((v, i) => {
+        if (v.kind !== 'dead-letter') return;
+        const { change, payload } = batch[i];
+        dead.push({ source: this.system.name, ref: change.ref, code: v.code, reason: v.reason, payload });
+        this.ctx.logger.warn(`systems.${this.system.name}: dead-lettered the change at ${change.ref}: ${v.reason}`);
+      });
+      if (dead.length > 0) {
+        await retryUntilDone(() => this.ctx.deadLetters.put(dead), {
+          maxDelayMs: this.ctx.env.cdc.retryMaxMs,
+          keepGoing: () => !this.stopping,
+          onRetry: (e) => this.progress.failed(`storing dead letters: ${(e as Error).message}`),
+        }).catch(() => (verdicts = null));
+      }
+      if (verdicts !== null) {
+        this.progress.settled(batch.length);
+        if (batch.length > 0) {
+          this.stats.consumed += batch.length;
+          this.stats.deadLettered += dead.length;
+          this.stats.batches++;
+        }
+        this.acknowledge(ack);
+      }
+    }
+    if (verdicts === null || this.givenUp) {
+      // Nothing of this batch, nor of any after it, is acknowledged: a restart reads them again.
+      this.givenUp = true;
+      this.progress.released(batch.length);
+    }
+    const waiting = this.queue.length > 0 || this.inFlight > 1;
+    this.oldestWaitingMs = waiting ? Date.now() : null;
+    if (this.paused && this.queue.length + this.inFlightChanges - batch.length < this.ctx.env.cdc.batchSize) {
       this.paused = false;
       this.conn?.resume();
     }
@@ -417,6 +451,8 @@ export class PostgresDirectSource implements ChangeTransport {
   private async reconnect(): Promise<void> {
     this.progress.released(this.countChanges());
     this.queue = [];
+    // The new stream starts at the acknowledged position, before any batch given up.
+    this.givenUp = false;
     this.oldestWaitingMs = null;
     if (this.paused) this.paused = false;
     if (this.quickEndDelayMs > 0) {
