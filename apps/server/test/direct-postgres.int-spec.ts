@@ -214,4 +214,30 @@ describe('direct CDC from PostgreSQL', () => {
     await crm.query(`UPDATE crm.customers SET status = 'DORMANT' WHERE id = 51`);
     await until('D-51', (c) => c?.status === 'INACTIVE', 'a change streamed after it');
   });
+
+  it('a stream the server ends as soon as it starts is opened again with backoff, not in a loop', async () => {
+    // Every stream on the slot ended by the server the moment it is seen, for 3 s.
+    const killer = new Client({ connectionString: crm.url });
+    await killer.connect();
+    const streams = new Set<number>();
+    try {
+      const end = Date.now() + 3_000;
+      while (Date.now() < end) {
+        const { rows } = await killer.query<{ pid: number }>(`SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [`${prefix}_crm`]);
+        for (const { pid } of rows) {
+          streams.add(pid);
+          await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await killer.end();
+    }
+    // Opened again each time, but after 100, 200, 400 ms… up to CDC_RETRY_MAX_MS (500 ms in the
+    // tests): about 9 streams in 3 s, where opening at once made dozens.
+    expect(streams.size).toBeGreaterThan(2);
+    expect(streams.size).toBeLessThanOrEqual(12);
+    await crm.query(`UPDATE crm.customers SET status = 'ACTIVE' WHERE id = 51`);
+    await until('D-51', (c) => c?.status === 'PENDING', 'a change streamed once the server lets the stream be');
+  });
 });
