@@ -204,7 +204,7 @@ export class PostgresDirectSource implements ChangeTransport {
     if (frame.kind === 'keepalive') {
       // Caught up: nothing buffered or being applied, no transaction open. The WAL up to the
       // server's end holds nothing for this slot that is not in the projection.
-      if (this.queue.length === 0 && this.inFlight === 0 && this.inTransaction === null) this.acknowledge(frame.walEnd);
+      if (this.queue.length === 0 && this.inFlight === 0 && this.inTransaction === null && !this.givenUp) this.acknowledge(frame.walEnd);
       if (frame.replyRequested) this.conn?.sendStatus(this.acked);
       return;
     }
@@ -298,7 +298,7 @@ export class PostgresDirectSource implements ChangeTransport {
     this.queue.push({ kind: 'change', change, payload });
     this.progress.received();
     // Bounded: reading pauses while a few batches wait (the server keeps the rest).
-    if (!this.paused && this.queue.length + this.inFlightChanges >= this.ctx.env.cdc.batchSize * 4) {
+    if (!this.paused && this.queue.length >= this.ctx.env.cdc.batchSize * 4) {
       this.paused = true;
       this.conn?.pause();
     }
@@ -313,11 +313,15 @@ export class PostgresDirectSource implements ChangeTransport {
 
   /** Batches taken from the queue and not settled yet (applying, or applied and waiting for an earlier one). */
   private inFlight = 0;
-  /** Change items taken into those batches: with the queue, what pauses reading. */
-  private inFlightChanges = 0;
+  /** Of those, the ones with changes that are not applied yet: what CDC_CONCURRENCY bounds (a batch of commits only takes no slot). */
+  private applyingBatches = 0;
   /** Settling (dead letters, acknowledgement) runs batch after batch in the order they were taken. */
   private settleTail: Promise<void> = Promise.resolve();
-  /** A batch was given up (stopping while PostgreSQL is away): nothing after it is acknowledged. */
+  /**
+   * A batch was not settled (given up at shutdown, or an unexpected error): nothing after it is
+   * acknowledged, not even a keepalive's WAL end, until the stream is opened again from the
+   * acknowledged position.
+   */
   private givenUp = false;
 
   /**
@@ -333,10 +337,11 @@ export class PostgresDirectSource implements ChangeTransport {
     while (!this.stopping) {
       if (!this.conn && !this.connected) {
         await this.settleTail;
+        if (this.stopping) break;
         await this.reconnect();
         continue;
       }
-      if (this.queue.length === 0 || this.inFlight >= concurrency) {
+      if (this.queue.length === 0 || this.applyingBatches >= concurrency) {
         if (this.queue.length === 0 && this.inFlight === 0) idle = true;
         await new Promise<void>((r) => (this.wake = r));
         continue;
@@ -371,19 +376,24 @@ export class PostgresDirectSource implements ChangeTransport {
     let ack: Lsn = 0n;
     for (const i of items) if (i.kind === 'commit') ack = maxLsn(ack, i.endLsn);
     this.inFlight++;
-    this.inFlightChanges += batch.length;
-    const applied = this.applyChanges(batch);
+    const applying = batch.length > 0;
+    if (applying) this.applyingBatches++;
+    const applied = this.applyChanges(batch).finally(() => {
+      if (applying) this.applyingBatches--;
+      this.kick();
+    });
+    this.resumeIfDrained();
     this.settleTail = this.settleTail
       .then(async () => this.settle(batch, ack, await applied))
-      .catch((e: Error) => this.ctx.logger.warn(`systems.${this.system.name}: settling a batch failed: ${e.message}`))
+      .catch((e: Error) => this.notSettled(batch, `settling a batch failed: ${e.message}`))
       .finally(() => {
         this.inFlight--;
-        this.inFlightChanges -= batch.length;
+        this.resumeIfDrained();
         this.kick();
       });
   }
 
-  /** The sink's verdicts for a batch, retrying outages until it committed; null when given up (stopping). Never rejects. */
+  /** The sink's verdicts for a batch, retrying outages until it committed; null when it was not applied (stopping, or an unexpected error). Never rejects. */
   private async applyChanges(batch: Array<Extract<Item, { kind: 'change' }>>): Promise<MessageVerdict[] | null> {
     if (batch.length === 0) return [];
     try {
@@ -392,51 +402,67 @@ export class PostgresDirectSource implements ChangeTransport {
         keepGoing: () => !this.stopping,
         onRetry: (e, attempt, delay) => {
           this.stats.retries++;
-          this.progress.failed((e as Error).message);
-          this.ctx.logger.warn(`systems.${this.system.name}: batch of ${batch.length} not committed (${(e as Error).message}); retry ${attempt} in ${delay} ms`);
+          this.progress.failed(errorText(e));
+          this.ctx.logger.warn(`systems.${this.system.name}: batch of ${batch.length} not committed (${errorText(e)}); retry ${attempt} in ${delay} ms`);
         },
       });
     } catch (e) {
-      this.ctx.logger.warn(`systems.${this.system.name}: stopped with a batch of ${batch.length} not committed; it is read again on the next start (${(e as Error).message})`);
+      if (!this.stopping) this.ctx.logger.error(`systems.${this.system.name}: a batch of ${batch.length} failed (${errorText(e)})`);
       return null;
     }
   }
 
   /** After every batch taken before it: stores its dead letters, then acknowledges its commits. */
   private async settle(batch: Array<Extract<Item, { kind: 'change' }>>, ack: Lsn, verdicts: MessageVerdict[] | null): Promise<void> {
-    if (verdicts !== null && !this.givenUp) {
-      const dead: DeadLetterEntry[] = [];
-      verdicts.forEach((v, i) => {
-        if (v.kind !== 'dead-letter') return;
-        const { change, payload } = batch[i];
-        dead.push({ source: this.system.name, ref: change.ref, code: v.code, reason: v.reason, payload });
-        this.ctx.logger.warn(`systems.${this.system.name}: dead-lettered the change at ${change.ref}: ${v.reason}`);
-      });
-      if (dead.length > 0) {
+    if (verdicts === null || this.givenUp) return this.notSettled(batch, null);
+    const dead: DeadLetterEntry[] = [];
+    verdicts.forEach((v, i) => {
+      if (v.kind !== 'dead-letter') return;
+      const { change, payload } = batch[i];
+      dead.push({ source: this.system.name, ref: change.ref, code: v.code, reason: v.reason, payload });
+      this.ctx.logger.warn(`systems.${this.system.name}: dead-lettered the change at ${change.ref}: ${v.reason}`);
+    });
+    if (dead.length > 0) {
+      try {
         await retryUntilDone(() => this.ctx.deadLetters.put(dead), {
           maxDelayMs: this.ctx.env.cdc.retryMaxMs,
           keepGoing: () => !this.stopping,
-          onRetry: (e) => this.progress.failed(`storing dead letters: ${(e as Error).message}`),
-        }).catch(() => (verdicts = null));
-      }
-      if (verdicts !== null) {
-        this.progress.settled(batch.length);
-        if (batch.length > 0) {
-          this.stats.consumed += batch.length;
-          this.stats.deadLettered += dead.length;
-          this.stats.batches++;
-        }
-        this.acknowledge(ack);
+          onRetry: (e) => this.progress.failed(`storing dead letters: ${errorText(e)}`),
+        });
+      } catch (e) {
+        return this.notSettled(batch, `storing dead letters failed: ${errorText(e)}`);
       }
     }
-    if (verdicts === null || this.givenUp) {
-      // Nothing of this batch, nor of any after it, is acknowledged: a restart reads them again.
-      this.givenUp = true;
-      this.progress.released(batch.length);
+    this.progress.settled(batch.length);
+    if (batch.length > 0) {
+      this.stats.consumed += batch.length;
+      this.stats.deadLettered += dead.length;
+      this.stats.batches++;
     }
-    const waiting = this.queue.length > 0 || this.inFlight > 1;
-    this.oldestWaitingMs = waiting ? Date.now() : null;
-    if (this.paused && this.queue.length + this.inFlightChanges - batch.length < this.ctx.env.cdc.batchSize) {
+    this.acknowledge(ack);
+    this.oldestWaitingMs = this.queue.length > 0 || this.inFlight > 1 ? Date.now() : null;
+  }
+
+  /**
+   * A batch that was not settled: it and every batch after it stay unacknowledged, and are read
+   * again from the acknowledged position, by the next start (stopping) or, after an unexpected
+   * error (`why`), by opening the stream again now.
+   */
+  private notSettled(batch: readonly unknown[], why: string | null): void {
+    this.progress.released(batch.length);
+    if (this.givenUp) return;
+    this.givenUp = true;
+    if (this.stopping) {
+      this.ctx.logger.warn(`systems.${this.system.name}: stopped with a batch of ${batch.length} not committed; it is read again on the next start`);
+      return;
+    }
+    this.ctx.logger.error(`systems.${this.system.name}: ${why ?? 'a batch was not applied'}; the stream is opened again from ${formatLsn(this.acked)}`);
+    this.conn?.destroy('a batch was not applied');
+  }
+
+  /** Reading paused while four batches waited goes on once less than one waits (the ones being applied are not counted). */
+  private resumeIfDrained(): void {
+    if (this.paused && this.queue.length < this.ctx.env.cdc.batchSize) {
       this.paused = false;
       this.conn?.resume();
     }
@@ -608,6 +634,10 @@ export class PostgresDirectSource implements ChangeTransport {
     await this.admin?.close().catch(() => undefined);
     this.admin = null;
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function undecodable(lsn: Lsn, code: string, reason: string): InboundChange {
