@@ -30,7 +30,17 @@ export class ActiveRuleSet implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.repository.seedIfEmpty(this.domain.rules.document, this.domain.rules.checksum);
-    await this.ensure(await this.repository.activeVersion());
+    // The stored active version, always: the files' rule set stood in as "version 1" until now,
+    // and the stored version 1 is the files as they were at the first start, not as they are.
+    const version = await this.repository.activeVersion();
+    this.active = await this.version(version);
+    this.logger.log(`rule set version ${version} (${this.active.checksum.slice(0, 12)}) is active`);
+    if (this.active.checksum !== this.domain.rules.checksum) {
+      this.logger.warn(
+        `the configuration's rule set (${this.domain.rules.checksum.slice(0, 12)}) is not the active rule set version ${version} (${this.active.checksum.slice(0, 12)}): ` +
+          `the files seed only an empty database; the active version is used. To make the files' rules active: npm run cli -- rules publish <rules file> (README: "Rules: versions, validation, preview, publish, roll back")`,
+      );
+    }
   }
 
   current(): ActiveRules {
