@@ -83,6 +83,14 @@ describe('direct CDC from PostgreSQL under faults', () => {
       );
       expect(history.rows[0]).toEqual({ entries: N + 1, customers: N, most: 2 });
       await waitFor(async () => lines.some((l) => l.includes('more than DIRECT_PG_WAL_WARN_BYTES (1)')), 'the retained WAL warning');
+      // While the service streams, the CLI refuses to drop its slot (one line, no stack); an unknown system likewise.
+      const inUse = await runCli(['direct-slot', 'drop', 'crm'], { ...vars, PATH: process.env.PATH ?? '' });
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr.trim()).toMatch(/^statusview: slot \S+_crm is in use by walsender \d+ .*stop that service first, or add --force/);
+      expect(inUse.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await crm.slots()).toHaveLength(1);
+      const unknown = await runCli(['direct-slot', 'drop', 'nosuch'], { ...vars, PATH: process.env.PATH ?? '' });
+      expect(unknown).toMatchObject({ code: 2, stderr: 'statusview: no system "nosuch" in sources.yaml (there are: crm, billing, portal)\n' });
       second.kill('SIGTERM');
       expect(await second.exited(15_000)).toEqual({ code: 0, signal: null });
       // Stopped cleanly: the slot's confirmed position is the end of the last transaction, nothing left to read again.
@@ -157,6 +165,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
       // A first start creates the slot; then the service is away while the legacy database writes on.
       const app = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: prefix });
       await app.stop();
+      await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (1, 'I-1', 'ACTIVE')`);
       await waitFor(async () => {
         await crm.query(`CREATE TABLE IF NOT EXISTS filler (x text); INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 2000)`);
         await crm.query(`SELECT pg_switch_wal()`);
@@ -174,7 +183,21 @@ describe('direct CDC from PostgreSQL under faults', () => {
       expect(failed).toMatchObject({ code: 'SLOT_INVALIDATED' });
       expect(failed!.message).toContain(`replication slot "${prefix}_crm" was invalidated`);
       expect(failed!.message).toContain('npm run cli -- direct-slot drop crm');
-      expect(failed!.message).toContain('npm run cli -- backfill --system crm');
+      expect(failed!.message).toContain('loads the table in its snapshot');
+
+      // The recovery it names: the slot (and publication) dropped, as direct-slot drop does, then a start.
+      await crm.query(`SELECT pg_drop_replication_slot($1)`, [`${prefix}_crm`]);
+      await crm.query(`DROP PUBLICATION "${prefix}_crm"`);
+      const recovered = await TestApp.start({ CONFIG_DIR: configDir, DIRECT_PG_SLOT_PREFIX: prefix });
+      try {
+        const seen = await waitFor(async () => {
+          const r = await gql<{ customer: { status: string } | null }>(recovered.url, '{ customer(id: "I-1") { status } }', {});
+          return r.data?.customer ?? undefined;
+        }, 'the row written while the slot was lost, loaded by the new slot\'s snapshot');
+        expect(seen.status).toBe('PENDING');
+      } finally {
+        await recovered.stop();
+      }
 
       // A role that may read the table but not set up replication: the start says the SQL to run.
       await crm.query(`CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA crm TO reader; GRANT SELECT ON crm.customers TO reader`);
@@ -190,6 +213,7 @@ describe('direct CDC from PostgreSQL under faults', () => {
       );
       expect(refused).toMatchObject({ code: 'SETUP_REQUIRED' });
       expect(refused!.message).toContain(`run as a superuser on the legacy database: CREATE PUBLICATION "${prefix}_other_crm" FOR TABLE "crm"."customers";`);
+      expect(refused!.message).toContain(`SELECT pg_create_logical_replication_slot('${prefix}_other_crm', 'pgoutput');`);
     } finally {
       delete process.env.TEST_INVALIDATED_CRM_URL;
       await crm.drop().catch(() => undefined);

@@ -49,6 +49,14 @@ describe('start-up problems', () => {
     expect(r.stderr).not.toMatch(/pw/);
   });
 
+  it('names every unset connection URL of a system read directly, together, before connecting to it', async () => {
+    const r = await start({ CDC_DIRECT_SYSTEMS: 'crm,billing', LEGACY_CRM_URL: '', LEGACY_BILLING_URL: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/LEGACY_CRM_URL: not set; it is the connection URL of system crm, whose changes are read directly/);
+    expect(r.stderr).toMatch(/LEGACY_BILLING_URL: not set; it is the connection URL of system billing/);
+    expect(r.stderr).not.toMatch(/\s+at /);
+  });
+
   it('names the configuration file and the path inside it', async () => {
     const r = await start({ CONFIG_DIR: join(__dirname, 'fixtures/bad-config') });
     expect(r.code).toBe(1);

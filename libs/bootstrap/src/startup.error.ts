@@ -1,7 +1,7 @@
-import { redactUrl } from '@app/config';
+import { OperatorError, redactUrl } from '@app/config';
 
 /** A service the app needs is missing or unreachable at start: printed as one line, no stack trace. */
-export class StartupError extends Error {
+export class StartupError extends OperatorError {
   readonly code = 'STARTUP';
 }
 

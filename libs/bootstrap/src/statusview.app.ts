@@ -5,7 +5,7 @@ import { Logger as PinoLogger, LoggerModule } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AccessModule } from '@app/access';
 import { BackfillDatabaseModule } from '@app/backfill';
-import { ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
+import { ConfigError, ConfigModule, DomainConfig, EnvConfig, loadDomainConfig, loadEnvConfig } from '@app/config';
 import { ActiveRuleSet, InstanceRegistry, ProjectionModule } from '@app/projection';
 import { Connections, openConnections } from './connections';
 import { HealthModule } from './health/health.module';
@@ -76,12 +76,19 @@ export async function startApp(
   const api = parts.api ? await import('@app/graphql-api') : null;
   if (api) modules.push(api.GraphqlApiModule);
   if (parts.ingest) modules.push((await import('@app/ingest')).IngestModule);
+  if (parts.ingest) {
+    // With the other configuration problems, before anything connects: each unset URL of a system read directly.
+    const unset = domain.sources.systems.filter((s) => s.changes === 'direct' && s.connection && !process.env[s.connection.urlEnv]);
+    if (unset.length > 0) {
+      throw new ConfigError(unset.map((s) => `${s.connection!.urlEnv}: not set; it is the connection URL of system ${s.name}, whose changes are read directly (changes: direct in sources.yaml, or CDC_DIRECT_SYSTEMS)`));
+    }
+  }
   // The broker is needed only when some system's changes come as Debezium messages.
   const viaBroker = domain.sources.systems.some((s) => (s.changes ?? 'debezium') === 'debezium');
   const connections = await openConnections(env, { checkBroker: parts.ingest && viaBroker });
   let app: NestFastifyApplication | undefined;
+  const jsonLogs = overrides.logger === undefined;
   try {
-    const jsonLogs = overrides.logger === undefined;
     app = await NestFactory.create<NestFastifyApplication>(StatusviewModule.register(env, domain, connections, parts, modules, jsonLogs), new FastifyAdapter({ bodyLimit: env.http.bodyLimit }), {
       logger: overrides.logger ?? ['error', 'warn', 'log'],
       bufferLogs: jsonLogs,
@@ -91,6 +98,8 @@ export async function startApp(
     if (api) await api.registerConsoleRoutes(app.getHttpAdapter().getInstance());
     await app.listen(env.http.port, env.http.host);
   } catch (e) {
+    // What was logged before the failure (a slot created, rows loaded) is shown, not kept in the start's buffer.
+    if (jsonLogs) Logger.flush();
     // A source that failed to start (a direct source's slot, say) after others had started: those stop too.
     await app?.close().catch(() => undefined);
     await connections.close();

@@ -1,7 +1,7 @@
 import { Command, CommandRunner, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
 import { binlogEndCheckpoint } from '@app/cdc';
-import { redactUrl } from '@app/config';
+import { OperatorError, redactUrl } from '@app/config';
 import { SourceCheckpointStore } from '@app/projection';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
@@ -25,12 +25,12 @@ export class DirectCheckpointResetCommand extends CommandRunner {
     try {
       const { env, domain } = this.config.loadConfig();
       const system = domain.sources.systems.find((s) => s.name === name);
-      if (!system) throw new Error(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
+      if (!system) throw new OperatorError(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
       if (system.connection?.dialect !== 'mysql') {
-        throw new Error(`system ${name} is not a MySQL/MariaDB database: ${system.connection?.dialect === 'postgres' ? 'its position is its replication slot (see direct-slot drop)' : 'it has no binlog checkpoint'}`);
+        throw new OperatorError(`system ${name} is not a MySQL/MariaDB database: ${system.connection?.dialect === 'postgres' ? 'its position is its replication slot (see direct-slot drop)' : 'it has no binlog checkpoint'}`);
       }
       const url = process.env[system.connection.urlEnv];
-      if (!url) throw new Error(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
       const checkpoint = await binlogEndCheckpoint(url, name, `systems.${name}: MySQL binlog at ${redactUrl(url)}`);
       const connections = await openConnections(env);
       try {

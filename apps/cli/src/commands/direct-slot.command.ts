@@ -1,5 +1,6 @@
-import { Command, CommandRunner, SubCommand } from 'nest-commander';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { ReplicationSlotAdmin } from '@app/cdc';
+import { OperatorError } from '@app/config';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
 import { describeFailure, ExitCode } from './exit-code';
@@ -8,7 +9,9 @@ import { describeFailure, ExitCode } from './exit-code';
   name: 'drop',
   arguments: '<system>',
   description:
-    "Drop the replication slot and publication of a system read directly from PostgreSQL (on its legacy database): the WAL it held is freed; the next start creates them again and streams from then on (load what was missed with backfill)",
+    'Drop the replication slot and publication of a system read directly from PostgreSQL (on its legacy database): the WAL it held is freed. ' +
+    "The next start creates them again and loads the table in the new slot's snapshot: the view ends equal to the table, the changes made meanwhile are not in the customers' history. " +
+    'A slot in use (a running service streams from it) is refused unless --force.',
 })
 export class DirectSlotDropCommand extends CommandRunner {
   constructor(
@@ -18,16 +21,31 @@ export class DirectSlotDropCommand extends CommandRunner {
     super();
   }
 
-  async run([name]: string[]): Promise<void> {
+  @Option({ flags: '--force', description: 'drop the slot even while a service streams from it (that service then creates it again and loads the table)' })
+  parseForce(): boolean {
+    return true;
+  }
+
+  async run([name]: string[], options: { force?: boolean } = {}): Promise<void> {
     try {
       const { env, domain } = this.config.loadConfig();
       const system = domain.sources.systems.find((s) => s.name === name);
-      if (!system) throw new Error(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
-      if (system.connection?.dialect !== 'postgres') throw new Error(`system ${name} is not a PostgreSQL database: it has no replication slot`);
+      if (!system) throw new OperatorError(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
+      if (system.connection?.dialect !== 'postgres') {
+        throw new OperatorError(`system ${name} is not a PostgreSQL database: it has no replication slot${system.connection?.dialect === 'mysql' ? ' (its binlog position: direct-checkpoint reset)' : ''}`);
+      }
       const url = process.env[system.connection.urlEnv];
-      if (!url) throw new Error(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      if (system.changes !== 'direct') this.printer.out(`note: system ${name} is read through Debezium in this configuration; dropping what is left of reading it directly`);
       const admin = await ReplicationSlotAdmin.open(url, system, env.directPg.slotPrefix);
       try {
+        const user = await admin.activeUser();
+        if (user && !options.force) {
+          throw new OperatorError(
+            `slot ${admin.slot} is in use by ${user} (a running statusview streams from it): stop that service first, or add --force ` +
+              `(it then creates the slot again and loads the table; the changes in between are not in the history)`,
+          );
+        }
         const dropped = await admin.drop();
         this.printer.out(`slot ${admin.slot}: ${dropped.slot ? 'dropped' : 'did not exist'}`);
         this.printer.out(`publication ${admin.publication}: ${dropped.publication ? 'dropped' : 'did not exist'}`);

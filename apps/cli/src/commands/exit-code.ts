@@ -1,7 +1,7 @@
 import { AccessError } from '@app/access';
 import { StartupError } from '@app/bootstrap';
 import { BackfillError } from '@app/backfill';
-import { ConfigError } from '@app/config';
+import { ConfigError, OperatorError } from '@app/config';
 import { RulesAdminError } from '@app/rules-admin';
 
 /** 0 done (or agreed), 1 reconcile found differences, 2 cannot run, 130 stopped by a signal. */
@@ -16,5 +16,6 @@ export enum ExitCode {
 export function describeFailure(e: unknown): string {
   if (e instanceof BackfillError || e instanceof StartupError || e instanceof RulesAdminError || e instanceof AccessError) return e.message;
   if (e instanceof ConfigError) return e.message.replace(/\n\s*/g, ' ');
+  if (e instanceof OperatorError) return e.message;
   return `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
 }

@@ -1,3 +1,5 @@
+import { OperatorError } from '@app/config';
+
 /** Why a MySQL/MariaDB server cannot be read as a direct source; the message says what to change. */
 export type MysqlSourceErrorCode =
   | 'UNREACHABLE'
@@ -9,7 +11,7 @@ export type MysqlSourceErrorCode =
   | 'BINLOG_PURGED'
   | 'BAD_CHECKPOINT';
 
-export class MysqlSourceError extends Error {
+export class MysqlSourceError extends OperatorError {
   constructor(
     readonly code: MysqlSourceErrorCode,
     message: string,

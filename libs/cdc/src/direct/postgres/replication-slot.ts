@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { SourceSystem } from '@app/config';
+import { OperatorError, SourceSystem } from '@app/config';
 import { Lsn, parseLsn } from './lsn';
 import { destroySocket, quoteIdent, quoteLiteral } from './replication.connection';
 
@@ -11,10 +11,12 @@ export type PostgresSourceErrorCode =
   /** The slot's WAL was removed (max_slot_wal_keep_size): changes since its position are lost. */
   | 'SLOT_INVALIDATED'
   /** A slot of that name exists for another database or plugin. */
-  | 'SLOT_MISMATCH';
+  | 'SLOT_MISMATCH'
+  /** The system's table (or its schema) is not in the legacy database. */
+  | 'TABLE_MISSING';
 
 /** Why a PostgreSQL direct source cannot stream, with what to do about it. */
-export class PostgresSourceError extends Error {
+export class PostgresSourceError extends OperatorError {
   constructor(
     readonly code: PostgresSourceErrorCode,
     message: string,
@@ -123,7 +125,15 @@ export class ReplicationSlotAdmin {
       await this.client.query(sql);
       return 'created';
     } catch (e) {
-      if (PERMISSION.has((e as { code?: string }).code ?? '')) throw this.setupRequired(`${sql};`, e as Error);
+      const code = (e as { code?: string }).code ?? '';
+      if (PERMISSION.has(code)) throw this.setupRequired(`${sql}; ${this.slotSql()}`, e as Error);
+      if (code === '3F000' || code === '42P01') {
+        throw new PostgresSourceError(
+          'TABLE_MISSING',
+          `systems.${this.system.name}: the table ${this.qualifiedTable} is not in the legacy database (${(e as Error).message}): ` +
+            `check the system's table in sources.yaml and that its connection URL names the database that holds it`,
+        );
+      }
       throw e;
     }
   }
@@ -151,8 +161,8 @@ export class ReplicationSlotAdmin {
     return new PostgresSourceError(
       'SLOT_INVALIDATED',
       `systems.${this.system.name}: replication slot "${this.slot}" was invalidated: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size), ` +
-        `so the changes after ${at ?? 'its position'} are lost. To recover: \`npm run cli -- direct-slot drop ${this.system.name}\`, ` +
-        `start statusview again (it creates a new slot), then \`npm run cli -- backfill --system ${this.system.name}\` to load the table as it is now`,
+        `so the changes after ${at ?? 'its position'} are lost. To recover: \`npm run cli -- direct-slot drop ${this.system.name}\`, then start statusview again: ` +
+        `it creates a new slot and loads the table in its snapshot, so the view ends equal to the table (the changes in between are not in the customers' history)`,
     );
   }
 
@@ -199,8 +209,20 @@ export class ReplicationSlotAdmin {
     return new PostgresSourceError(
       'SETUP_REQUIRED',
       `systems.${this.system.name}: the role may not set up logical replication (${cause.message}); run as a superuser on the legacy database: ${sql} ` +
-        `(and give this role REPLICATION and SELECT on ${this.qualifiedTable}), then start statusview again`,
+        `(the role itself needs REPLICATION and SELECT on ${this.qualifiedTable}), then start statusview again`,
     );
+  }
+
+  /** Who streams from the slot now (its walsender's application and client address), or null when no one does. */
+  async activeUser(): Promise<string | null> {
+    const { rows } = await this.client.query<{ pid: number; app: string | null; addr: string | null }>(
+      `SELECT s.active_pid AS pid, a.application_name AS app, a.client_addr::text AS addr
+         FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid
+        WHERE s.slot_name = $1 AND s.active_pid IS NOT NULL`,
+      [this.slot],
+    );
+    const r = rows[0];
+    return r ? `walsender ${r.pid}${r.app ? ` (${r.app}${r.addr ? ` from ${r.addr}` : ''})` : ''}` : null;
   }
 
   /** Drops the slot (terminating a walsender still using it) and the publication; what existed. */
