@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { exitOnSignals, startApp } from '@app/bootstrap';
 import { AmqpCdcConsumer, DebeziumLog, tableRefOf } from '@app/cdc';
-import { fromRoot, loadDomainConfig, loadEnvConfig, readDocument } from '@app/config';
+import { fromRoot, loadDomainConfig, loadEnvConfig, readDocument, redactUrl } from '@app/config';
 import { CdcConsumerService } from '@app/ingest';
 import { ProjectionQueries } from '@app/projection';
 import { ApiTokenService } from '@app/access';
@@ -31,7 +31,11 @@ export async function runDemo(): Promise<void> {
     await direct?.dropSlots();
     throw e;
   });
-  exitOnSignals(running, undefined, direct ? () => direct.dropSlots() : undefined);
+  exitOnSignals(running, undefined, async () => {
+    await direct?.dropSlots();
+    const kept = direct ? `; the demo's slots and publications are dropped` : '';
+    out(`stopped${kept}; the view stays in ${redactUrl(env.database.url)} (Redis prefix ${env.redis.prefix}): a later run goes on from it`);
+  });
   if (direct) {
     const slots = direct.systems.filter((s) => s.connection?.dialect === 'postgres').map((s) => `${env.directPg.slotPrefix}_${s.name}`).join(', ');
     const from = (dialect: string) => direct.systems.filter((s) => s.connection?.dialect === dialect).map((s) => s.name);
