@@ -1,7 +1,7 @@
 import { Command, CommandRunner, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
-import { binlogEndCheckpoint } from '@app/cdc';
-import { OperatorError, redactUrl } from '@app/config';
+import { snapshotReloadCheckpoint } from '@app/cdc';
+import { OperatorError } from '@app/config';
 import { SourceCheckpointStore } from '@app/projection';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
@@ -11,7 +11,8 @@ import { describeFailure, ExitCode } from './exit-code';
   name: 'reset',
   arguments: '<system>',
   description:
-    "Move the checkpoint of a system read directly from a MySQL/MariaDB binlog to the server's binlog end now (the way out of BINLOG_PURGED): run it with the service stopped, then backfill the system, then start the service",
+    'Make the next start of a system read directly from a MySQL/MariaDB binlog load its table again, in a consistent snapshot, and stream from that snapshot (the way out of BINLOG_PURGED): ' +
+    "run it with the service stopped, then start the service; the view ends equal to the table (the changes in the lost binlog are not in the customers' history)",
 })
 export class DirectCheckpointResetCommand extends CommandRunner {
   constructor(
@@ -29,14 +30,15 @@ export class DirectCheckpointResetCommand extends CommandRunner {
       if (system.connection?.dialect !== 'mysql') {
         throw new OperatorError(`system ${name} is not a MySQL/MariaDB database: ${system.connection?.dialect === 'postgres' ? 'its position is its replication slot (see direct-slot drop)' : 'it has no binlog checkpoint'}`);
       }
-      const url = process.env[system.connection.urlEnv];
-      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
-      const checkpoint = await binlogEndCheckpoint(url, name, `systems.${name}: MySQL binlog at ${redactUrl(url)}`);
+      const checkpoint = snapshotReloadCheckpoint(name);
       const connections = await openConnections(env);
       try {
         const before = await new SourceCheckpointStore(connections.dataSource).replace(checkpoint);
-        this.printer.out(`checkpoint of ${name}: ${before ? before.position.text : 'none'} → ${checkpoint.position.text} (the binlog's end${checkpoint.gtid ? `, gtid ${checkpoint.gtid}` : ''})`);
-        this.printer.out(`next: npm run cli -- backfill --system ${name} (rows changed before this point), then start the service: it streams from here`);
+        this.printer.out(`checkpoint of ${name}: ${before ? before.position.text : 'none'} → ${checkpoint.position.text}`);
+        this.printer.out(
+          `next: start the service: it loads ${system.table} in a consistent snapshot and streams from that snapshot's binlog position; records the table no longer holds are deleted ` +
+            `(a table without consistent snapshots, MyISAM or MySQL without RELOAD, streams from the binlog's end instead, and the log says to run the backfill)`,
+        );
       } finally {
         await connections.close();
       }

@@ -12,7 +12,7 @@ import { DeadLetterEntry, DirectSourceContext, DirectSourceFactory } from '../di
 import { atOrAfter, BinlogPoint, checkpointPosition, pointOf } from './binlog-position';
 import { loadBinlogSnapshot, NoConsistentSnapshot } from './binlog-snapshot.loader';
 import { BinlogEventLike, BinlogTransactions, CommittedUnit } from './binlog-transactions';
-import { binaryLogs, binlogStatus, checkBinlogServer, tableColumns } from './mysql-server.check';
+import { binaryLogs, binlogStatus, checkBinlogServer, SNAPSHOT_LOADING, tableColumns } from './mysql-server.check';
 import { MysqlSourceError } from './mysql-source.errors';
 
 type ZongJi = InstanceType<typeof ZongJiClass>;
@@ -28,7 +28,6 @@ const IDLE_CHECKPOINT_MS = 1_000;
 const LAG_POLL_MS = 2_000;
 
 /** The text of the checkpoint that stands while a first start's snapshot load is under way. */
-const LOADING = 'snapshot loading';
 
 const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare'];
 
@@ -120,7 +119,7 @@ export class MysqlBinlogSource implements ChangeTransport {
   private async open(): Promise<void> {
     const server = await this.check();
     const last = await this.ctx.checkpoints.last(this.ctx.system.name);
-    const interrupted = last !== null && last.position.kind === 'ts' && last.position.text.startsWith(LOADING);
+    const interrupted = last !== null && last.position.kind === 'ts' && last.position.text.startsWith(SNAPSHOT_LOADING);
     let from: BinlogPoint;
     if (last && !interrupted) {
       try {
@@ -132,14 +131,15 @@ export class MysqlBinlogSource implements ChangeTransport {
         throw new MysqlSourceError(
           'BINLOG_PURGED',
           `${this.who}: the checkpoint ${last.position.text} is in ${from.file}, which the server no longer has (purged; oldest is ${server.files[0]?.file ?? 'none'}): ` +
-            `changes since then are lost to the binlog. With the service stopped, run \`npm run cli -- direct-checkpoint reset ${this.ctx.system.name}\` (the checkpoint moves to the binlog's end), ` +
-            `then \`npm run cli -- backfill --system ${this.ctx.system.name}\`, then start the service (README, "Direct CDC from MySQL/MariaDB")`,
+            `changes since then are lost to the binlog. With the service stopped, run \`npm run cli -- direct-checkpoint reset ${this.ctx.system.name}\`, then start the service: ` +
+            `it loads the table in a consistent snapshot and streams from there, so the view ends equal to the table (README, "Direct CDC from MySQL/MariaDB")`,
         );
       }
       this.committed = last;
       this.ctx.logger.log(`${this.who}: resuming after ${last.position.text}${last.gtid ? ` (gtid ${last.gtid})` : ''}`);
     } else {
-      if (interrupted) this.ctx.logger.warn(`${this.who}: the first start's snapshot load was cut off; loading the table again`);
+      if (interrupted && last.position.text.includes('direct-checkpoint reset')) this.ctx.logger.warn(`${this.who}: a reload was asked (direct-checkpoint reset); loading the table in a consistent snapshot`);
+      else if (interrupted) this.ctx.logger.warn(`${this.who}: the first start's snapshot load was cut off; loading the table again`);
       // A system fed through Debezium until now streams on from where it stood; any other loads the table first.
       from = (!interrupted && (await this.switchPoint(server))) || (await this.loadTable(server));
       // Recorded at once, so a restart before the first change resumes there too.
@@ -189,7 +189,7 @@ export class MysqlBinlogSource implements ChangeTransport {
    * operator is told to run the backfill.
    */
   private async loadTable(server: { end: BinlogPoint; version: string }): Promise<BinlogPoint> {
-    const marker: SourceCheckpoint = { source: this.ctx.system.name, position: { kind: 'ts', key: '0', text: `${LOADING} (first start)`, tsMs: Date.now() }, gtid: null };
+    const marker: SourceCheckpoint = { source: this.ctx.system.name, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (first start)`, tsMs: Date.now() }, gtid: null };
     await this.ctx.sink.apply([], { checkpoint: marker });
     try {
       const { point, rows } = await loadBinlogSnapshot(this.ctx, { db: this.db, name: this.table }, /mariadb/i.test(server.version), () => !this.stopping);

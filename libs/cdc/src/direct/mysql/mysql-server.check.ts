@@ -1,6 +1,6 @@
-import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { Connection, RowDataPacket } from 'mysql2/promise';
 import { SourceCheckpoint } from '@app/change-events';
-import { BinlogPoint, checkpointPosition } from './binlog-position';
+import { BinlogPoint } from './binlog-position';
 import { MysqlSourceError } from './mysql-source.errors';
 
 export interface BinlogServer {
@@ -79,17 +79,14 @@ export async function tableColumns(conn: Connection, db: string, table: string):
   return cols.map((c) => String(c.name));
 }
 
+/** The mark of a snapshot load under way (a start that finds it loads the table again). */
+export const SNAPSHOT_LOADING = 'snapshot loading';
+
 /**
- * The checkpoint a system read from this server's binlog would take to start at its end now
- * (the operator's way out of a purged checkpoint: `direct-checkpoint reset`). Checks the server
- * as a start does.
+ * The checkpoint that makes the next start load the table in a consistent snapshot and stream
+ * from that snapshot's binlog position, as a first start does: the operator's way out of a purged
+ * checkpoint (`direct-checkpoint reset`).
  */
-export async function binlogEndCheckpoint(url: string, source: string, who: string): Promise<SourceCheckpoint> {
-  const conn = await createConnection({ uri: url, connectTimeout: 10_000 });
-  try {
-    const server = await checkBinlogServer(conn, who);
-    return { source, position: checkpointPosition(server.end, Date.now()), gtid: server.gtid };
-  } finally {
-    await conn.end().catch(() => undefined);
-  }
+export function snapshotReloadCheckpoint(source: string): SourceCheckpoint {
+  return { source, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (asked by direct-checkpoint reset)`, tsMs: Date.now() }, gtid: null };
 }
