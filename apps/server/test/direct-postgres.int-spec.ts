@@ -134,6 +134,9 @@ describe('direct CDC from PostgreSQL', () => {
       expect.objectContaining({ source: 'crm', code: 'NO_USABLE_ROW', reason: expect.stringContaining('customer key "customer_no" is missing or empty'), ref: expect.stringMatching(/^lsn [0-9A-F]+\/[0-9A-F]+$/) }),
     ]);
     expect(JSON.parse(rows[0].payload)).toMatchObject({ id: 6, customer_no: '   ' });
+    // Counted once, as a broker's dead letter is.
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('statusview_messages_dead_lettered_total{code="NO_USABLE_ROW"} 1\n');
   });
 
   it('acknowledges what is projected, and on a quiet publication follows the server\'s WAL so the slot holds none back', async () => {

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { deadLettered } from '@app/observability';
 import { PROJECTION_DATA_SOURCE } from '../database/projection.tokens';
 
 /** A change a direct source could not project (the shape of `@app/cdc`'s DeadLetterEntry). */
@@ -26,14 +25,13 @@ export class DirectDeadLetterStore {
   async put(entries: readonly DirectDeadLetter[]): Promise<void> {
     if (entries.length === 0) return;
     const rows = entries.map((e) => ({ source: e.source, ref: cut(e.ref, MAX_REF_CHARS), code: e.code, reason: cut(e.reason, MAX_REASON_CHARS), payload: payloadText(e.payload) }));
-    const inserted: Array<{ code: string }> = await this.db.query(
+    // Counted in statusview_messages_dead_lettered_total by the ingest use case's verdicts, as every source's.
+    await this.db.query(
       `INSERT INTO direct_dead_letter (source, ref, code, reason, payload)
        SELECT source, ref, code, reason, payload FROM jsonb_to_recordset($1::jsonb) AS d(source text, ref text, code text, reason text, payload text)
-       ON CONFLICT (source, ref) DO NOTHING
-       RETURNING code`,
+       ON CONFLICT (source, ref) DO NOTHING`,
       [JSON.stringify(rows)],
     );
-    for (const r of inserted) deadLettered.inc({ code: r.code });
   }
 
   /** The latest dead letters of a source, newest first (for operators and tests). */
