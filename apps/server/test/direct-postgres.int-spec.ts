@@ -139,6 +139,18 @@ describe('direct CDC from PostgreSQL', () => {
     expect(metrics).toContain('statusview_messages_dead_lettered_total{code="NO_USABLE_ROW"} 1\n');
   });
 
+  it('a row whose customer key is emptied leaves the customer it had (and is dead-lettered); the key put back brings it back', async () => {
+    await crm.query(`INSERT INTO crm.customers (id, customer_no, status) VALUES (8, 'D-8', 'ACTIVE')`);
+    await until('D-8', (c) => c?.status === 'PENDING', 'the insert');
+    await crm.query(`UPDATE crm.customers SET customer_no = '   ' WHERE id = 8`);
+    // Not kept with its old values: the customer had only this record, so it is gone.
+    await until('D-8', (c) => c === null, 'the record withdrawn from its customer');
+    const rows: Array<{ code: string }> = await app.db.query(`SELECT code FROM direct_dead_letter WHERE source = 'crm' AND payload::jsonb ->> 'id' = '8'`);
+    expect(rows).toEqual([{ code: 'NO_USABLE_ROW' }]);
+    await crm.query(`UPDATE crm.customers SET customer_no = 'D-8' WHERE id = 8`);
+    await until('D-8', (c) => c?.status === 'PENDING' && c.sources.length === 1, 'the key put back');
+  });
+
   it('acknowledges what is projected, and on a quiet publication follows the server\'s WAL so the slot holds none back', async () => {
     const lsnOf = async () => (await crm.slots())[0].confirmed_flush_lsn!;
     const other = new Client({ connectionString: portal.url });

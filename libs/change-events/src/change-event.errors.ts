@@ -1,3 +1,5 @@
+import type { ChangeEvent } from './change-event.model';
+
 export type DecodeErrorCode =
   | 'NOT_JSON'
   | 'NOT_DEBEZIUM'
@@ -20,6 +22,11 @@ export class DecodeError extends Error {
   constructor(
     readonly code: DecodeErrorCode,
     message: string,
+    /**
+     * What is applied all the same: the removal of the record a row with no usable customer key
+     * stands for, so that the customer it belonged to does not keep its old values.
+     */
+    readonly withdraw?: ChangeEvent,
   ) {
     super(message);
   }

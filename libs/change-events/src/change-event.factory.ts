@@ -33,7 +33,11 @@ export class ChangeEventFactory {
     const recordKey = this.recordKey(system, raw);
     const customerId = this.normalizeKey(checkedKey(raw[system.customerKey], `customer key "${system.customerKey}"`));
     if (customerId === null && !deleted) {
-      throw new DecodeError('NO_USABLE_ROW', `no usable row: customer key "${system.customerKey}" is missing or empty`);
+      // The record is no customer's any more (its key was emptied, say): it leaves the customer it
+      // had, as a delete of the record would, and the row is dead-lettered for someone to fix.
+      const keyOnly = Object.fromEntries(system.recordKey.map((col) => [col, raw[col]]));
+      const withdraw: ChangeEvent = { kind: 'change', system: system.name, op: 'd', recordKey, deleted: true, customerId: null, raw: keyOnly, row: normalizeRow(system.fields, keyOnly), position };
+      throw new DecodeError('NO_USABLE_ROW', `no usable row: customer key "${system.customerKey}" is missing or empty`, withdraw);
     }
     if (customerId !== null) this.checkLength(customerId, `customer key "${system.customerKey}"`);
     const row = normalizeRow(system.fields, raw);

@@ -66,6 +66,11 @@ export class IngestChangesUseCase implements ChangeSink {
           return;
         case 'undecodable':
           verdicts[i] = { kind: 'dead-letter', code: c.code, reason: c.reason };
+          // Dead-lettered, and its record withdrawn from the customer it had (see DecodeError.withdraw).
+          if (c.withdraw) {
+            events.push(c.withdraw);
+            origin.push(i);
+          }
           return;
       }
     });

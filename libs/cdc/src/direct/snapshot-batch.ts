@@ -1,5 +1,5 @@
 import { DecodeError, SourcePosition } from '@app/change-events';
-import { InboundChange, retryUntilDone } from '../transports/change-sink';
+import { InboundChange, retryUntilDone, undecodableChange } from '../transports/change-sink';
 import { DeadLetterEntry, DirectSourceContext } from './direct-source';
 
 /** A row of a first start's snapshot load, as a change and the row it came from (kept if it is dead-lettered). */
@@ -16,7 +16,7 @@ export function snapshotChange(ctx: DirectSourceContext, raw: Record<string, unk
     return { change: { kind: 'event', event: ctx.events.changeOfRow(system, 'r', raw, position), ref }, raw };
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    return { change: { kind: 'undecodable', code: e.code, reason: e.message, ref }, raw };
+    return { change: undecodableChange(e, ref), raw };
   }
 }
 

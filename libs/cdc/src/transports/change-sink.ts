@@ -1,4 +1,4 @@
-import { ChangeEvent, SourceCheckpoint, TruncateEvent } from '@app/change-events';
+import { ChangeEvent, DecodeError, SourceCheckpoint, TruncateEvent } from '@app/change-events';
 import { SkipReason } from '../debezium/debezium-json.decoder';
 
 /**
@@ -9,7 +9,12 @@ import { SkipReason } from '../debezium/debezium-json.decoder';
 export type InboundChange =
   | { kind: 'event'; event: ChangeEvent | TruncateEvent; ref: string }
   | { kind: 'skip'; reason: SkipReason; ref: string }
-  | { kind: 'undecodable'; code: string; reason: string; ref: string };
+  | { kind: 'undecodable'; code: string; reason: string; ref: string; withdraw?: ChangeEvent };
+
+/** The change a DecodeError stands for: dead-lettered with its reason, and its record withdrawn when it names one (see DecodeError.withdraw). */
+export function undecodableChange(e: DecodeError, ref: string): InboundChange {
+  return e.withdraw ? { kind: 'undecodable', code: e.code, reason: e.message, ref, withdraw: e.withdraw } : { kind: 'undecodable', code: e.code, reason: e.message, ref };
+}
 
 export type MessageVerdict = { kind: 'done' } | { kind: 'dead-letter'; code: string; reason: string };
 

@@ -1,6 +1,6 @@
 import { DecodeError } from '@app/change-events';
 import { DecodedMessage, RawMessage } from '../debezium/debezium-json.decoder';
-import { InboundChange } from './change-sink';
+import { InboundChange, undecodableChange } from './change-sink';
 import { TransportLogger } from './transport.logger';
 
 /** What a message transport needs to turn bytes into change events: the decoder of the message's source. */
@@ -23,7 +23,7 @@ export function decodeMessages(
       const decoded = decoder.decode(m);
       return decoded.kind === 'skip' ? { kind: 'skip', reason: decoded.reason, ref: m.ref } : { kind: 'event', event: decoded, ref: m.ref };
     } catch (e) {
-      if (e instanceof DecodeError) return { kind: 'undecodable', code: e.code, reason: e.message, ref: m.ref };
+      if (e instanceof DecodeError) return undecodableChange(e, m.ref);
       const reason = (e as Error)?.message ?? String(e);
       logger.error(`decoding ${m.ref} of ${m.topic} failed unexpectedly: ${(e as Error)?.stack ?? reason}`);
       return { kind: 'undecodable', code: 'UNDECODABLE', reason: `the decoder failed on it: ${reason}`, ref: m.ref };

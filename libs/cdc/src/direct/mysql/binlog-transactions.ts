@@ -1,6 +1,6 @@
 import { ChangeEvent, ChangeEventFactory, DecodeError, TruncateEvent } from '@app/change-events';
 import { SourceSystem } from '@app/config';
-import { InboundChange } from '../../transports/change-sink';
+import { InboundChange, undecodableChange } from '../../transports/change-sink';
 import { BinlogPoint, eventStart, rowPosition } from './binlog-position';
 import { BinlogColumn, BinlogRowConverter } from './binlog-row.converter';
 
@@ -193,7 +193,7 @@ export class BinlogTransactions {
         tx.changes.push({ kind: 'event', event: this.events.changeOfRow(this.system, op, raw, position), ref: position.text });
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
-        tx.changes.push({ kind: 'undecodable', code: err.code, reason: err.message, ref: position.text });
+        tx.changes.push(undecodableChange(err, position.text));
       }
     });
     tx.rowCount += e.rows?.length ?? 0;

@@ -5,7 +5,7 @@ import { DeadLetterEntry, DirectSourceContext } from '../direct-source';
 import type { ConsumerStats } from '../../transports/amqp/amqp-cdc.consumer';
 import { ChangeTransport } from '../../transports/change-transport';
 import { ConsumerProgress } from '../../transports/consumer-progress';
-import { InboundChange, MessageVerdict, retryUntilDone } from '../../transports/change-sink';
+import { InboundChange, MessageVerdict, retryUntilDone, undecodableChange } from '../../transports/change-sink';
 import { formatLsn, Lsn, maxLsn } from './lsn';
 import { decodePgValue } from './pg-value.decoder';
 import { parsePgoutput, PgoutputMessage, Relation, TupleValue, UNCHANGED } from './pgoutput.parser';
@@ -284,7 +284,7 @@ export class PostgresDirectSource implements ChangeTransport {
       this.push({ kind: 'event', event: this.event(op, raw, unchanged, position), ref }, raw);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      this.push({ kind: 'undecodable', code: e.code, reason: e.message, ref }, raw);
+      this.push(undecodableChange(e, ref), raw);
     }
   }
 
