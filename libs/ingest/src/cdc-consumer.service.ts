@@ -52,6 +52,16 @@ export class CdcConsumerService implements ConsumerHealth, OnApplicationBootstra
     return [...this.transports.values()].every((t) => t.running);
   }
 
+  /** The transports not consuming now, each named with the last error it reported: what /health says when one is down. */
+  stopped(): string[] {
+    return [...this.transports]
+      .filter(([, t]) => !t.running)
+      .map(([name, t]) => {
+        const { lastError } = t.progress.report();
+        return lastError ? `${name} (${lastError})` : name;
+      });
+  }
+
   /** Whether changes wait without progress, over every source (the worst of them). */
   progress(): ConsumerProgressReport {
     const reports = [...this.transports.values()].map((t) => t.progress.report());

@@ -38,7 +38,7 @@ export class HealthController {
         if (!this.consumer) return s.up({ message: 'not part of this process' });
         // Kafka: the group's lag per partition, this member's partitions, kafkajs crashes.
         const details = this.consumer.details();
-        if (!this.consumer.running) return s.down({ message: 'not consuming (broker unreachable or stopping)', ...details });
+        if (!this.consumer.running) return s.down({ message: `not consuming: ${this.consumer.stopped().join('; ') || 'stopping'}`, ...details });
         const { stalled, stalledForMs, waiting, lastError } = this.consumer.progress();
         if (!stalled) return s.up({ waiting, ...details });
         const seconds = Math.round(stalledForMs / 1000);

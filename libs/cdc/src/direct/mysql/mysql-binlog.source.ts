@@ -24,6 +24,8 @@ const BINLOG_FILE_START = 4;
 
 /** While only other tables' transactions pass, the checkpoint follows them at most this often. */
 const IDLE_CHECKPOINT_MS = 1_000;
+/** A stream that fails sooner than this after it became ready is opened again with a growing backoff. */
+const QUICK_END_MS = 1_000;
 /** How often the server's binlog end is read for the lag. */
 const LAG_POLL_MS = 2_000;
 
@@ -76,6 +78,8 @@ export class MysqlBinlogSource implements ChangeTransport {
   private wakeUp: (() => void) | null = null;
   private timers = new Set<NodeJS.Timeout>();
   private reconnectDelay = 100;
+  /** When the current stream became ready: one that fails sooner than QUICK_END_MS after keeps the backoff growing. */
+  private streamingSince = 0;
   private reconnects = 0;
   private lastError: string | null = null;
   /** When the stream last brought an event (any table's), and the server's binlog end at the previous poll. */
@@ -293,7 +297,7 @@ export class MysqlBinlogSource implements ChangeTransport {
         ready = true;
         this.lastEventAt = Date.now();
         this.connected = true;
-        this.reconnectDelay = 100;
+        this.streamingSince = Date.now();
         resolve();
       });
       z.on('binlog', (e) => {
@@ -333,10 +337,17 @@ export class MysqlBinlogSource implements ChangeTransport {
   /** The stream broke: reconnect with backoff from the last transaction received (the queue keeps what it holds). */
   private streamFailed(z: ZongJi, err: unknown): void {
     if (this.zongji !== z || this.stopping) return;
-    const msg = (err as Error).message;
+    const e = err as { message?: string; errno?: number };
+    // One line: an error zongji re-emits unhandled carries the inner one's stack in its message.
+    const text = String(e.message ?? err).split('\n')[0].replace(/^Unhandled error\. \((?:Error: )?/, '');
+    // The dump itself refused (no REPLICATION SLAVE grant): the checks before it passed.
+    const grant = e.errno === 1227 || /REPLICATION SLAVE/i.test(text);
+    const msg = grant ? `${text}: grant the source's user REPLICATION SLAVE (GRANT REPLICATION SLAVE ON *.* TO <user>)` : text;
     this.lastError = msg;
     this.progress.failed(msg);
-    this.ctx.logger.error(`${this.who}: the binlog stream failed at ${this.transactions.currentFile} (${msg}); reconnecting from ${this.received?.file}:${this.received?.pos}`);
+    // A stream that failed as soon as it started (the same error each time) keeps the backoff growing, so that it is not a loop.
+    if (Date.now() - this.streamingSince >= QUICK_END_MS) this.reconnectDelay = 100;
+    this.ctx.logger.error(`${this.who}: the binlog stream failed at ${this.transactions.currentFile} (${msg}); reconnecting from ${this.received?.file}:${this.received?.pos} in ${this.reconnectDelay} ms`);
     this.disconnect();
     this.scheduleReconnect();
   }
