@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { RunningApp, startApp } from '@app/bootstrap';
+import { binlogReaders } from '@app/cdc';
 import { openDatabase, SourceCheckpointStore } from '@app/projection';
 import { gql, LegacyMysqlDatabase, TestApp, testEnv, waitFor } from '@app/testing';
 
@@ -38,6 +39,19 @@ describe('direct-checkpoint reset', () => {
     await legacy?.drop();
     delete process.env.LEGACY_BILLING_URL;
   });
+
+  it('refuses while a service streams the system: its checkpoint would be written over the reset', async () => {
+    const live = await startApp({ api: false, ingest: true }, { env: testEnv({ CDC_DIRECT_SYSTEMS: 'billing', REDIS_PREFIX: env.REDIS_PREFIX }), logger: false });
+    try {
+      const r = await cli('direct-checkpoint', 'reset', 'billing');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^statusview: the binlog is being read with this user now \(thread \d+ from .*Stop the service that reads billing first, or add --force/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await live.close();
+    }
+    await waitFor(async () => ((await binlogReaders(legacy.url)).length === 0 ? true : undefined), 'the stopped service\'s binlog dump gone');
+  }, 30_000);
 
   it('after a purged checkpoint, makes the next start load the table in a snapshot: nothing the lost binlog held is missed, nothing after it either', async () => {
     // The checkpoint's file is gone from the server, as after PURGE BINARY LOGS.

@@ -1,6 +1,6 @@
-import { Command, CommandRunner, SubCommand } from 'nest-commander';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
-import { snapshotReloadCheckpoint } from '@app/cdc';
+import { binlogReaders, snapshotReloadCheckpoint } from '@app/cdc';
 import { OperatorError } from '@app/config';
 import { SourceCheckpointStore } from '@app/projection';
 import { CliPrinter } from '../output/cli.printer';
@@ -22,13 +22,27 @@ export class DirectCheckpointResetCommand extends CommandRunner {
     super();
   }
 
-  async run([name]: string[]): Promise<void> {
+  @Option({ flags: '--force', description: 'reset even while the binlog is read with the same user (a reader that is not statusview)' })
+  parseForce(): boolean {
+    return true;
+  }
+
+  async run([name]: string[], options: { force?: boolean } = {}): Promise<void> {
     try {
       const { env, domain } = this.config.loadConfig();
       const system = domain.sources.systems.find((s) => s.name === name);
       if (!system) throw new OperatorError(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
       if (system.connection?.dialect !== 'mysql') {
         throw new OperatorError(`system ${name} is not a MySQL/MariaDB database: ${system.connection?.dialect === 'postgres' ? 'its position is its replication slot (see direct-slot drop)' : 'it has no binlog checkpoint'}`);
+      }
+      const url = process.env[system.connection.urlEnv];
+      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      const readers = await binlogReaders(url);
+      if (readers.length > 0 && !options.force) {
+        throw new OperatorError(
+          `the binlog is being read with this user now (${readers.join('; ')}): a running service would write its checkpoint over the reset. ` +
+            `Stop the service that reads ${name} first, or add --force if that reader is not statusview`,
+        );
       }
       const checkpoint = snapshotReloadCheckpoint(name);
       const connections = await openConnections(env);

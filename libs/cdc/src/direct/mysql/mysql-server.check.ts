@@ -1,4 +1,4 @@
-import { Connection, RowDataPacket } from 'mysql2/promise';
+import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
 import { SourceCheckpoint } from '@app/change-events';
 import { BinlogPoint } from './binlog-position';
 import { MysqlSourceError } from './mysql-source.errors';
@@ -89,4 +89,20 @@ export const SNAPSHOT_LOADING = 'snapshot loading';
  */
 export function snapshotReloadCheckpoint(source: string): SourceCheckpoint {
   return { source, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (asked by direct-checkpoint reset)`, tsMs: Date.now() }, gtid: null };
+}
+
+/**
+ * The binlog dumps running on the server with the URL's user (a user sees its own threads without
+ * PROCESS): a statusview streaming that system, or another reader with the same user.
+ */
+export async function binlogReaders(url: string): Promise<string[]> {
+  const conn = await createConnection({ uri: url, connectTimeout: 10_000 });
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      `SELECT ID AS id, HOST AS host, TIME AS seconds FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' AND USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1)`,
+    );
+    return rows.map((r) => `thread ${r.id} from ${r.host}, ${r.seconds} s`);
+  } finally {
+    await conn.end().catch(() => undefined);
+  }
 }
