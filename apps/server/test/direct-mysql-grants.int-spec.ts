@@ -29,6 +29,21 @@ describe('the direct MySQL source with a user that may not stream the binlog', (
     delete process.env.LEGACY_BILLING_URL;
   });
 
+  it('a wrong password: the start fails saying to check the user and password, not that the server is unreachable', async () => {
+    const good = process.env.LEGACY_BILLING_URL!;
+    const wrong = new URL(good);
+    wrong.password = 'not-it';
+    process.env.LEGACY_BILLING_URL = wrong.toString();
+    try {
+      await expect(TestApp.start({ CDC_DIRECT_SYSTEMS: 'billing' })).rejects.toMatchObject({
+        code: 'ACCESS_DENIED',
+        message: expect.stringMatching(/Access denied for user .*: check the user and password in LEGACY_BILLING_URL$/),
+      });
+    } finally {
+      process.env.LEGACY_BILLING_URL = good;
+    }
+  }, 30_000);
+
   it('backs off between attempts and names the missing grant in /health', async () => {
     app = await TestApp.start({ CDC_DIRECT_SYSTEMS: 'billing' });
     await new Promise((r) => setTimeout(r, 3_000));

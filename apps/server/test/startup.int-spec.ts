@@ -50,10 +50,12 @@ describe('start-up problems', () => {
   });
 
   it('names every unset connection URL of a system read directly, together, before connecting to it', async () => {
-    const r = await start({ CDC_DIRECT_SYSTEMS: 'crm,billing', LEGACY_CRM_URL: '', LEGACY_BILLING_URL: '' });
+    const r = await start({ CDC_DIRECT_SYSTEMS: 'crm,billing,portal', LEGACY_CRM_URL: '', LEGACY_BILLING_URL: 'postgres://root:secret@127.0.0.1:3306/billing', LEGACY_PORTAL_URL: 'portal' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/LEGACY_CRM_URL: not set; it is the connection URL of system crm, whose changes are read directly/);
-    expect(r.stderr).toMatch(/LEGACY_BILLING_URL: not set; it is the connection URL of system billing/);
+    expect(r.stderr).toMatch(/LEGACY_BILLING_URL: a postgres: URL, but system billing is mysql \(expected mysql:\)/);
+    expect(r.stderr).toMatch(/LEGACY_PORTAL_URL: not a URL/);
+    expect(r.stderr).not.toMatch(/secret/);
     expect(r.stderr).not.toMatch(/\s+at /);
   });
 

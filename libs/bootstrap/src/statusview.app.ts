@@ -78,10 +78,8 @@ export async function startApp(
   if (parts.ingest) modules.push((await import('@app/ingest')).IngestModule);
   if (parts.ingest) {
     // With the other configuration problems, before anything connects: each unset URL of a system read directly.
-    const unset = domain.sources.systems.filter((s) => s.changes === 'direct' && s.connection && !process.env[s.connection.urlEnv]);
-    if (unset.length > 0) {
-      throw new ConfigError(unset.map((s) => `${s.connection!.urlEnv}: not set; it is the connection URL of system ${s.name}, whose changes are read directly (changes: direct in sources.yaml, or CDC_DIRECT_SYSTEMS)`));
-    }
+    const problems = domain.sources.systems.flatMap((s) => (s.changes === 'direct' && s.connection ? directUrlProblems(s.name, s.connection) : []));
+    if (problems.length > 0) throw new ConfigError(problems);
   }
   // The broker is needed only when some system's changes come as Debezium messages.
   const viaBroker = domain.sources.systems.some((s) => (s.changes ?? 'debezium') === 'debezium');
@@ -145,4 +143,21 @@ export function exitOnSignals(running: RunningApp, boundMs = 15_000, afterClose?
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const URL_SCHEMES: Record<string, string[]> = { postgres: ['postgres:', 'postgresql:'], mysql: ['mysql:'] };
+
+/** What is wrong with the connection URL of a system read directly: unset, not a URL, or of another database than its dialect. */
+function directUrlProblems(system: string, connection: { dialect: string; urlEnv: string }): string[] {
+  const value = process.env[connection.urlEnv];
+  const what = `the connection URL of system ${system}, whose changes are read directly (changes: direct in sources.yaml, or CDC_DIRECT_SYSTEMS)`;
+  if (!value) return [`${connection.urlEnv}: not set; it is ${what}`];
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    return [`${connection.urlEnv}: not a URL; it is ${what}`];
+  }
+  const schemes = URL_SCHEMES[connection.dialect] ?? [];
+  return schemes.length > 0 && !schemes.includes(protocol) ? [`${connection.urlEnv}: a ${protocol} URL, but system ${system} is ${connection.dialect} (expected ${schemes.join(' or ')})`] : [];
 }

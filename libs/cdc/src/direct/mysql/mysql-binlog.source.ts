@@ -259,12 +259,15 @@ export class MysqlBinlogSource implements ChangeTransport {
       this.control.on('error', () => undefined); // a dropped connection surfaces as the next query's error
     } catch (e) {
       this.control = null;
-      throw new MysqlSourceError('UNREACHABLE', `${this.who}: unreachable: ${(e as Error).message}`, e);
+      throw connectFailure(this.who, this.ctx.system.connection?.urlEnv ?? 'its URL', e);
     }
     try {
       const server = await checkBinlogServer(this.control, this.who);
       if ((await tableColumns(this.control, this.db, this.table)).length === 0) {
-        throw new MysqlSourceError('TABLE_MISSING', `${this.who}: table ${this.db}.${this.table} does not exist`);
+        throw new MysqlSourceError(
+          'TABLE_MISSING',
+          `${this.who}: table ${this.db}.${this.table} does not exist (or this user may not see it): check systems.${this.ctx.system.name}.table in sources.yaml, the database in its URL, and the user's SELECT on it`,
+        );
       }
       this.server = server;
       // The stream (re)starts now: a write from here on moves the end past this.
@@ -585,3 +588,15 @@ export class MysqlBinlogSource implements ChangeTransport {
 }
 
 export const mysqlBinlogSource: DirectSourceFactory = (ctx) => new MysqlBinlogSource(ctx);
+
+/**
+ * Why the control connection could not be opened, with what to do: the user or password refused,
+ * the database refused to this user, or the server unreachable.
+ */
+function connectFailure(who: string, urlEnv: string, e: unknown): MysqlSourceError {
+  const err = e as { errno?: number; message?: string };
+  const message = String(err.message ?? e);
+  if (err.errno === 1045) return new MysqlSourceError('ACCESS_DENIED', `${who}: ${message}: check the user and password in ${urlEnv}`, e);
+  if (err.errno === 1044) return new MysqlSourceError('ACCESS_DENIED', `${who}: ${message}: grant the user SELECT on that database (and REPLICATION SLAVE, BINLOG MONITOR on *.*)`, e);
+  return new MysqlSourceError('UNREACHABLE', `${who}: unreachable: ${message}`, e);
+}

@@ -3,6 +3,7 @@ import { OperatorError } from '@app/config';
 /** Why a MySQL/MariaDB server cannot be read as a direct source; the message says what to change. */
 export type MysqlSourceErrorCode =
   | 'UNREACHABLE'
+  | 'ACCESS_DENIED'
   | 'BINLOG_OFF'
   | 'BINLOG_NOT_ROW'
   | 'ROW_IMAGE_NOT_FULL'
