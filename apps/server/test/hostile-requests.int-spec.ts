@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -214,6 +215,21 @@ describe('hostile requests', () => {
         // The bound only keeps a hang from waiting for Jest's timeout; it is not a speed check.
         const errors = (await within(s.errored, 15_000, 'an error')) as Array<{ message: string; extensions?: { code?: string } }>;
         expect(errors[0]).toMatchObject({ message: expect.stringMatching(/at most 50 ids, got 60000/), extensions: { code: 'BAD_USER_INPUT' } });
+      } finally {
+        await s.dispose();
+      }
+    }, 30_000);
+
+    it.each([
+      ['empty ids', { ids: [] }, /customerStatusChanged\(ids\) is empty: leave it out for every customer/],
+      ['empty statuses', { statuses: [] }, /customerStatusChanged\(statuses\) is empty: leave it out for every status/],
+      ['an unknown status', { statuses: ['ACTIVE', 'FOO'] }, /"FOO" not a status of the active rule set \(CLOSED, SUSPENDED, AT_RISK, ACTIVE, PENDING, INACTIVE, UNKNOWN\)/],
+    ])('refuses a subscription filter with %s, which used to match every change', async (_name, variables, message) => {
+      const { token } = await bearer(`filter-${randomBytes(2).toString('hex')}`, 'viewer');
+      const s = subscribe(app.url, token, 'subscription($ids: [ID!], $statuses: [String!]) { customerStatusChanged(ids: $ids, statuses: $statuses) { customerId } }', variables);
+      try {
+        const errors = (await within(s.errored, 15_000, 'an error')) as Array<{ message: string; extensions?: { code?: string } }>;
+        expect(errors[0]).toMatchObject({ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } });
       } finally {
         await s.dispose();
       }

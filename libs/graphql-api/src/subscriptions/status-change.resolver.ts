@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Args, Context, Resolver, Subscription } from '@nestjs/graphql';
 import type { WebSocket } from 'ws';
 import { ENV_CONFIG, EnvConfig } from '@app/config';
-import { StatusChangeMessage } from '@app/projection';
+import { ActiveRuleSet, StatusChangeMessage } from '@app/projection';
 import { ApiTokenService } from '@app/access';
 import { RequestAuth, requireRole, unauthenticated } from '../auth/request-auth';
 import { TokenRevocationWatch } from '../auth/token-revocation.watch';
@@ -34,6 +34,7 @@ export class StatusChangeResolver {
     private readonly ids: CustomerIdNormalizer,
     private readonly tokens: ApiTokenService,
     private readonly revocations: TokenRevocationWatch,
+    private readonly rules: ActiveRuleSet,
     @Inject(ENV_CONFIG) private readonly env: EnvConfig,
   ) {}
 
@@ -57,6 +58,14 @@ export class StatusChangeResolver {
     const max = this.env.graphql.maxIds;
     if ((ids?.length ?? 0) > max) throw badUserInput(`customerStatusChanged(ids) takes at most ${max} ids, got ${ids!.length}`);
     if ((statuses?.length ?? 0) > max) throw badUserInput(`customerStatusChanged(statuses) takes at most ${max} statuses, got ${statuses!.length}`);
+    // An empty list would match nothing, or (as a missing one) everything: neither is what was meant.
+    if (ids?.length === 0) throw badUserInput('customerStatusChanged(ids) is empty: leave it out for every customer');
+    if (statuses?.length === 0) throw badUserInput('customerStatusChanged(statuses) is empty: leave it out for every status');
+    const known = this.rules.current().compiled.statuses;
+    const unknown = (statuses ?? []).filter((st) => !known.includes(st));
+    if (unknown.length > 0) {
+      throw badUserInput(`customerStatusChanged(statuses): ${unknown.slice(0, 5).map((u) => JSON.stringify(u.slice(0, 40))).join(', ')} not a status of the active rule set (${known.join(', ')})`);
+    }
     const principal = requireRole(auth ?? { kind: 'anonymous' }, 'viewer', this.env.graphql.allowAnonymousReads);
     if (principal) {
       // The connection was authenticated at connection_init, maybe long ago: a token revoked since
