@@ -20,7 +20,7 @@ export function requireRole(auth: RequestAuth, role: Role, allowAnonymousReads: 
   if (auth.kind === 'invalid') throw unauthenticated('the API token is not valid (revoked, mistyped, or not "Bearer <token>")');
   if (auth.kind === 'anonymous') {
     if (role === 'viewer' && allowAnonymousReads) return null;
-    throw unauthenticated(`this needs an API token with the ${role} role: send "Authorization: Bearer <token>"`);
+    throw unauthenticated(`this needs an API token with the ${role} role: send "Authorization: Bearer <token>" (a subscription: {"authorization": "Bearer <token>"} as the connection_init payload)`);
   }
   if (ROLE_RANK[auth.principal.role] < ROLE_RANK[role]) {
     throw new GraphQLError(`this needs the ${role} role; ${describePrincipal(auth.principal)} has ${auth.principal.role}`, {
