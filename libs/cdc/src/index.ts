@@ -15,4 +15,4 @@ export { PostgresSourceError, ReplicationSlotAdmin, replicationNames } from './d
 export type { PostgresSourceErrorCode } from './direct/postgres/replication-slot';
 export * from './direct/mysql/mysql-binlog.source';
 export * from './direct/mysql/mysql-source.errors';
-export { binlogReaders, snapshotReloadCheckpoint } from './direct/mysql/mysql-server.check';
+export { binlogReaders, snapshotLoadingCheckpoint } from './direct/mysql/mysql-server.check';

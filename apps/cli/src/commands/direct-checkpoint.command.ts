@@ -1,10 +1,11 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { openConnections } from '@app/bootstrap';
-import { binlogReaders, snapshotReloadCheckpoint } from '@app/cdc';
+import { binlogReaders, snapshotLoadingCheckpoint } from '@app/cdc';
 import { OperatorError } from '@app/config';
 import { SourceCheckpointStore } from '@app/projection';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
+import { directSystem } from './direct-system';
 import { describeFailure, ExitCode } from './exit-code';
 
 @SubCommand({
@@ -30,13 +31,7 @@ export class DirectCheckpointResetCommand extends CommandRunner {
   async run([name]: string[], options: { force?: boolean } = {}): Promise<void> {
     try {
       const { env, domain } = this.config.loadConfig();
-      const system = domain.sources.systems.find((s) => s.name === name);
-      if (!system) throw new OperatorError(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
-      if (system.connection?.dialect !== 'mysql') {
-        throw new OperatorError(`system ${name} is not a MySQL/MariaDB database: ${system.connection?.dialect === 'postgres' ? 'its position is its replication slot (see direct-slot drop)' : 'it has no binlog checkpoint'}`);
-      }
-      const url = process.env[system.connection.urlEnv];
-      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      const { system, url } = directSystem(domain, name, 'mysql', { postgres: 'its position is its replication slot (see direct-slot drop)' });
       const readers = await binlogReaders(url);
       if (readers.length > 0 && !options.force) {
         throw new OperatorError(
@@ -44,7 +39,7 @@ export class DirectCheckpointResetCommand extends CommandRunner {
             `Stop the service that reads ${name} first, or add --force if that reader is not statusview`,
         );
       }
-      const checkpoint = snapshotReloadCheckpoint(name);
+      const checkpoint = snapshotLoadingCheckpoint(name, 'asked by direct-checkpoint reset');
       const connections = await openConnections(env);
       try {
         const before = await new SourceCheckpointStore(connections.dataSource).replace(checkpoint);

@@ -3,6 +3,7 @@ import { ReplicationSlotAdmin } from '@app/cdc';
 import { OperatorError } from '@app/config';
 import { CliPrinter } from '../output/cli.printer';
 import { WorkContextFactory } from '../work-context.factory';
+import { directSystem } from './direct-system';
 import { describeFailure, ExitCode } from './exit-code';
 
 @SubCommand({
@@ -29,13 +30,7 @@ export class DirectSlotDropCommand extends CommandRunner {
   async run([name]: string[], options: { force?: boolean } = {}): Promise<void> {
     try {
       const { env, domain } = this.config.loadConfig();
-      const system = domain.sources.systems.find((s) => s.name === name);
-      if (!system) throw new OperatorError(`no system "${name}" in sources.yaml (there are: ${domain.sources.systems.map((s) => s.name).join(', ')})`);
-      if (system.connection?.dialect !== 'postgres') {
-        throw new OperatorError(`system ${name} is not a PostgreSQL database: it has no replication slot${system.connection?.dialect === 'mysql' ? ' (its binlog position: direct-checkpoint reset)' : ''}`);
-      }
-      const url = process.env[system.connection.urlEnv];
-      if (!url) throw new OperatorError(`${system.connection.urlEnv} (the connection URL of system ${name}) is not set`);
+      const { system, url } = directSystem(domain, name, 'postgres', { mysql: 'it has no replication slot (its binlog position: direct-checkpoint reset)' });
       if (system.changes !== 'direct') this.printer.out(`note: system ${name} is read through Debezium in this configuration; dropping what is left of reading it directly`);
       const admin = await ReplicationSlotAdmin.open(url, system, env.directPg.slotPrefix);
       try {

@@ -1,5 +1,4 @@
 import { AccessError } from '@app/access';
-import { StartupError } from '@app/bootstrap';
 import { BackfillError } from '@app/backfill';
 import { ConfigError, OperatorError } from '@app/config';
 import { RulesAdminError } from '@app/rules-admin';
@@ -14,8 +13,8 @@ export enum ExitCode {
 
 /** The one line to print for an error that stops a command; bugs keep their stack. */
 export function describeFailure(e: unknown): string {
-  if (e instanceof BackfillError || e instanceof StartupError || e instanceof RulesAdminError || e instanceof AccessError) return e.message;
   if (e instanceof ConfigError) return e.message.replace(/\n\s*/g, ' ');
-  if (e instanceof OperatorError) return e.message;
+  // OperatorError: start-up (StartupError), the direct sources' errors, the commands' own arguments.
+  if (e instanceof OperatorError || e instanceof BackfillError || e instanceof RulesAdminError || e instanceof AccessError) return e.message;
   return `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
 }

@@ -12,7 +12,7 @@ import { DeadLetterEntry, DirectSourceContext, DirectSourceFactory } from '../di
 import { atOrAfter, BinlogPoint, checkpointPosition, pointOf } from './binlog-position';
 import { loadBinlogSnapshot, NoConsistentSnapshot } from './binlog-snapshot.loader';
 import { BinlogEventLike, BinlogTransactions, CommittedUnit } from './binlog-transactions';
-import { binaryLogs, binlogStatus, checkBinlogServer, SNAPSHOT_LOADING, tableColumns } from './mysql-server.check';
+import { binaryLogs, binlogStatus, checkBinlogServer, SNAPSHOT_LOADING, snapshotLoadingCheckpoint, tableColumns } from './mysql-server.check';
 import { MysqlSourceError } from './mysql-source.errors';
 
 type ZongJi = InstanceType<typeof ZongJiClass>;
@@ -28,8 +28,6 @@ const IDLE_CHECKPOINT_MS = 1_000;
 const QUICK_END_MS = 1_000;
 /** How often the server's binlog end is read for the lag. */
 const LAG_POLL_MS = 2_000;
-
-/** The text of the checkpoint that stands while a first start's snapshot load is under way. */
 
 const EVENTS = ['rotate', 'gtid', 'mariadbgtid', 'query', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare'];
 
@@ -142,7 +140,7 @@ export class MysqlBinlogSource implements ChangeTransport {
       this.committed = last;
       this.ctx.logger.log(`${this.who}: resuming after ${last.position.text}${last.gtid ? ` (gtid ${last.gtid})` : ''}`);
     } else {
-      if (interrupted && last.position.text.includes('direct-checkpoint reset')) this.ctx.logger.warn(`${this.who}: a reload was asked (direct-checkpoint reset); loading the table in a consistent snapshot`);
+      if (interrupted && last.position.text === snapshotLoadingCheckpoint(this.ctx.system.name, 'asked by direct-checkpoint reset').position.text) this.ctx.logger.warn(`${this.who}: a reload was asked (direct-checkpoint reset); loading the table in a consistent snapshot`);
       else if (interrupted) this.ctx.logger.warn(`${this.who}: the first start's snapshot load was cut off; loading the table again`);
       // A system fed through Debezium until now streams on from where it stood; any other loads the table first.
       from = (!interrupted && (await this.switchPoint(server))) || (await this.loadTable(server));
@@ -193,7 +191,7 @@ export class MysqlBinlogSource implements ChangeTransport {
    * operator is told to run the backfill.
    */
   private async loadTable(server: { end: BinlogPoint; version: string }): Promise<BinlogPoint> {
-    const marker: SourceCheckpoint = { source: this.ctx.system.name, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (first start)`, tsMs: Date.now() }, gtid: null };
+    const marker = snapshotLoadingCheckpoint(this.ctx.system.name, 'first start');
     await this.ctx.sink.apply([], { checkpoint: marker });
     try {
       const { point, rows } = await loadBinlogSnapshot(this.ctx, { db: this.db, name: this.table }, /mariadb/i.test(server.version), () => !this.stopping);

@@ -79,16 +79,19 @@ export async function tableColumns(conn: Connection, db: string, table: string):
   return cols.map((c) => String(c.name));
 }
 
-/** The mark of a snapshot load under way (a start that finds it loads the table again). */
+/** The start of a snapshot-load checkpoint's text (a start that finds one loads the table again). */
 export const SNAPSHOT_LOADING = 'snapshot loading';
 
+/** Why a table is loaded again: the first start's load under way, or the operator's reset. */
+export type SnapshotLoadReason = 'first start' | 'asked by direct-checkpoint reset';
+
 /**
- * The checkpoint that makes the next start load the table in a consistent snapshot and stream
- * from that snapshot's binlog position, as a first start does: the operator's way out of a purged
- * checkpoint (`direct-checkpoint reset`).
+ * The checkpoint that stands while a snapshot load is under way, or that asks the next start for
+ * one (`direct-checkpoint reset`, the way out of a purged checkpoint): a start that finds it loads
+ * the table in a consistent snapshot and streams from that snapshot's binlog position.
  */
-export function snapshotReloadCheckpoint(source: string): SourceCheckpoint {
-  return { source, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (asked by direct-checkpoint reset)`, tsMs: Date.now() }, gtid: null };
+export function snapshotLoadingCheckpoint(source: string, reason: SnapshotLoadReason): SourceCheckpoint {
+  return { source, position: { kind: 'ts', key: '0', text: `${SNAPSHOT_LOADING} (${reason})`, tsMs: Date.now() }, gtid: null };
 }
 
 /**
