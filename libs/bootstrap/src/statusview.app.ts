@@ -159,5 +159,5 @@ function directUrlProblems(system: string, connection: { dialect: string; urlEnv
     return [`${connection.urlEnv}: not a URL; it is ${what}`];
   }
   const schemes = URL_SCHEMES[connection.dialect] ?? [];
-  return schemes.length > 0 && !schemes.includes(protocol) ? [`${connection.urlEnv}: a ${protocol} URL, but system ${system} is ${connection.dialect} (expected ${schemes.join(' or ')})`] : [];
+  return schemes.length > 0 && !schemes.includes(protocol) ? [`${connection.urlEnv}: a ${protocol.slice(0, 20)} URL, but system ${system} is ${connection.dialect} (expected ${schemes.join(' or ')})`] : [];
 }
